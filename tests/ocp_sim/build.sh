@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Build the local Kubernetes control plane used by the OpenShift simulator:
+#   etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok
+# from pinned sources through the Go module proxy (one wrapper module per component
+# under tests/ocp_sim/gomod/, each with go.mod and go.sum).
+#
+# Binaries go to ${XDG_CACHE_HOME:-$HOME/.cache}/rhoai-gpu-infra/controlplane/<key>/bin,
+# where <key> encodes the versions and a hash of the wrapper modules; a complete cache
+# entry is reused as is. Nothing is written into the repository.
+#
+# Usage:
+#   bash tests/ocp_sim/build.sh                # build if needed; last stdout line = bin dir
+#   bash tests/ocp_sim/build.sh --print-bindir # print the bin dir; exit 1 if not built yet
+#   bash tests/ocp_sim/build.sh --force        # rebuild even if cached
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+gomod="$here/gomod"
+
+print_only=0
+force=0
+for arg in "$@"; do
+  case "$arg" in
+    --print-bindir) print_only=1 ;;
+    --force) force=1 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build.sh: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+export CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off GOFLAGS=-mod=readonly
+
+die() { echo "build.sh: ERROR: $*" >&2; exit 1; }
+
+command -v go >/dev/null 2>&1 || die "go is not on PATH (need Go >= 1.24)"
+
+# Versions are read from the wrapper go.mod files so they are stated once.
+modver() { # file module -> version
+  awk -v m="$2" '$1 == m && $2 ~ /^v/ {print $2; exit} $1 == "require" && $2 == m {print $3; exit}' "$1"
+}
+K8S_VERSION="$(modver "$gomod/kube/go.mod" k8s.io/kubernetes)"
+ETCD_VERSION="$(modver "$gomod/etcd/go.mod" go.etcd.io/etcd/server/v3)"
+KWOK_VERSION="$(modver "$gomod/kwok/go.mod" sigs.k8s.io/kwok)"
+[[ -n "$K8S_VERSION" && -n "$ETCD_VERSION" && -n "$KWOK_VERSION" ]] \
+  || die "could not read versions from $gomod/*/go.mod"
+GO_VERSION="$(go env GOVERSION)"
+
+# BUILD_REV: bump when the build flags below change, so cached binaries are rebuilt.
+BUILD_REV=1
+hash="$( (echo "$BUILD_REV"; cat "$gomod"/kube/go.{mod,sum} "$gomod"/etcd/go.{mod,sum} "$gomod"/kwok/go.{mod,sum}) \
+        | sha256sum | cut -c1-12)"
+key="k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_${GO_VERSION}_${hash}"
+cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/rhoai-gpu-infra/controlplane"
+final="$cache_root/$key"
+bindir="$final/bin"
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+complete() {
+  local d="$1" c
+  for c in "${components[@]}"; do [[ -x "$d/$c" ]] || return 1; done
+}
+
+if [[ $print_only == 1 ]]; then
+  echo "$bindir"
+  complete "$bindir" || exit 1
+  exit 0
+fi
+
+if [[ $force == 0 ]] && complete "$bindir"; then
+  echo "build.sh: cached binaries for $key"
+  echo "$bindir"
+  exit 0
+fi
+
+mkdir -p "$cache_root"
+exec 9>"$cache_root/.lock"
+flock 9   # one build at a time; a second caller waits and then finds the cache filled
+if [[ $force == 0 ]] && complete "$bindir"; then
+  echo "build.sh: cached binaries for $key (built by a concurrent run)"
+  echo "$bindir"
+  exit 0
+fi
+
+# Build into <key>.partial/bin; components already there (from an interrupted run) are kept.
+partial="$final.partial"
+[[ $force == 1 ]] && rm -rf "$partial" "$final"
+mkdir -p "$partial/bin"
+
+echo "build.sh: building $key with $GO_VERSION (GOPROXY=$(go env GOPROXY))"
+
+# Fail fast when a pinned module is not on the proxy: download everything first.
+fetch() { # dir pkg...   (go list -deps downloads exactly the modules the commands need)
+  local dir="$1" out missing; shift
+  if ! out="$(cd "$dir" && go list -deps "$@" 2>&1 >/dev/null)"; then
+    echo "$out" >&2
+    missing="$(grep -oE '(^|[[:space:]])[A-Za-z0-9.-]+\.[a-z]+/[^[:space:]@:]+@v[^[:space:]:]+' <<<"$out" \
+               | tr -d '[:blank:]' | sort -u | tr '\n' ' ')"
+    die "module download failed for wrapper $(basename "$dir"): ${missing:-see above} (not on the Go module proxy?)"
+  fi
+}
+t0=$SECONDS
+fetch "$gomod/etcd" go.etcd.io/etcd/server/v3
+fetch "$gomod/kube" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler
+fetch "$gomod/kwok" sigs.k8s.io/kwok/cmd/kwok
+echo "build.sh: modules present ($((SECONDS - t0))s)"
+
+k8s_minor="${K8S_VERSION#v1.}"; k8s_minor="${k8s_minor%%.*}"
+build_date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+kube_ldflags="-s -w \
+ -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} \
+ -X k8s.io/component-base/version.gitMajor=1 \
+ -X k8s.io/component-base/version.gitMinor=${k8s_minor} \
+ -X k8s.io/component-base/version.gitTreeState=clean \
+ -X k8s.io/component-base/version.buildDate=${build_date} \
+ -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION} \
+ -X k8s.io/client-go/pkg/version.gitMajor=1 \
+ -X k8s.io/client-go/pkg/version.gitMinor=${k8s_minor}"
+# etcd's and kwok's versions are constants/defaults in their sources already (3.5.x / 0.7.0).
+etcd_ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module-${ETCD_VERSION}"
+kwok_ldflags="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} \
+ -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=${K8S_VERSION#v}"
+
+build_one() { # name dir pkg ldflags
+  local name="$1" dir="$2" pkg="$3" ldflags="$4" t
+  if [[ -x "$partial/bin/$name" ]]; then
+    echo "build.sh: $name already built (resumed)"
+    return
+  fi
+  t=$SECONDS
+  (cd "$dir" && go build -trimpath -ldflags "$ldflags" -o "$partial/bin/$name.tmp" "$pkg") \
+    || die "go build of $name ($pkg) failed"
+  mv "$partial/bin/$name.tmp" "$partial/bin/$name"
+  echo "build.sh: built $name in $((SECONDS - t))s"
+}
+
+total=$SECONDS
+build_one etcd                    "$gomod/etcd" go.etcd.io/etcd/server/v3                  "$etcd_ldflags"
+build_one kube-apiserver          "$gomod/kube" k8s.io/kubernetes/cmd/kube-apiserver          "$kube_ldflags"
+build_one kube-controller-manager "$gomod/kube" k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
+build_one kube-scheduler          "$gomod/kube" k8s.io/kubernetes/cmd/kube-scheduler          "$kube_ldflags"
+build_one kwok                    "$gomod/kwok" sigs.k8s.io/kwok/cmd/kwok                     "$kwok_ldflags"
+
+cat > "$partial/versions.txt" <<EOF
+key=$key
+go=$GO_VERSION
+kubernetes=$K8S_VERSION
+etcd=$ETCD_VERSION
+kwok=$KWOK_VERSION
+built=$build_date
+EOF
+rm -rf "$final"
+mv "$partial" "$final"
+echo "build.sh: all components built in $((SECONDS - total))s"
+echo "$bindir"
