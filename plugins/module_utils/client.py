@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rhoai.gpu_infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes API access shared by every module of this collection.
+
+Two layers, so that modules stay thin and the logic above stays testable without a cluster:
+
+* ``resolve_auth`` turns module parameters and ``K8S_AUTH_*`` environment variables into one auth dict, with the
+  same option names and fallbacks as kubernetes.core (what an AWX/AAP "OpenShift or Kubernetes API Bearer Token"
+  credential injects).
+* ``K8s`` is a small dict-in/dict-out facade over the kubernetes dynamic client (get, list, merge patch). Unit tests
+  inject a fake with the same four methods instead of a cluster.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import traceback
+
+try:
+    import kubernetes
+    from kubernetes.dynamic import DynamicClient
+    from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError:
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+
+AUTH_ARG_SPEC = dict(
+    kubeconfig=dict(type="raw", no_log=True),
+    context=dict(type="str"),
+    host=dict(type="str"),
+    api_key=dict(type="str", no_log=True),
+    validate_certs=dict(type="bool", aliases=["verify_ssl"]),
+    ca_cert=dict(type="path", aliases=["ssl_ca_cert"]),
+    client_cert=dict(type="path", aliases=["cert_file"]),
+    client_key=dict(type="path", aliases=["key_file"], no_log=False),
+)
+
+# Option name -> the environment variables that kubernetes.core consults for it, in order. The second name is the
+# kubernetes client's own spelling, which kubernetes.core also accepts (K8S_AUTH_VERIFY_SSL is what AWX injects).
+AUTH_ENV = dict(
+    kubeconfig=("K8S_AUTH_KUBECONFIG",),
+    context=("K8S_AUTH_CONTEXT",),
+    host=("K8S_AUTH_HOST",),
+    api_key=("K8S_AUTH_API_KEY",),
+    validate_certs=("K8S_AUTH_VALIDATE_CERTS", "K8S_AUTH_VERIFY_SSL"),
+    ca_cert=("K8S_AUTH_CA_CERT", "K8S_AUTH_SSL_CA_CERT"),
+    client_cert=("K8S_AUTH_CLIENT_CERT", "K8S_AUTH_CERT_FILE"),
+    client_key=("K8S_AUTH_CLIENT_KEY", "K8S_AUTH_KEY_FILE"),
+)
+
+FALSE_STRINGS = ("0", "false", "no", "off")
+
+
+class AuthError(Exception):
+    """The auth options cannot produce a usable client configuration."""
+
+
+def resolve_auth(params, environ=None):
+    """Merge module parameters with K8S_AUTH_* environment variables; parameters win."""
+    environ = os.environ if environ is None else environ
+    auth = {}
+    for name, env_names in AUTH_ENV.items():
+        value = params.get(name)
+        if value is None:
+            value = next((environ[env] for env in env_names if environ.get(env) not in (None, "")), None)
+            if value is not None and AUTH_ARG_SPEC[name].get("type") == "bool":
+                value = value.strip().lower() not in FALSE_STRINGS
+        if value is not None:
+            auth[name] = value
+    if auth.get("host"):
+        auth["host"] = auth["host"].rstrip("/")
+    return auth
+
+
+def build_configuration(auth, loader=None):
+    """Return a kubernetes.client.Configuration for ``auth`` without touching the process-wide default.
+
+    A host with a bearer token (the AAP credential) or a client certificate is complete on its own; otherwise the
+    kubeconfig (explicit, $KUBECONFIG or ~/.kube/config) is loaded, or the in-cluster service account when running
+    in a pod without one.
+    """
+    loader = loader or kubernetes.config
+    configuration = kubernetes.client.Configuration()
+    self_sufficient = auth.get("host") and (auth.get("api_key") or (auth.get("client_cert") and auth.get("client_key")))
+    if not self_sufficient:
+        kubeconfig = auth.get("kubeconfig")
+        try:
+            if isinstance(kubeconfig, dict):
+                loader.load_kube_config_from_dict(
+                    config_dict=kubeconfig, context=auth.get("context"), client_configuration=configuration
+                )
+            elif kubeconfig or auth.get("context") or _default_kubeconfig_exists():
+                loader.load_kube_config(
+                    config_file=kubeconfig, context=auth.get("context"), client_configuration=configuration
+                )
+            else:
+                loader.load_incluster_config(client_configuration=configuration)
+        except Exception as exc:  # the loaders raise ConfigException, IOError or yaml errors alike
+            raise AuthError(
+                "Could not load Kubernetes credentials ({0}). Expected a kubeconfig (option kubeconfig, "
+                "K8S_AUTH_KUBECONFIG, KUBECONFIG or ~/.kube/config) or host + api_key (K8S_AUTH_HOST + "
+                "K8S_AUTH_API_KEY, as an AAP bearer-token credential injects). Log in with 'oc login' or set "
+                "one of those.".format(exc)
+            )
+    if auth.get("host"):
+        configuration.host = auth["host"]
+    if auth.get("api_key"):
+        configuration.api_key = {"authorization": "Bearer {0}".format(auth["api_key"])}
+    if auth.get("validate_certs") is not None:
+        configuration.verify_ssl = auth["validate_certs"]
+    if auth.get("ca_cert"):
+        configuration.ssl_ca_cert = auth["ca_cert"]
+    if auth.get("client_cert"):
+        configuration.cert_file = auth["client_cert"]
+    if auth.get("client_key"):
+        configuration.key_file = auth["client_key"]
+    return configuration
+
+
+def _default_kubeconfig_exists():
+    path = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or os.path.expanduser("~/.kube/config")
+    return os.path.exists(path)
+
+
+class K8s(object):
+    """Dict-in, dict-out access to any resource by apiVersion and kind."""
+
+    def __init__(self, api_client):
+        self._dynamic = DynamicClient(api_client)
+
+    def _resource(self, api_version, kind):
+        return self._dynamic.resources.get(api_version=api_version, kind=kind)
+
+    def get(self, api_version, kind, name, namespace=None):
+        """Return the object, or None when it (or its kind) does not exist."""
+        try:
+            return self._resource(api_version, kind).get(name=name, namespace=namespace).to_dict()
+        except (NotFoundError, ResourceNotFoundError):
+            return None
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        """Return the items; an unknown kind (CRD not installed yet) lists as empty."""
+        try:
+            resource = self._resource(api_version, kind)
+        except ResourceNotFoundError:
+            return []
+        result = resource.get(namespace=namespace, label_selector=label_selector, field_selector=field_selector)
+        return [item for item in result.to_dict().get("items", [])]
+
+    def merge_patch(self, api_version, kind, name, patch, namespace=None, dry_run=False):
+        """Apply a JSON merge patch; with dry_run the API server validates it and changes nothing."""
+        query = {"dry_run": "All"} if dry_run else {}
+        return (
+            self._resource(api_version, kind)
+            .patch(body=patch, name=name, namespace=namespace, content_type="application/merge-patch+json", **query)
+            .to_dict()
+        )
+
+    def log(self, name, namespace, container=None, tail_lines=50):
+        """Return the tail of a pod's log, or an explanation of why there is none."""
+        core = kubernetes.client.CoreV1Api(self._dynamic.client)
+        try:
+            return core.read_namespaced_pod_log(
+                name=name, namespace=namespace, container=container, tail_lines=tail_lines
+            )
+        except kubernetes.client.exceptions.ApiException as exc:
+            return "(no log: {0} {1})".format(exc.status, exc.reason)
+
+
+def get_k8s(module):
+    """Build the facade from an AnsibleModule's auth options, failing the module with a usable message."""
+    if not HAS_KUBERNETES:
+        from ansible.module_utils.basic import missing_required_lib
+
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    try:
+        configuration = build_configuration(resolve_auth(module.params))
+        return K8s(kubernetes.client.ApiClient(configuration))
+    except AuthError as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # discovery: connection refused, TLS, 401
+        module.fail_json(
+            msg="Could not reach the Kubernetes API: {0}. Check that the API URL is reachable from this host and "
+            "that the credentials are valid ('oc whoami' with the same kubeconfig or token).".format(exc)
+        )

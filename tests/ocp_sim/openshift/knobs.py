@@ -1,0 +1,72 @@
+"""Per-test knobs (latency, faults), held in a ConfigMap so tests change them through the API at run time.
+
+ConfigMap `ocp-sim-knobs` in namespace `ocp-sim`; every value is a string. Keys (documented in the README):
+  install_latency_seconds          default seconds an operator install takes (CSV Installing -> Succeeded)
+  latency.<package>                the same for one package
+  fail_csv.<package>               CSV of that package goes Failed with this reason (e.g. InstallComponentFailed)
+  catalog_unhealthy.<catalog>      "true": Subscriptions from that catalog get CatalogSourcesUnhealthy
+  crd_delay_seconds.<crd name>     that owned CRD is created this long after the CSV succeeds
+"""
+
+from __future__ import annotations
+
+import time
+
+from kubernetes import client
+
+NAMESPACE = "ocp-sim"
+NAME = "ocp-sim-knobs"
+
+
+class Knobs:
+    def __init__(self, api_client, ttl=0.5):
+        self._core = client.CoreV1Api(api_client)
+        self._ttl = ttl
+        self._data = {}
+        self._read_at = 0.0
+
+    def _refresh(self):
+        if time.monotonic() - self._read_at < self._ttl:
+            return
+        try:
+            cm = self._core.read_namespaced_config_map(NAME, NAMESPACE)
+            self._data = dict(cm.data or {})
+        except client.exceptions.ApiException:
+            self._data = {}
+        self._read_at = time.monotonic()
+
+    def get(self, key, default=None):
+        self._refresh()
+        return self._data.get(key, default)
+
+    def float(self, key, default=0.0):
+        value = self.get(key)
+        try:
+            return float(value) if value is not None else default
+        except ValueError:
+            return default
+
+    def flag(self, key):
+        return str(self.get(key, "")).lower() in ("1", "true", "yes")
+
+
+def set_knobs(api_client, values: dict):
+    """Merge `values` into the knobs ConfigMap (None deletes a key); creates namespace and ConfigMap if needed."""
+    core = client.CoreV1Api(api_client)
+    try:
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE)))
+    except client.exceptions.ApiException as exc:
+        if exc.status != 409:
+            raise
+    body = {"data": {k: (None if v is None else str(v)) for k, v in values.items()}}
+    try:
+        core.patch_namespaced_config_map(NAME, NAMESPACE, body)
+    except client.exceptions.ApiException as exc:
+        if exc.status != 404:
+            raise
+        core.create_namespaced_config_map(
+            NAMESPACE,
+            client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(name=NAME), data={k: str(v) for k, v in values.items() if v is not None}
+            ),
+        )
