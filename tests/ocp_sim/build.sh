@@ -94,8 +94,11 @@ fetch() { # dir pkg...   (go list -deps downloads exactly the modules the comman
   if ! out="$(cd "$dir" && go list -deps "$@" 2>&1 >/dev/null)"; then
     echo "$out" >&2
     missing="$(grep -oE '(^|[[:space:]])[A-Za-z0-9.-]+\.[a-z]+/[^[:space:]@:]+@v[^[:space:]:]+' <<<"$out" \
-               | tr -d '[:blank:]' | sort -u | tr '\n' ' ')"
-    die "module download failed for wrapper $(basename "$dir"): ${missing:-see above} (not on the Go module proxy?)"
+               | tr -d '[:blank:]' | sort -u | tr '\n' ' ' || true)"
+    # Otherwise name what go was fetching when it failed, or its first complaint.
+    [[ -n "$missing" ]] || missing="$(sed -n 's/^go: downloading \([^ ]*\) \([^ ]*\)$/\1@\2/p' <<<"$out" | tail -1)"
+    [[ -n "$missing" ]] || missing="$(grep -m1 -E 'module|package' <<<"$out" || true)"
+    die "module download failed for wrapper $(basename "$dir"): ${missing:-see above} (not on the Go module proxy, or go.mod/go.sum out of date?)"
   fi
 }
 t0=$SECONDS
