@@ -1,0 +1,394 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rhoai.gpu_infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""GPU MachineSets cloned from a worker MachineSet, and the AWS capacity arithmetic behind them.
+
+Pure functions over dicts: the ``gpu_machineset`` filter, the ``machinesets`` role and the ``aws_gpu_preflight``
+module all call into here, and the unit tests exercise it without a cluster or an AWS account.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import re
+
+MANAGED_BY = ("app.kubernetes.io/managed-by", "rhoai.gpu_infra")
+API_VERSION = "machine.openshift.io/v1beta1"
+MACHINESET_LABEL = "machine.openshift.io/cluster-api-machineset"
+CLUSTER_LABEL = "machine.openshift.io/cluster-api-cluster"
+ROLE_LABELS = ("machine.openshift.io/cluster-api-machine-role", "machine.openshift.io/cluster-api-machine-type")
+GPU_ROLE_LABEL = "node-role.kubernetes.io/gpu"
+ACCELERATOR_LABEL = "cluster-api/accelerator"
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+AUTOSCALER_ANNOTATION_PREFIX = "machine.openshift.io/cluster-api-autoscaler-node-group-"
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
+# The AWS machine controller writes these from the instance type; copied from a worker they would describe the
+# wrong machine. The autoscaler annotations belong to the worker's MachineAutoscaler, not to the clone.
+DROPPED_ANNOTATIONS = (
+    "machine.openshift.io/GPU",
+    "machine.openshift.io/vCPU",
+    "machine.openshift.io/memoryMb",
+    "machine.openshift.io/maxPods",
+    "kubectl.kubernetes.io/last-applied-configuration",
+    AUTOSCALER_ANNOTATION_PREFIX + "min-size",
+    AUTOSCALER_ANNOTATION_PREFIX + "max-size",
+)
+DROPPED_METADATA = (
+    "uid",
+    "resourceVersion",
+    "creationTimestamp",
+    "generation",
+    "managedFields",
+    "ownerReferences",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+
+# instance type -> GPUs, vCPUs, memory GiB, the GPU model used as cluster-api/accelerator label and autoscaler GPU
+# type. Adding a family is adding rows. G6 is what the design input uses; G5/G6e/P4d are here for people who
+# have quota for them (figures from the AWS instance type pages).
+INSTANCE_TYPES = {
+    # G6: NVIDIA L4, 24 GB each
+    "g6.xlarge": dict(gpus=1, vcpus=4, memory_gib=16, accelerator="nvidia-l4"),
+    "g6.2xlarge": dict(gpus=1, vcpus=8, memory_gib=32, accelerator="nvidia-l4"),
+    "g6.4xlarge": dict(gpus=1, vcpus=16, memory_gib=64, accelerator="nvidia-l4"),
+    "g6.8xlarge": dict(gpus=1, vcpus=32, memory_gib=128, accelerator="nvidia-l4"),
+    "g6.12xlarge": dict(gpus=4, vcpus=48, memory_gib=192, accelerator="nvidia-l4"),
+    "g6.16xlarge": dict(gpus=1, vcpus=64, memory_gib=256, accelerator="nvidia-l4"),
+    "g6.24xlarge": dict(gpus=4, vcpus=96, memory_gib=384, accelerator="nvidia-l4"),
+    "g6.48xlarge": dict(gpus=8, vcpus=192, memory_gib=768, accelerator="nvidia-l4"),
+    # G6e: NVIDIA L40S, 48 GB each (not part of the design input)
+    "g6e.xlarge": dict(gpus=1, vcpus=4, memory_gib=32, accelerator="nvidia-l40s"),
+    "g6e.2xlarge": dict(gpus=1, vcpus=8, memory_gib=64, accelerator="nvidia-l40s"),
+    "g6e.12xlarge": dict(gpus=4, vcpus=48, memory_gib=384, accelerator="nvidia-l40s"),
+    "g6e.48xlarge": dict(gpus=8, vcpus=192, memory_gib=1536, accelerator="nvidia-l40s"),
+    # G5: NVIDIA A10G, 24 GB each (not part of the design input)
+    "g5.xlarge": dict(gpus=1, vcpus=4, memory_gib=16, accelerator="nvidia-a10g"),
+    "g5.2xlarge": dict(gpus=1, vcpus=8, memory_gib=32, accelerator="nvidia-a10g"),
+    "g5.4xlarge": dict(gpus=1, vcpus=16, memory_gib=64, accelerator="nvidia-a10g"),
+    "g5.12xlarge": dict(gpus=4, vcpus=48, memory_gib=192, accelerator="nvidia-a10g"),
+    "g5.48xlarge": dict(gpus=8, vcpus=192, memory_gib=768, accelerator="nvidia-a10g"),
+}
+
+POOL_KEYS = ("instance_type", "zone", "replicas", "labels", "taints", "accelerator", "root_volume_size")
+# Read by the machinesets role (MachineAutoscaler bounds); accepted here so one pool dict serves both.
+ROLE_POOL_KEYS = ("min_replicas", "max_replicas")
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+MAX_LABEL_VALUE = 63
+
+# Service Quotas code of "Running On-Demand G and VT instances" (vCPUs).
+G_VT_QUOTA_CODE = "L-DB2E81BA"
+
+
+class MachineSetError(ValueError):
+    """The input cannot become a valid GPU MachineSet; the message says what was expected and what to do."""
+
+
+def _error(expected, found, todo):
+    return MachineSetError("Expected {0}, found {1}. {2}".format(expected, found, todo))
+
+
+def known_types():
+    return ", ".join(sorted(INSTANCE_TYPES))
+
+
+def gpu_machineset_name(infra_id, instance_type, zone):
+    return "{0}-gpu-{1}-{2}".format(infra_id, instance_type.replace(".", "-"), zone)
+
+
+def _labels(obj):
+    return (obj.get("metadata") or {}).get("labels") or {}
+
+
+def _provider_value(machineset):
+    return (((machineset.get("spec") or {}).get("template") or {}).get("spec") or {}).get("providerSpec", {}).get(
+        "value"
+    ) or {}
+
+
+def template_zone(machineset):
+    return (_provider_value(machineset).get("placement") or {}).get("availabilityZone")
+
+
+def is_autoscaled(machineset):
+    """True when a MachineAutoscaler has claimed this MachineSet (it annotates its target with min/max size)."""
+    annotations = (machineset.get("metadata") or {}).get("annotations") or {}
+    return any(key.startswith(AUTOSCALER_ANNOTATION_PREFIX) for key in annotations)
+
+
+def _check_template(template, infra_id):
+    if not isinstance(template, dict) or not template:
+        raise _error("a MachineSet object (a dict)", repr(template)[:80], "Pass a worker MachineSet from k8s_info.")
+    kind_api = (template.get("apiVersion"), template.get("kind"))
+    if kind_api != (API_VERSION, "MachineSet"):
+        raise _error(
+            "apiVersion {0} kind MachineSet".format(API_VERSION),
+            "apiVersion {0} kind {1}".format(*kind_api),
+            "Pass a worker MachineSet from namespace openshift-machine-api.",
+        )
+    name = (template.get("metadata") or {}).get("name", "?")
+    tmpl_labels = _labels((template.get("spec") or {}).get("template") or {})
+    cluster = _labels(template).get(CLUSTER_LABEL) or tmpl_labels.get(CLUSTER_LABEL)
+    if cluster != infra_id:
+        raise _error(
+            "a MachineSet of cluster {0!r} (label {1})".format(infra_id, CLUSTER_LABEL),
+            "MachineSet {0} of cluster {1!r}".format(name, cluster),
+            "Clone a worker MachineSet of this cluster; the infrastructure ID is status.infrastructureName of "
+            "Infrastructure/cluster.",
+        )
+    roles = [tmpl_labels.get(label) for label in ROLE_LABELS]
+    if roles != ["worker", "worker"]:
+        raise _error(
+            "a worker MachineSet ({0} = worker)".format(" and ".join(ROLE_LABELS)),
+            "MachineSet {0} with role/type {1}".format(name, "/".join(str(r) for r in roles)),
+            "Pick a MachineSet whose machines are workers (not infra, master or edge).",
+        )
+    provider = _provider_value(template)
+    if provider.get("kind") != "AWSMachineProviderConfig":
+        raise _error(
+            "an AWS MachineSet (providerSpec kind AWSMachineProviderConfig)",
+            "MachineSet {0} with providerSpec kind {1}".format(name, provider.get("kind")),
+            "GPU MachineSets are only built for AWS clusters.",
+        )
+
+
+def _check_pool(pool):
+    if not isinstance(pool, dict):
+        raise _error("a pool dict with at least instance_type", repr(pool)[:80], "See the filter documentation.")
+    unknown = sorted(set(pool) - set(POOL_KEYS) - set(ROLE_POOL_KEYS))
+    if unknown:
+        raise _error(
+            "pool keys among {0}".format(", ".join(POOL_KEYS + ROLE_POOL_KEYS)),
+            "unknown key(s) {0}".format(", ".join(unknown)),
+            "Fix the spelling or remove them.",
+        )
+    itype = pool.get("instance_type")
+    if itype not in INSTANCE_TYPES:
+        raise _error(
+            "an instance_type among {0}".format(known_types()),
+            repr(itype),
+            "Use one of those, or add a row to INSTANCE_TYPES in plugins/module_utils/machinesets.py.",
+        )
+    replicas = pool.get("replicas", 1)
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        raise _error("replicas as an integer >= 0", repr(replicas), "Set replicas to 0 or more.")
+    size = pool.get("root_volume_size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise _error("root_volume_size as a whole number of GiB >= 1", repr(size), "Fix root_volume_size.")
+    labels = pool.get("labels") or {}
+    if not isinstance(labels, dict) or not all(
+        isinstance(v, str) and LABEL_VALUE.match(v) and len(v) <= MAX_LABEL_VALUE for v in labels.values()
+    ):
+        raise _error("labels as a dict of string label values", repr(labels), 'Quote values, e.g. {"team": "ml"}.')
+    taints = pool.get("taints") or []
+    for taint in taints if isinstance(taints, list) else [taints]:
+        if not isinstance(taint, dict) or not taint.get("key") or taint.get("effect") not in TAINT_EFFECTS:
+            raise _error(
+                "taints as a list of {{key, value, effect}} with effect in {0}".format(", ".join(TAINT_EFFECTS)),
+                repr(taint),
+                "Fix the taint.",
+            )
+
+
+def _subnet_for_zone(subnet, old_zone, new_zone, name):
+    """Point the subnet at the new zone, or fail when the installer's naming cannot be followed."""
+    todo = (
+        "Give a zone that has a worker MachineSet (its subnet is copied), or create a worker MachineSet in {0} "
+        "first.".format(new_zone)
+    )
+    if not subnet:
+        raise _error("a subnet in the worker MachineSet's providerSpec", "none in {0}".format(name), todo)
+    if subnet.get("id") or subnet.get("arn"):
+        raise _error(
+            "a subnet given by tag:Name filter (the installer's <infraID>-subnet-private-<zone>)",
+            "subnet id/arn {0} in {1}, which cannot be derived for zone {2}".format(
+                subnet.get("id") or subnet.get("arn"), name, new_zone
+            ),
+            todo,
+        )
+    filters = []
+    for flt in subnet.get("filters") or []:
+        values = flt.get("values") or []
+        if flt.get("name") != "tag:Name" or not all(v.endswith("-" + old_zone) for v in values):
+            raise _error(
+                "subnet filters on tag:Name ending in the zone ({0})".format(old_zone),
+                "filter {0} in {1}".format(flt, name),
+                todo,
+            )
+        filters.append(dict(flt, values=[v[: -len(old_zone)] + new_zone for v in values]))
+    if not filters:
+        raise _error("a tag:Name subnet filter", "subnet {0} in {1}".format(subnet, name), todo)
+    return dict(subnet, filters=filters)
+
+
+def _merge_taints(existing, extra):
+    merged = []
+    for given in [*(existing or []), GPU_TAINT, *(extra or [])]:
+        taint = {k: v for k, v in given.items() if k in ("key", "value", "effect") and v is not None}
+        # Kubernetes identifies a taint by key and effect; a later one replaces an earlier one.
+        merged = [t for t in merged if (t["key"], t["effect"]) != (taint["key"], taint["effect"])]
+        merged.append(taint)
+    return merged
+
+
+def build_gpu_machineset(template, infra_id, pool, current=None, autoscaled=False):
+    """Return a new GPU MachineSet cloned from ``template`` (never modified) for ``pool``.
+
+    ``current`` is the MachineSet of that name on the cluster, if any: when an autoscaler manages it (``autoscaled``
+    or its min/max annotations), its ``spec.replicas`` is kept so that a re-run does not undo a scale-up.
+    """
+    _check_template(template, infra_id)
+    _check_pool(pool)
+    old_zone = template_zone(template)
+    zone = pool.get("zone") or old_zone
+    region = (_provider_value(template).get("placement") or {}).get("region")
+    if not zone or (region and not zone.startswith(region)):
+        raise _error(
+            "an availability zone of region {0}".format(region),
+            repr(zone),
+            "Use a zone such as {0}a, or leave zone unset to use the worker MachineSet's zone.".format(region),
+        )
+    itype = pool["instance_type"]
+    name = gpu_machineset_name(infra_id, itype, zone)
+    if len(name) > MAX_LABEL_VALUE or not DNS_LABEL.match(name):
+        raise _error(
+            "a MachineSet name of at most {0} lowercase characters (it is also the value of label {1})".format(
+                MAX_LABEL_VALUE, MACHINESET_LABEL
+            ),
+            "{0!r} ({1} characters)".format(name, len(name)),
+            "Use a shorter instance type or zone name; the infrastructure ID cannot be changed.",
+        )
+
+    ms = copy.deepcopy(template)
+    ms.pop("status", None)
+    meta = ms["metadata"]
+    for key in DROPPED_METADATA:
+        meta.pop(key, None)
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in DROPPED_ANNOTATIONS}
+    if annotations:
+        meta["annotations"] = annotations
+    else:
+        meta.pop("annotations", None)
+    meta["name"] = name
+    meta["labels"] = dict(meta.get("labels") or {}, **{MANAGED_BY[0]: MANAGED_BY[1]})
+
+    spec = ms.setdefault("spec", {})
+    replicas = pool.get("replicas", 1)
+    if current and (autoscaled or is_autoscaled(current)):
+        replicas = (current.get("spec") or {}).get("replicas", replicas)
+    spec["replicas"] = replicas
+    spec.setdefault("selector", {}).setdefault("matchLabels", {})[MACHINESET_LABEL] = name
+    tmpl = spec.setdefault("template", {})
+    tmpl.setdefault("metadata", {}).setdefault("labels", {})[MACHINESET_LABEL] = name
+    tspec = tmpl.setdefault("spec", {})
+    node_meta = tspec.get("metadata") or {}
+    node_labels = dict(node_meta.get("labels") or {})
+    node_labels[GPU_ROLE_LABEL] = ""
+    node_labels[ACCELERATOR_LABEL] = pool.get("accelerator") or INSTANCE_TYPES[itype]["accelerator"]
+    node_labels.update(pool.get("labels") or {})
+    node_meta["labels"] = node_labels
+    tspec["metadata"] = node_meta
+    tspec["taints"] = _merge_taints(tspec.get("taints"), pool.get("taints"))
+
+    provider = tspec["providerSpec"]["value"]
+    provider["instanceType"] = itype
+    if zone != old_zone:
+        provider["placement"]["availabilityZone"] = zone
+        provider["subnet"] = _subnet_for_zone(provider.get("subnet"), old_zone, zone, template["metadata"]["name"])
+    if pool.get("root_volume_size"):
+        devices = provider.get("blockDevices") or [{}]
+        devices[0].setdefault("ebs", {})["volumeSize"] = pool["root_volume_size"]
+        provider["blockDevices"] = devices
+    return ms
+
+
+# --- AWS capacity ------------------------------------------------------------------------------------------------
+
+
+def is_g_or_vt(instance_type):
+    """Instance types counted against the "Running On-Demand G and VT instances" quota."""
+    return instance_type.startswith(("g", "vt"))
+
+
+def check_capacity(requests, offered, quota, running, vcpus_of):
+    """Compare requested GPU instances with AWS offerings and the G/VT vCPU quota.
+
+    requests: [{instance_type, zone, count}]; offered: set of (instance_type, zone); quota: vCPUs or None (unknown);
+    running: instance types currently running; vcpus_of: instance type -> vCPUs.
+    Returns (problems, facts): problems is a list of messages, empty when everything fits.
+    """
+    problems = []
+    for req in requests:
+        if (req["instance_type"], req["zone"]) not in offered:
+            zones = sorted(z for t, z in offered if t == req["instance_type"])
+            problems.append(
+                "Instance type {0} is not offered in {1} (offered in: {2}). Pick one of those zones for the "
+                "pool.".format(req["instance_type"], req["zone"], ", ".join(zones) or "none of the zones asked about")
+            )
+    used = sum(vcpus_of[t] for t in running if is_g_or_vt(t))
+    requested = sum(
+        vcpus_of[r["instance_type"]] * r.get("count", 1) for r in requests if is_g_or_vt(r["instance_type"])
+    )
+    facts = dict(quota_vcpus=quota, running_vcpus=used, requested_vcpus=requested)
+    if quota is not None:
+        facts["available_vcpus"] = quota - used
+        if requested > quota - used:
+            problems.append(
+                "The pools need {0} vCPUs of G/VT instances but the 'Running On-Demand G and VT instances' quota "
+                "({1}) is {2} vCPUs and {3} are already in use, leaving {4}. Request a quota increase in Service "
+                "Quotas (ec2 {1}) or ask for fewer/smaller GPU instances.".format(
+                    requested, G_VT_QUOTA_CODE, quota, used, quota - used
+                )
+            )
+    return problems, facts
+
+
+def aws_preflight(ec2, quotas, requests):
+    """Run the read-only AWS checks with boto3-style clients; returns (problems, facts, warnings)."""
+    warnings = []
+    types = sorted({r["instance_type"] for r in requests})
+    zones = sorted({r["zone"] for r in requests})
+    offered = set()
+    paginator = ec2.get_paginator("describe_instance_type_offerings")
+    for page in paginator.paginate(
+        LocationType="availability-zone",
+        Filters=[{"Name": "instance-type", "Values": types}, {"Name": "location", "Values": zones}],
+    ):
+        for offering in page.get("InstanceTypeOfferings", []):
+            offered.add((offering["InstanceType"], offering["Location"]))
+
+    running = []
+    paginator = ec2.get_paginator("describe_instances")
+    for page in paginator.paginate(
+        Filters=[
+            {"Name": "instance-state-name", "Values": ["pending", "running"]},
+            {"Name": "instance-type", "Values": ["g*", "vt*"]},
+        ]
+    ):
+        for reservation in page.get("Reservations", []):
+            running.extend(i["InstanceType"] for i in reservation.get("Instances", []))
+
+    vcpus_of = {t: row["vcpus"] for t, row in INSTANCE_TYPES.items()}
+    unknown = sorted(set(running) - set(vcpus_of))
+    if unknown:
+        for page in ec2.get_paginator("describe_instance_types").paginate(InstanceTypes=unknown):
+            for info in page.get("InstanceTypes", []):
+                vcpus_of[info["InstanceType"]] = info["VCpuInfo"]["DefaultVCpus"]
+
+    quota = None
+    try:
+        quota = int(quotas.get_service_quota(ServiceCode="ec2", QuotaCode=G_VT_QUOTA_CODE)["Quota"]["Value"])
+    except Exception as exc:  # AccessDenied, or an API that does not know the quota: report, do not guess
+        warnings.append(
+            "Could not read the 'Running On-Demand G and VT instances' quota ({0}): {1}. The vCPU quota was not "
+            "checked; allow servicequotas:GetServiceQuota to check it.".format(G_VT_QUOTA_CODE, exc)
+        )
+    problems, facts = check_capacity(requests, offered, quota, running, vcpus_of)
+    facts["offered"] = sorted("{0}@{1}".format(t, z) for t, z in offered)
+    return problems, facts, warnings
