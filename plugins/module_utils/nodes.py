@@ -1,0 +1,437 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rhoai.gpu_infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""GPU node readiness: Node, Pod and DaemonSet dicts in, per-node facts and named findings out.
+
+Pure functions, no API access: ``collect`` is the only place that reads the cluster, through the facade of
+``client.py`` (or a fake in unit tests).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+NFD = "feature.node.kubernetes.io/"
+PCI_LABEL = NFD + "pci-10de.present"
+KERNEL_LABELS = (NFD + "kernel-version.full", NFD + "kernel-version.major", NFD + "kernel-version.minor")
+OSTREE_LABEL = NFD + "system-os_release.OSTREE_VERSION"
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
+GPU_ROLE_LABEL = "node-role.kubernetes.io/gpu"
+GPU_RESOURCE = "nvidia.com/gpu"
+DEFAULT_SELECTORS = (PCI_LABEL + "=true", GPU_ROLE_LABEL)
+
+NFD_WORKER_DAEMONSET = "nfd-worker"
+NFD_WORKER_SELECTOR = "app.kubernetes.io/component=worker"
+DRIVER_DAEMONSET = "nvidia-driver-daemonset"
+DRIVER_POD_SELECTOR = "app=nvidia-driver-daemonset"
+
+DTK_ERROR = "FATAL: failed to install elfutils-libelf-devel. RHEL entitlement may be improperly deployed."
+
+# The DaemonSet controller adds these to every DaemonSet pod (pkg/controller/daemon/util), so node conditions
+# turned into taints never keep a daemon off a node; without them a NotReady node would be misdiagnosed.
+DAEMONSET_TOLERATIONS = (
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute"},
+    {"key": "node.kubernetes.io/disk-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/memory-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/pid-pressure", "operator": "Exists", "effect": "NoSchedule"},
+    {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
+)
+
+# PreferNoSchedule is only a preference: it never keeps a DaemonSet pod off a node.
+BLOCKING_EFFECTS = ("NoSchedule", "NoExecute")
+
+
+def tolerates(toleration, taint):
+    """Kubernetes' Toleration.ToleratesTaint (k8s.io/api/core/v1/toleration.go)."""
+    effect = toleration.get("effect") or ""
+    if effect and effect != taint.get("effect"):
+        return False
+    key = toleration.get("key") or ""
+    if key and key != taint.get("key"):
+        return False
+    operator = toleration.get("operator") or "Equal"
+    if operator == "Exists":
+        return True
+    if operator == "Equal":
+        return (toleration.get("value") or "") == (taint.get("value") or "")
+    return False
+
+
+def untolerated_taints(taints, tolerations):
+    """The taints that keep a DaemonSet pod with ``tolerations`` off the node."""
+    tolerations = list(tolerations or []) + list(DAEMONSET_TOLERATIONS)
+    return [
+        taint
+        for taint in taints or []
+        if taint.get("effect") in BLOCKING_EFFECTS and not any(tolerates(t, taint) for t in tolerations)
+    ]
+
+
+def format_taint(taint):
+    value = taint.get("value")
+    return "{0}{1}:{2}".format(taint.get("key", ""), "=" + value if value else "", taint.get("effect", ""))
+
+
+def daemonset_tolerations(daemonset):
+    return (((daemonset or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("tolerations") or []
+
+
+def _allocatable_gpus(node):
+    value = ((node.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _pods_on(pods, node_name):
+    return [p for p in pods if (p.get("spec") or {}).get("nodeName") == node_name]
+
+
+def _running(pods):
+    return [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
+
+
+def _pod_state(pod):
+    """'Running', or the phase plus the reason a container is stuck (CrashLoopBackOff, ImagePullBackOff, ...)."""
+    status = pod.get("status") or {}
+    reasons = []
+    for container in status.get("containerStatuses") or []:
+        state = container.get("state") or {}
+        waiting = state.get("waiting") or state.get("terminated") or {}
+        if waiting.get("reason"):
+            reasons.append("{0}: {1}".format(container.get("name"), waiting["reason"]))
+    return "{0} {1}".format(pod["metadata"]["name"], ", ".join([status.get("phase") or "Unknown", *reasons]))
+
+
+def node_facts(node, nfd_worker_ds, nfd_worker_pods, gpu_daemonsets):
+    """What one GPU node looks like to NFD and the GPU operator."""
+    metadata = node.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    name = metadata["name"]
+    taints = (node.get("spec") or {}).get("taints") or []
+    workers = _running(_pods_on(nfd_worker_pods, name))
+    return {
+        "name": name,
+        "labels": {
+            key: labels[key] for key in (PCI_LABEL, OSTREE_LABEL, GPU_PRESENT_LABEL, *KERNEL_LABELS) if key in labels
+        },
+        "gpu_role": GPU_ROLE_LABEL in labels,
+        "pci_10de_present": labels.get(PCI_LABEL) == "true",
+        "kernel_labels": all(key in labels for key in KERNEL_LABELS),
+        "ostree_label": OSTREE_LABEL in labels,
+        "gpu_present": labels.get(GPU_PRESENT_LABEL) == "true",
+        "allocatable_gpus": _allocatable_gpus(node),
+        "taints": [format_taint(t) for t in taints],
+        "nfd_worker_pod": workers[0]["metadata"]["name"] if workers else None,
+        "nfd_worker_untolerated": [
+            format_taint(t) for t in untolerated_taints(taints, daemonset_tolerations(nfd_worker_ds))
+        ]
+        if nfd_worker_ds
+        else [],
+        "gpu_operator_untolerated": {
+            ds["metadata"]["name"]: [format_taint(t) for t in untolerated_taints(taints, daemonset_tolerations(ds))]
+            for ds in gpu_daemonsets
+            if untolerated_taints(taints, daemonset_tolerations(ds))
+        },
+    }
+
+
+def _finding(node, severity, code, message, *, evidence, remedy):
+    return {
+        "node": node,
+        "severity": severity,
+        "code": code,
+        "message": message,
+        "evidence": evidence,
+        "remedy": remedy,
+    }
+
+
+def node_findings(facts, nfd_worker_ds_found, driver_pods, nfd_namespace, gpu_operator_namespace):
+    """Named diagnoses for one node, most fundamental first: NFD, then the GPU operator on top of it."""
+    name = facts["name"]
+    found = []
+    evidence = "taints {0}; labels {1}; NFD worker pod {2}".format(
+        facts["taints"] or "none", facts["labels"] or "none", facts["nfd_worker_pod"] or "none"
+    )
+    blocked = facts["nfd_worker_untolerated"] and not facts["nfd_worker_pod"]
+    if blocked:
+        taint = ", ".join(facts["nfd_worker_untolerated"])
+        remedy = (
+            "Add a toleration for {0} to NodeFeatureDiscovery nfd-instance spec.operand.workerTolerations in {1} "
+            "(the nfd role's nfd_worker_tolerations), e.g. [{{operator: Exists}}].".format(taint, nfd_namespace)
+        )
+        if facts["kernel_labels"]:
+            found.append(
+                _finding(
+                    name,
+                    "warning",
+                    "nfd-blocked-stale-labels",
+                    "NFD worker cannot run on {0} (taint {1} not tolerated). Its kernel-version labels are left over "
+                    "from an earlier run and will not follow a kernel update, after which the GPU driver falls back "
+                    "from the Driver Toolkit to dnf and fails.".format(name, taint),
+                    evidence=evidence,
+                    remedy=remedy,
+                )
+            )
+        else:
+            found.append(
+                _finding(
+                    name,
+                    "error",
+                    "nfd-blocked-dtk-fallback",
+                    "NFD worker cannot run on {0} (taint {1} not tolerated) -> no kernel-version labels -> the GPU "
+                    "driver falls back from the Driver Toolkit to dnf and fails with '{2}' This is not an "
+                    "entitlement problem.".format(name, taint, DTK_ERROR),
+                    evidence=evidence,
+                    remedy=remedy,
+                )
+            )
+    elif not nfd_worker_ds_found and not facts["kernel_labels"]:
+        found.append(
+            _finding(
+                name,
+                "error",
+                "nfd-worker-missing",
+                "No NFD worker DaemonSet {0} in {1}, so nothing labels {2} with its kernel version and the GPU "
+                "driver cannot use the Driver Toolkit.".format(NFD_WORKER_DAEMONSET, nfd_namespace, name),
+                evidence=evidence,
+                remedy="Install NFD and create NodeFeatureDiscovery nfd-instance (the nfd role), then re-run verify.",
+            )
+        )
+    elif not facts["nfd_worker_pod"] and not facts["kernel_labels"]:
+        found.append(
+            _finding(
+                name,
+                "error",
+                "nfd-worker-not-running",
+                "The NFD worker tolerates the taints of {0} but no worker pod is Running there, so the node has no "
+                "kernel-version labels.".format(name),
+                evidence=evidence,
+                remedy="Look at the worker pods: oc get pods -n {0} -l {1} -o wide; oc get events -n {0}.".format(
+                    nfd_namespace, NFD_WORKER_SELECTOR
+                ),
+            )
+        )
+    elif facts["nfd_worker_pod"] and not facts["kernel_labels"]:
+        found.append(
+            _finding(
+                name,
+                "error",
+                "kernel-labels-missing",
+                "NFD worker {0} runs on {1} but the node has no kernel-version labels.".format(
+                    facts["nfd_worker_pod"], name
+                ),
+                evidence=evidence,
+                remedy="Check the worker and master logs: oc logs -n {0} {1}; oc logs -n {0} -l "
+                "app.kubernetes.io/component=master.".format(nfd_namespace, facts["nfd_worker_pod"]),
+            )
+        )
+    if facts["kernel_labels"] and not facts["ostree_label"]:
+        found.append(
+            _finding(
+                name,
+                "warning",
+                "ostree-label-missing",
+                "{0} has kernel-version labels but no {1}, which the Driver Toolkit image selection also uses.".format(
+                    name, OSTREE_LABEL
+                ),
+                evidence=evidence,
+                remedy="Check that the NFD worker config does not disable the system source (workerConfig sources).",
+            )
+        )
+    if facts["nfd_worker_pod"] and not facts["pci_10de_present"]:
+        found.append(
+            _finding(
+                name,
+                "error",
+                "pci-label-missing",
+                "NFD worker {0} runs on GPU node {1} but did not label it {2}=true, so the GPU operator does not "
+                "deploy there.".format(facts["nfd_worker_pod"], name, PCI_LABEL),
+                evidence=evidence,
+                remedy='Set sources.pci.deviceClassWhitelist ["0200", "03", "12"] and deviceLabelFields ["vendor"] in '
+                "NodeFeatureDiscovery nfd-instance spec.workerConfig.configData (the nfd role's worker config), "
+                "and check that the instance type really has an NVIDIA GPU.",
+            )
+        )
+    if facts["gpu_operator_untolerated"]:
+        listed = "; ".join(
+            "{0} does not tolerate {1}".format(ds, ", ".join(taints))
+            for ds, taints in sorted(facts["gpu_operator_untolerated"].items())
+        )
+        found.append(
+            _finding(
+                name,
+                "error",
+                "gpu-operator-taint-not-tolerated",
+                "GPU operator DaemonSets cannot run on {0}: {1}. spec.daemonsets.tolerations of the ClusterPolicy "
+                "replaces the operator's default tolerations.".format(name, listed),
+                evidence=evidence,
+                remedy="List every taint of the GPU nodes, including {{key: nvidia.com/gpu, operator: Exists, effect: "
+                "NoSchedule}}, in ClusterPolicy gpu-cluster-policy spec.daemonsets.tolerations (the gpu_operator "
+                "role's tolerations variable).",
+            )
+        )
+    if facts["kernel_labels"] and not facts["gpu_present"] and not facts["gpu_operator_untolerated"]:
+        pods = _pods_on(driver_pods, name)
+        state = "; ".join(_pod_state(p) for p in pods) or "no driver pod on the node"
+        found.append(
+            _finding(
+                name,
+                "error",
+                "gpu-operator-not-ready",
+                "{0} has its kernel-version labels but no {1}=true: the GPU driver is not ready there ({2}).".format(
+                    name, GPU_PRESENT_LABEL, state
+                ),
+                evidence=evidence + "; driver: " + state,
+                remedy="Check ClusterPolicy gpu-cluster-policy status.state and the driver pod: oc logs -n {0} -l {1} "
+                "--all-containers.".format(gpu_operator_namespace, DRIVER_POD_SELECTOR),
+            )
+        )
+    if facts["gpu_present"] and not facts["allocatable_gpus"]:
+        found.append(
+            _finding(
+                name,
+                "error",
+                "gpu-allocatable-zero",
+                "{0} is labelled {1}=true but has {2} allocatable {3}.".format(
+                    name, GPU_PRESENT_LABEL, facts["allocatable_gpus"] or 0, GPU_RESOURCE
+                ),
+                evidence=evidence,
+                remedy="Check the device plugin: oc get pods -n {0} -l app=nvidia-device-plugin-daemonset -o wide "
+                "and its logs.".format(gpu_operator_namespace),
+            )
+        )
+    if not found:
+        found.append(
+            _finding(
+                name,
+                "info",
+                "gpu-node-ready",
+                "{0}: labelled by NFD, GPU driver ready, {1} allocatable {2}.".format(
+                    name, facts["allocatable_gpus"], GPU_RESOURCE
+                ),
+                evidence=evidence,
+                remedy="",
+            )
+        )
+    return found
+
+
+def diagnose(
+    gpu_nodes,
+    nfd_worker_ds,
+    nfd_worker_pods,
+    gpu_daemonsets,
+    driver_pods,
+    *,
+    nfd_namespace="openshift-nfd",
+    gpu_operator_namespace="nvidia-gpu-operator",
+):
+    """Per-node facts, findings, health and a one-line summary for the GPU nodes given."""
+    nodes = [node_facts(n, nfd_worker_ds, nfd_worker_pods, gpu_daemonsets) for n in gpu_nodes]
+    findings = []
+    for facts in nodes:
+        findings.extend(node_findings(facts, bool(nfd_worker_ds), driver_pods, nfd_namespace, gpu_operator_namespace))
+    if not nodes:
+        findings.append(
+            _finding(
+                None,
+                "info",
+                "no-gpu-nodes",
+                "No GPU nodes (label {0}=true or {1}). Have the GPU MachineSets been scaled up yet?".format(
+                    PCI_LABEL, GPU_ROLE_LABEL
+                ),
+                evidence="0 nodes matched",
+                remedy="Scale a GPU MachineSet (the machinesets role, or oc scale machineset -n "
+                "openshift-machine-api) and wait for its nodes to join.",
+            )
+        )
+    errors = [f for f in findings if f["severity"] == "error"]
+    warnings = [f for f in findings if f["severity"] == "warning"]
+    ready = len([f for f in findings if f["code"] == "gpu-node-ready"])
+    summary = "{0} GPU node(s), {1} ready, {2} allocatable {3}; {4} error(s), {5} warning(s){6}".format(
+        len(nodes),
+        ready,
+        sum(n["allocatable_gpus"] or 0 for n in nodes),
+        GPU_RESOURCE,
+        len(errors),
+        len(warnings),
+        ": " + ", ".join(sorted({"{0} on {1}".format(f["code"], f["node"]) for f in errors})) if errors else "",
+    )
+    return {"nodes": nodes, "findings": findings, "healthy": not errors, "summary": summary}
+
+
+def _check(component, check, status, evidence, remedy=""):
+    return {"component": component, "check": check, "status": status, "evidence": evidence, "remedy": remedy}
+
+
+def checks(result):
+    """The verify playbook's check records (see the collection's check record interface) for a diagnosis."""
+    nodes, findings = result["nodes"], result["findings"]
+    if not nodes:
+        info = findings[0]
+        return [_check("gpu", "GPU nodes present", "skipped", info["message"], info["remedy"])]
+
+    def record(component, check, codes, ok_nodes, evidence_of):
+        bad = [f for f in findings if f["code"] in codes]
+        if bad:
+            return _check(
+                component,
+                check,
+                "failed",
+                " | ".join(f["message"] for f in bad),
+                " | ".join(sorted({f["remedy"] for f in bad})),
+            )
+        return _check(component, check, "passed", ", ".join(evidence_of(n) for n in ok_nodes))
+
+    labelled = [n for n in nodes if n["kernel_labels"]]
+    return [
+        _check("gpu", "GPU nodes present", "passed", ", ".join(n["name"] for n in nodes)),
+        record(
+            "nfd",
+            "Kernel-version labels on GPU nodes (Driver Toolkit)",
+            ("nfd-blocked-dtk-fallback", "nfd-worker-missing", "nfd-worker-not-running", "kernel-labels-missing"),
+            labelled,
+            lambda n: "{0} kernel {1}".format(n["name"], n["labels"].get(KERNEL_LABELS[0])),
+        ),
+        record(
+            "nfd",
+            "NVIDIA PCI label on GPU nodes",
+            ("pci-label-missing",),
+            nodes,
+            lambda n: "{0} {1}={2}".format(n["name"], PCI_LABEL, n["labels"].get(PCI_LABEL)),
+        ),
+        record(
+            "gpu_operator",
+            "GPU capacity (allocatable nvidia.com/gpu) on GPU nodes",
+            ("gpu-operator-taint-not-tolerated", "gpu-operator-not-ready", "gpu-allocatable-zero"),
+            nodes,
+            lambda n: "{0}={1}".format(n["name"], n["allocatable_gpus"]),
+        ),
+    ]
+
+
+def gpu_nodes(k8s, node_selector=None):
+    """The GPU nodes: one list per default selector (a label selector cannot express OR), merged by name."""
+    selectors = [node_selector] if node_selector else list(DEFAULT_SELECTORS)
+    merged = {}
+    for selector in selectors:
+        for node in k8s.list("v1", "Node", label_selector=selector):
+            merged.setdefault(node["metadata"]["name"], node)
+    return [merged[name] for name in sorted(merged)]
+
+
+def collect(k8s, node_selector=None, nfd_namespace="openshift-nfd", gpu_operator_namespace="nvidia-gpu-operator"):
+    """Read what ``diagnose`` needs from the cluster and diagnose it."""
+    return diagnose(
+        gpu_nodes(k8s, node_selector),
+        k8s.get("apps/v1", "DaemonSet", NFD_WORKER_DAEMONSET, namespace=nfd_namespace),
+        k8s.list("v1", "Pod", namespace=nfd_namespace, label_selector=NFD_WORKER_SELECTOR),
+        k8s.list("apps/v1", "DaemonSet", namespace=gpu_operator_namespace),
+        k8s.list("v1", "Pod", namespace=gpu_operator_namespace, label_selector=DRIVER_POD_SELECTOR),
+        nfd_namespace=nfd_namespace,
+        gpu_operator_namespace=gpu_operator_namespace,
+    )

@@ -1,0 +1,269 @@
+"""GPU node diagnosis from realistic Node/Pod/DaemonSet dicts (as the API server returns them)."""
+
+import pytest
+
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as n
+
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+ML_TAINT = {"key": "dedicated", "value": "ml", "effect": "NoExecute"}
+LABELLED = {
+    n.PCI_LABEL: "true",
+    n.KERNEL_LABELS[0]: "5.14.0-570.42.1.el9_6.x86_64",
+    n.KERNEL_LABELS[1]: "5",
+    n.KERNEL_LABELS[2]: "14",
+    n.OSTREE_LABEL: "9.6.20250925-0",
+}
+
+
+def node(name="gpu-1", labels=None, taints=(GPU_TAINT,), gpus=None):
+    base = {
+        "kubernetes.io/hostname": name,
+        "node-role.kubernetes.io/worker": "",
+        n.GPU_ROLE_LABEL: "",
+        "node.kubernetes.io/instance-type": "g6.4xlarge",
+    }
+    base.update(labels or {})
+    allocatable = {"cpu": "15500m", "memory": "63Gi", "pods": "250"}
+    if gpus is not None:
+        allocatable[n.GPU_RESOURCE] = str(gpus)
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": base, "uid": "u-" + name},
+        "spec": {"taints": list(taints), "providerID": "aws:///us-east-2b/i-0abc"},
+        "status": {"allocatable": allocatable, "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+def ready_node(name="gpu-1", taints=(GPU_TAINT,), gpus=1):
+    return node(name, dict(LABELLED, **{n.GPU_PRESENT_LABEL: "true"}), taints, gpus)
+
+
+def daemonset(name, namespace, tolerations):
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"tolerations": tolerations, "containers": [{"name": name, "image": "img"}]},
+            },
+        },
+    }
+
+
+# What NFD 4.20 renders: every NoSchedule taint tolerated, plus workerTolerations appended.
+NFD_DEFAULT_TOLERATIONS = [{"operator": "Exists", "effect": "NoSchedule"}]
+NFD_WORKER = daemonset("nfd-worker", "openshift-nfd", [*NFD_DEFAULT_TOLERATIONS, {"operator": "Exists"}])
+NFD_WORKER_NARROW = daemonset(
+    "nfd-worker", "openshift-nfd", [*NFD_DEFAULT_TOLERATIONS, {"key": "nvidia.com/gpu", "operator": "Exists"}]
+)
+GPU_TOLERATIONS = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+DRIVER = daemonset("nvidia-driver-daemonset", "nvidia-gpu-operator", GPU_TOLERATIONS)
+PLUGIN = daemonset("nvidia-device-plugin-daemonset", "nvidia-gpu-operator", GPU_TOLERATIONS)
+
+
+def pod(name, node_name, phase="Running", waiting=None, labels=None):
+    status = {"phase": phase, "containerStatuses": []}
+    if waiting:
+        status["containerStatuses"].append({"name": "main", "state": {"waiting": {"reason": waiting}}})
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {"nodeName": node_name, "containers": [{"name": "main"}]},
+        "status": status,
+    }
+
+
+def worker(node_name, phase="Running"):
+    return pod("nfd-worker-" + node_name, node_name, phase, labels={"app.kubernetes.io/component": "worker"})
+
+
+def run(gpu_nodes, nfd_ds=NFD_WORKER, workers=None, gpu_ds=(DRIVER, PLUGIN), driver_pods=()):
+    workers = [worker(x["metadata"]["name"]) for x in gpu_nodes] if workers is None else workers
+    return n.diagnose(gpu_nodes, nfd_ds, workers, list(gpu_ds), list(driver_pods))
+
+
+def codes(result, severity=None):
+    return [f["code"] for f in result["findings"] if severity in (None, f["severity"])]
+
+
+@pytest.mark.parametrize(
+    ("toleration", "taint", "expected"),
+    [
+        ({"operator": "Exists"}, ML_TAINT, True),  # empty key + Exists tolerates everything
+        ({"operator": "Exists", "effect": "NoSchedule"}, ML_TAINT, False),  # effect must match when given
+        ({"operator": "Exists", "effect": "NoExecute"}, ML_TAINT, True),
+        ({"key": "dedicated", "operator": "Exists"}, ML_TAINT, True),  # empty effect matches every effect
+        ({"key": "other", "operator": "Exists"}, ML_TAINT, False),
+        ({"key": "dedicated", "operator": "Equal", "value": "ml"}, ML_TAINT, True),
+        ({"key": "dedicated", "operator": "Equal", "value": "db"}, ML_TAINT, False),
+        ({"key": "dedicated", "value": "ml", "effect": "NoExecute"}, ML_TAINT, True),  # empty operator is Equal
+        ({"key": "dedicated", "value": "ml", "effect": "NoSchedule"}, ML_TAINT, False),
+        ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}, GPU_TAINT, True),
+        ({"key": "nvidia.com/gpu", "operator": "Equal", "effect": "NoSchedule"}, GPU_TAINT, False),  # value "" != true
+        ({"key": "k", "operator": "Equal"}, {"key": "k", "effect": "PreferNoSchedule"}, True),  # both values empty
+        ({"key": "dedicated", "operator": "Gt", "value": "1"}, ML_TAINT, False),  # unknown operator
+    ],
+)
+def test_toleration_matching_follows_kubernetes(toleration, taint, expected):
+    assert n.tolerates(toleration, taint) is expected
+
+
+def test_only_scheduling_taints_block_a_daemonset():
+    prefer = {"key": "spot", "value": "true", "effect": "PreferNoSchedule"}
+    not_ready = {"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"}
+    assert n.untolerated_taints([prefer, not_ready, GPU_TAINT, ML_TAINT], GPU_TOLERATIONS) == [ML_TAINT]
+
+
+def test_healthy_gpu_nodes_pass():
+    result = run([ready_node("gpu-1"), ready_node("gpu-2", gpus=4)])
+    assert result["healthy"] is True
+    assert codes(result) == ["gpu-node-ready", "gpu-node-ready"]
+    assert result["summary"].startswith("2 GPU node(s), 2 ready, 5 allocatable nvidia.com/gpu; 0 error(s)")
+    assert result["nodes"][0]["nfd_worker_pod"] == "nfd-worker-gpu-1"
+    assert result["nodes"][1]["allocatable_gpus"] == 4
+
+
+def test_no_gpu_nodes_is_information_not_failure():
+    result = run([])
+    assert result["healthy"] is True
+    assert codes(result, "info") == ["no-gpu-nodes"]
+    assert "MachineSets" in result["findings"][0]["message"]
+    assert n.checks(result)[0]["status"] == "skipped"
+
+
+def test_untolerated_noexecute_taint_is_diagnosed_as_dtk_fallback_not_entitlement():
+    gpu = node("gpu-1", {n.PCI_LABEL: "true"}, taints=(GPU_TAINT, ML_TAINT))
+    result = run([gpu], nfd_ds=NFD_WORKER_NARROW, workers=[])
+    assert result["healthy"] is False
+    (finding,) = [f for f in result["findings"] if f["code"] == "nfd-blocked-dtk-fallback"]
+    assert finding["severity"] == "error"
+    assert finding["node"] == "gpu-1"
+    assert "taint dedicated=ml:NoExecute not tolerated" in finding["message"]
+    assert n.DTK_ERROR in finding["message"]
+    assert "not an entitlement problem" in finding["message"]
+    assert "dedicated=ml:NoExecute" in finding["remedy"]
+    assert "workerTolerations" in finding["remedy"] and "nfd_worker_tolerations" in finding["remedy"]
+    assert result["nodes"][0]["nfd_worker_untolerated"] == ["dedicated=ml:NoExecute"]
+    assert "nfd-blocked-dtk-fallback on gpu-1" in result["summary"]
+    kernel = next(c for c in n.checks(result) if c["check"].startswith("Kernel-version"))
+    assert kernel["status"] == "failed"
+    assert "elfutils-libelf-devel" in kernel["evidence"] and "workerTolerations" in kernel["remedy"]
+
+
+def test_blocked_worker_with_leftover_labels_is_a_warning():
+    gpu = ready_node("gpu-1", taints=(GPU_TAINT, ML_TAINT))
+    tolerant_driver = daemonset("nvidia-driver-daemonset", "nvidia-gpu-operator", [{"operator": "Exists"}])
+    result = run([gpu], nfd_ds=NFD_WORKER_NARROW, workers=[], gpu_ds=[tolerant_driver])
+    assert codes(result) == ["nfd-blocked-stale-labels"]
+    assert result["healthy"] is True
+
+
+def test_missing_nfd_worker_daemonset():
+    result = run([node("gpu-1")], nfd_ds=None, workers=[])
+    assert codes(result, "error") == ["nfd-worker-missing"]
+    assert "NodeFeatureDiscovery" in result["findings"][0]["remedy"]
+
+
+def test_tolerated_but_not_running_worker():
+    result = run([node("gpu-1")], workers=[worker("gpu-1", phase="Pending")])
+    assert codes(result, "error") == ["nfd-worker-not-running"]
+
+
+def test_worker_running_but_no_kernel_labels():
+    result = run([node("gpu-1", {n.PCI_LABEL: "true"})])
+    assert codes(result, "error") == ["kernel-labels-missing"]
+
+
+def test_gpu_node_without_pci_label_while_worker_runs_points_at_the_pci_whitelist():
+    labels = {k: v for k, v in LABELLED.items() if k != n.PCI_LABEL}
+    result = run([node("gpu-1", labels)], driver_pods=[pod("nvidia-driver-daemonset-x", "gpu-1")])
+    assert "pci-label-missing" in codes(result, "error")
+    finding = next(f for f in result["findings"] if f["code"] == "pci-label-missing")
+    assert "deviceClassWhitelist" in finding["remedy"]
+
+
+def test_kernel_labels_but_driver_not_ready_reports_the_driver_pod_state():
+    driver = pod("nvidia-driver-daemonset-abc", "gpu-1", phase="Running", waiting="CrashLoopBackOff")
+    result = run([node("gpu-1", LABELLED)], driver_pods=[driver, pod("nvidia-driver-daemonset-zzz", "other")])
+    assert codes(result, "error") == ["gpu-operator-not-ready"]
+    message = result["findings"][0]["message"]
+    assert "nvidia-driver-daemonset-abc Running, main: CrashLoopBackOff" in message
+    assert "zzz" not in message
+
+
+def test_driver_daemonset_not_tolerating_a_custom_taint_blames_the_clusterpolicy_tolerations():
+    result = run([node("gpu-1", LABELLED, taints=(GPU_TAINT, ML_TAINT))], nfd_ds=NFD_WORKER)
+    assert codes(result, "error") == ["gpu-operator-taint-not-tolerated"]
+    finding = result["findings"][0]
+    assert "nvidia-driver-daemonset does not tolerate dedicated=ml:NoExecute" in finding["message"]
+    assert "spec.daemonsets.tolerations" in finding["remedy"]
+    assert result["nodes"][0]["gpu_operator_untolerated"] == {
+        "nvidia-device-plugin-daemonset": ["dedicated=ml:NoExecute"],
+        "nvidia-driver-daemonset": ["dedicated=ml:NoExecute"],
+    }
+
+
+@pytest.mark.parametrize("gpus", [0, None])
+def test_gpu_present_but_nothing_allocatable(gpus):
+    result = run([ready_node("gpu-1", gpus=gpus)])
+    assert codes(result, "error") == ["gpu-allocatable-zero"]
+    capacity = next(c for c in n.checks(result) if c["check"].startswith("GPU capacity"))
+    assert capacity["status"] == "failed"
+
+
+def test_ostree_label_missing_is_a_warning():
+    labels = dict(LABELLED, **{n.GPU_PRESENT_LABEL: "true"})
+    del labels[n.OSTREE_LABEL]
+    result = run([node("gpu-1", labels, gpus=1)])
+    assert codes(result) == ["ostree-label-missing"]
+    assert result["healthy"] is True
+
+
+def test_checks_pass_with_evidence_for_a_ready_cluster():
+    records = n.checks(run([ready_node("gpu-1", gpus=4)]))
+    assert [r["status"] for r in records] == ["passed"] * 4
+    assert {r["component"] for r in records} == {"gpu", "nfd", "gpu_operator"}
+    assert "gpu-1=4" in records[-1]["evidence"]
+    assert "5.14.0-570" in records[1]["evidence"]
+
+
+class FakeK8s:
+    def __init__(self, objects):
+        self.objects = objects
+        self.calls = []
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        self.calls.append((kind, namespace, label_selector))
+        return self.objects.get((kind, namespace, label_selector), [])
+
+    def get(self, api_version, kind, name, namespace=None):
+        self.calls.append((kind, namespace, name))
+        return self.objects.get((kind, namespace, name))
+
+
+def test_collect_merges_both_default_selectors_and_reads_the_right_namespaces():
+    both = ready_node("gpu-1")
+    role_only = node("gpu-2")
+    fake = FakeK8s(
+        {
+            ("Node", None, n.PCI_LABEL + "=true"): [both],
+            ("Node", None, n.GPU_ROLE_LABEL): [role_only, both],
+            ("DaemonSet", "nfd", "nfd-worker"): NFD_WORKER,
+            ("Pod", "nfd", n.NFD_WORKER_SELECTOR): [worker("gpu-1"), worker("gpu-2")],
+            ("DaemonSet", "gpu", None): [DRIVER],
+        }
+    )
+    result = n.collect(fake, nfd_namespace="nfd", gpu_operator_namespace="gpu")
+    assert [x["name"] for x in result["nodes"]] == ["gpu-1", "gpu-2"]
+    assert ("Pod", "gpu", n.DRIVER_POD_SELECTOR) in fake.calls
+
+
+def test_collect_with_a_node_selector_lists_once():
+    fake = FakeK8s({})
+    n.collect(fake, node_selector="node.kubernetes.io/instance-type=g6.12xlarge")
+    assert [c for c in fake.calls if c[0] == "Node"] == [("Node", None, "node.kubernetes.io/instance-type=g6.12xlarge")]
