@@ -392,7 +392,7 @@ def checks(result):
         _check("gpu", "GPU nodes present", "passed", ", ".join(n["name"] for n in nodes)),
         record(
             "nfd",
-            "Kernel-version labels on GPU nodes (Driver Toolkit)",
+            "Kernel-version labels on GPU nodes (DTK)",
             ("nfd-blocked-dtk-fallback", "nfd-worker-missing", "nfd-worker-not-running", "kernel-labels-missing"),
             labelled,
             lambda n: "{0} kernel {1}".format(n["name"], n["labels"].get(KERNEL_LABELS[0])),
@@ -406,7 +406,7 @@ def checks(result):
         ),
         record(
             "gpu_operator",
-            "GPU capacity (allocatable nvidia.com/gpu) on GPU nodes",
+            "Allocatable nvidia.com/gpu on GPU nodes",
             ("gpu-operator-taint-not-tolerated", "gpu-operator-not-ready", "gpu-allocatable-zero"),
             nodes,
             lambda n: "{0}={1}".format(n["name"], n["allocatable_gpus"]),

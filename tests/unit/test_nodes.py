@@ -212,7 +212,7 @@ def test_driver_daemonset_not_tolerating_a_custom_taint_blames_the_clusterpolicy
 def test_gpu_present_but_nothing_allocatable(gpus):
     result = run([ready_node("gpu-1", gpus=gpus)])
     assert codes(result, "error") == ["gpu-allocatable-zero"]
-    capacity = next(c for c in n.checks(result) if c["check"].startswith("GPU capacity"))
+    capacity = next(c for c in n.checks(result) if c["check"].startswith("Allocatable"))
     assert capacity["status"] == "failed"
 
 
