@@ -1,0 +1,112 @@
+"""The monitoring role's config.yaml merge: user settings survive, our keys are set once, and removal is exact."""
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+from ansible_collections.rhoai.gpu_infra.plugins.filter.monitoring_config import (
+    FilterModule,
+    monitoring_config_merge,
+    monitoring_config_remove,
+)
+
+USER_CONFIG = """\
+# retention agreed with the SRE team
+prometheusK8s:
+  retention: 15d
+  volumeClaimTemplate:
+    spec:
+      storageClassName: gp3-csi
+      resources:
+        requests:
+          storage: 100Gi
+alertmanagerMain:
+  nodeSelector:
+    node-role.kubernetes.io/infra: ""
+"""
+
+
+def test_merge_keeps_user_settings_and_sets_both_keys_in_the_right_place():
+    result = monitoring_config_merge(USER_CONFIG)
+    data = yaml.safe_load(result["config"])
+    assert result["changed"] is True
+    assert data["enableUserWorkload"] is True
+    assert data["alertmanagerMain"]["enableUserAlertmanagerConfig"] is True
+    assert "enableUserAlertmanagerConfig" not in data
+    assert data["prometheusK8s"] == yaml.safe_load(USER_CONFIG)["prometheusK8s"]
+    assert data["alertmanagerMain"]["nodeSelector"] == {"node-role.kubernetes.io/infra": ""}
+    assert result["managed_keys"] == ["alertmanagerMain.enableUserAlertmanagerConfig", "enableUserWorkload"]
+
+
+def test_merge_of_merged_config_changes_nothing_and_keeps_the_string():
+    first = monitoring_config_merge(USER_CONFIG)
+    second = monitoring_config_merge(first["config"], first["managed_keys"])
+    assert second["changed"] is False
+    assert second["config"] == first["config"]
+    assert second["managed_keys"] == first["managed_keys"]
+
+
+def test_already_enabled_config_is_returned_byte_for_byte_with_comments():
+    config = "# keep me\nenableUserWorkload: true\nalertmanagerMain:\n  enableUserAlertmanagerConfig: true\n"
+    result = monitoring_config_merge(config)
+    assert result == {"config": config, "changed": False, "managed_keys": [], "moved": False}
+
+
+@pytest.mark.parametrize("config", [None, "", "   \n"])
+def test_absent_config_is_created(config):
+    result = monitoring_config_merge(config)
+    assert yaml.safe_load(result["config"]) == {
+        "enableUserWorkload": True,
+        "alertmanagerMain": {"enableUserAlertmanagerConfig": True},
+    }
+
+
+def test_misplaced_top_level_key_moves_under_alertmanager_main():
+    config = "enableUserWorkload: true\nenableUserAlertmanagerConfig: true\nprometheusK8s:\n  retention: 7d\n"
+    result = monitoring_config_merge(config)
+    data = yaml.safe_load(result["config"])
+    assert result["moved"] is True
+    assert result["changed"] is True
+    assert "enableUserAlertmanagerConfig" not in data
+    assert data["alertmanagerMain"] == {"enableUserAlertmanagerConfig": True}
+    assert data["prometheusK8s"] == {"retention": "7d"}
+    # The user asked for both already, so neither belongs to us on removal.
+    assert result["managed_keys"] == []
+
+
+def test_false_value_is_turned_on_and_recorded():
+    result = monitoring_config_merge("enableUserWorkload: false\n", user_alertmanager=False)
+    assert yaml.safe_load(result["config"]) == {"enableUserWorkload": True}
+    assert result["managed_keys"] == ["enableUserWorkload"]
+
+
+def test_previous_managed_keys_are_kept_from_an_annotation_string():
+    result = monitoring_config_merge("enableUserWorkload: false\n", "alertmanagerMain.enableUserAlertmanagerConfig")
+    assert result["managed_keys"] == ["alertmanagerMain.enableUserAlertmanagerConfig", "enableUserWorkload"]
+
+
+@pytest.mark.parametrize("config", ["- a\n- b\n", "just a string", "a: [unclosed\n"])
+def test_config_that_is_not_a_mapping_is_rejected(config):
+    with pytest.raises(AnsibleFilterError, match="cluster-monitoring-config"):
+        monitoring_config_merge(config)
+
+
+def test_remove_takes_out_only_managed_keys_and_the_section_it_emptied():
+    merged = monitoring_config_merge("prometheusK8s:\n  retention: 15d\n")
+    result = monitoring_config_remove(merged["config"], ",".join(merged["managed_keys"]))
+    assert result["changed"] is True
+    assert yaml.safe_load(result["config"]) == {"prometheusK8s": {"retention": "15d"}}
+
+
+def test_remove_keeps_a_section_the_user_filled():
+    merged = monitoring_config_merge(USER_CONFIG)
+    data = yaml.safe_load(monitoring_config_remove(merged["config"], merged["managed_keys"])["config"])
+    assert data == yaml.safe_load(USER_CONFIG)
+
+
+def test_remove_without_managed_keys_leaves_user_enabled_monitoring_alone():
+    config = "enableUserWorkload: true\n"
+    assert monitoring_config_remove(config, "") == {"config": config, "changed": False, "managed_keys": []}
+
+
+def test_filters_are_registered():
+    assert set(FilterModule().filters()) == {"monitoring_config_merge", "monitoring_config_remove"}
