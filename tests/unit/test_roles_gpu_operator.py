@@ -1,0 +1,119 @@
+"""The gpu_operator role's ClusterPolicy template and DCGM dashboard, rendered as Ansible renders them."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "gpu_operator"
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+DASHBOARD_PANELS = {
+    "GPU Temperature": {"DCGM_FI_DEV_GPU_TEMP"},
+    "GPU Power Usage": {"DCGM_FI_DEV_POWER_USAGE"},
+    "GPU SM Clocks": {"DCGM_FI_DEV_SM_CLOCK"},
+    "GPU Utilization": {"DCGM_FI_DEV_GPU_UTIL"},
+    "GPU Framebuffer Memory Used": {"DCGM_FI_DEV_FB_USED"},
+    "Tensor Core Utilization": {"DCGM_FI_PROF_PIPE_TENSOR_ACTIVE"},
+}
+DCGM_METRICS = sorted(set().union(*DASHBOARD_PANELS.values()))
+
+
+def render_policy(**overrides):
+    variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    variables.update(overrides)
+    text = (ROLE / "templates" / "clusterpolicy.yaml.j2").read_text()
+    rendered = Templar(loader=DataLoader(), variables=variables).template(trust_as_template(text))
+    return yaml.safe_load(rendered)
+
+
+def test_default_policy_uses_driver_toolkit_and_tolerates_the_gpu_taint():
+    policy = render_policy()
+    assert policy["apiVersion"] == "nvidia.com/v1"
+    assert policy["kind"] == "ClusterPolicy"
+    assert policy["metadata"] == {"name": "gpu-cluster-policy"}
+    spec = policy["spec"]
+    assert spec["operator"]["use_ocp_driver_toolkit"] is True
+    assert spec["operator"]["defaultRuntime"] == "crio"
+    assert spec["daemonsets"]["tolerations"] == [GPU_TOLERATION]
+    assert spec["dcgmExporter"]["enabled"] is True
+    assert spec["dcgmExporter"]["serviceMonitor"] == {"enabled": True}
+    for section in ("driver", "toolkit", "devicePlugin", "dcgm", "gfd", "migManager", "nodeStatusExporter"):
+        assert spec[section]["enabled"] is True, section
+    assert "validator" in spec
+
+
+def test_extra_keys_and_tolerations_are_added_once_and_the_gpu_toleration_stays():
+    policy = render_policy(
+        gpu_operator_extra_toleration_keys=["dedicated", "nvidia.com/gpu", "dedicated"],
+        gpu_operator_extra_tolerations=[
+            {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"},
+            {"key": "spot", "operator": "Equal", "value": "true", "effect": "NoExecute"},
+        ],
+    )
+    assert policy["spec"]["daemonsets"]["tolerations"] == [
+        GPU_TOLERATION,
+        {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "spot", "operator": "Equal", "value": "true", "effect": "NoExecute"},
+    ]
+
+
+def test_gpu_toleration_cannot_be_configured_away():
+    policy = render_policy(gpu_operator_extra_toleration_keys=[], gpu_operator_extra_tolerations=[])
+    assert GPU_TOLERATION in policy["spec"]["daemonsets"]["tolerations"]
+
+
+def test_knobs_reach_the_policy():
+    spec = render_policy(
+        gpu_operator_use_driver_toolkit=False, gpu_operator_driver_enabled=False, gpu_operator_mig_strategy="mixed"
+    )["spec"]
+    assert spec["operator"]["use_ocp_driver_toolkit"] is False
+    assert spec["driver"]["enabled"] is False
+    assert spec["mig"] == {"strategy": "mixed"}
+
+
+def load_dashboard():
+    return json.loads((ROLE / "files" / "dcgm-dashboard.json").read_text())
+
+
+def test_dashboard_has_exactly_the_six_panels_and_their_metrics():
+    panels = load_dashboard()["panels"]
+    found = {}
+    for panel in panels:
+        metrics = set()
+        for target in panel["targets"]:
+            metrics.update(m for m in DCGM_METRICS if m in target["expr"])
+        found[panel["title"]] = metrics
+    assert found == DASHBOARD_PANELS
+
+
+@pytest.mark.parametrize(("title", "aggregate"), [("GPU Temperature", "avg("), ("GPU Power Usage", "sum(")])
+def test_temperature_has_an_average_and_power_a_total(title, aggregate):
+    panel = next(p for p in load_dashboard()["panels"] if p["title"] == title)
+    assert any(t["expr"].startswith(aggregate) for t in panel["targets"])
+    assert len(panel["targets"]) == 2
+
+
+def test_dashboard_panels_have_unique_ids_and_ref_ids():
+    panels = load_dashboard()["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    for panel in panels:
+        ref_ids = [t["refId"] for t in panel["targets"]]
+        assert len(set(ref_ids)) == len(ref_ids)
+
+
+def test_dashboard_configmap_has_the_console_labels_and_one_key():
+    tasks = yaml.safe_load((ROLE / "tasks" / "configure.yml").read_text())
+    task = next(t for t in tasks if t["name"].startswith("Apply the NVIDIA DCGM Exporter dashboard"))
+    definition = task["kubernetes.core.k8s"]["definition"]
+    assert definition["metadata"]["labels"] == {
+        "console.openshift.io/dashboard": "true",
+        "console.openshift.io/odc-dashboard": "true",
+    }
+    assert list(definition["data"]) == ["dcgm-exporter-dashboard.json"]
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    assert role_vars["__gpu_operator_dashboard_name"] == "nvidia-dcgm-exporter-dashboard"
+    assert role_vars["__gpu_operator_dashboard_namespace"] == "openshift-config-managed"
+    assert role_vars["__gpu_operator_olm_operator"]["namespace_labels"] == {"openshift.io/cluster-monitoring": "true"}

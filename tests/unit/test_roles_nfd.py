@@ -1,0 +1,57 @@
+"""The nfd role's NodeFeatureDiscovery template, rendered as Ansible renders it."""
+
+from pathlib import Path
+
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "nfd"
+
+
+def render(**overrides):
+    variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    variables.update(overrides)
+    text = (ROLE / "templates" / "nodefeaturediscovery.yaml.j2").read_text()
+    return yaml.safe_load(Templar(loader=DataLoader(), variables=variables).template(trust_as_template(text)))
+
+
+def test_default_instance_matches_the_documented_shape():
+    nfd = render()
+    assert nfd["apiVersion"] == "nfd.openshift.io/v1"
+    assert nfd["kind"] == "NodeFeatureDiscovery"
+    assert nfd["metadata"] == {"name": "nfd-instance", "namespace": "openshift-nfd"}
+    spec = nfd["spec"]
+    assert spec["instance"] == ""
+    assert spec["topologyUpdater"] is False
+    assert spec["enableTaints"] is False
+    assert spec["operand"] == {"servicePort": 12000, "workerTolerations": [{"operator": "Exists"}]}
+    assert "image" not in spec["operand"]
+    assert "customConfig" not in spec
+
+
+def test_worker_config_is_a_yaml_string_that_selects_nvidia_by_vendor():
+    config_data = render()["spec"]["workerConfig"]["configData"]
+    assert isinstance(config_data, str)
+    assert yaml.safe_load(config_data) == {
+        "sources": {"pci": {"deviceClassWhitelist": ["0200", "03", "12"], "deviceLabelFields": ["vendor"]}}
+    }
+
+
+def test_custom_tolerations_replace_the_default():
+    tolerations = [{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoExecute"}]
+    assert render(nfd_worker_tolerations=tolerations)["spec"]["operand"]["workerTolerations"] == tolerations
+
+
+def test_olm_operator_dict_is_ownnamespace_in_openshift_nfd():
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    op = role_vars["__nfd_olm_operator"]
+    assert op["install_mode"] == "OwnNamespace"
+    assert op["component"] == "nfd"
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    assert (defaults["nfd_package"], defaults["nfd_channel"], defaults["nfd_source"], defaults["nfd_namespace"]) == (
+        "nfd",
+        "stable",
+        "redhat-operators",
+        "openshift-nfd",
+    )
