@@ -365,14 +365,10 @@ def aws_preflight(ec2, quotas, requests):
 
     running = []
     paginator = ec2.get_paginator("describe_instances")
-    for page in paginator.paginate(
-        Filters=[
-            {"Name": "instance-state-name", "Values": ["pending", "running"]},
-            {"Name": "instance-type", "Values": ["g*", "vt*"]},
-        ]
-    ):
+    # G/VT is selected here rather than with an instance-type wildcard filter, which not every EC2 endpoint honours.
+    for page in paginator.paginate(Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}]):
         for reservation in page.get("Reservations", []):
-            running.extend(i["InstanceType"] for i in reservation.get("Instances", []))
+            running.extend(i["InstanceType"] for i in reservation.get("Instances", []) if is_g_or_vt(i["InstanceType"]))
 
     vcpus_of = {t: row["vcpus"] for t, row in INSTANCE_TYPES.items()}
     unknown = sorted(set(running) - set(vcpus_of))
