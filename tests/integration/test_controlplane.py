@@ -82,7 +82,9 @@ def make_node(core):
         def ready():
             n = core.read_node(name)
             conds = {c.type: c.status for c in (n.status.conditions or [])}
-            return conds.get("Ready") == "True", n.status.conditions
+            seen = (f"node {name}: conditions={conds or 'none (no kwok acting on it?)'} "
+                    f"taints={[(t.key, t.effect) for t in (n.spec.taints or [])]}")
+            return conds.get("Ready") == "True", seen
 
         wait_for(ready, 60, f"node {name} Ready (kwok)")
         return name
