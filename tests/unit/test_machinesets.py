@@ -333,3 +333,10 @@ def test_capacity_default_quota_fits_exactly_the_design_input_pools():
     )
     assert len(problems) == 1
     assert "need 64 vCPUs" in problems[0] and "4 are already in use, leaving 60" in problems[0]
+
+
+def test_instance_type_table_filter_returns_a_copy():
+    table = FilterModule().filters()["gpu_instance_types"](None)
+    assert table["g6.12xlarge"] == {"gpus": 4, "vcpus": 48, "memory_gib": 192, "accelerator": "nvidia-l4"}
+    table["g6.12xlarge"]["gpus"] = 99
+    assert m.INSTANCE_TYPES["g6.12xlarge"]["gpus"] == 4
