@@ -151,7 +151,7 @@ class K8s(object):
         except ResourceNotFoundError:
             return []
         result = resource.get(namespace=namespace, label_selector=label_selector, field_selector=field_selector)
-        return [item for item in result.to_dict().get("items", [])]
+        return list(result.to_dict().get("items", []))
 
     def merge_patch(self, api_version, kind, name, patch, namespace=None, dry_run=False):
         """Apply a JSON merge patch; with dry_run the API server validates it and changes nothing."""
