@@ -1,0 +1,177 @@
+"""monitoring, nfd and gpu_operator roles, each included standalone, against the OpenShift simulator.
+
+The simulator runs a real kube-apiserver with simulated OLM, NFD, GPU operator and monitoring controllers, so these
+tests prove what the roles send and how they wait, not the behaviour of the real operators.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PLAYBOOK = str(Path(__file__).resolve().parent / "playbooks" / "roles_gpu_run.yml")
+ROLES = ["monitoring", "nfd", "gpu_operator"]
+NFD_NS = "openshift-nfd"
+GPU_NS = "nvidia-gpu-operator"
+# Keep waits short: the simulator installs operators in seconds.
+FAST = {
+    "gpu_infra_timeout": 240,
+    "monitoring_poll_interval": 2,
+    "nfd_poll_interval": 2,
+    "gpu_operator_poll_interval": 2,
+}
+
+
+class Cluster:
+    """Reads from the simulated cluster, as `oc get` would."""
+
+    def __init__(self, api_client):
+        self.dyn = DynamicClient(api_client)
+
+    def get(self, api_version, kind, name, namespace=None):
+        try:
+            res = self.dyn.resources.get(api_version=api_version, kind=kind)
+            return res.get(name=name, namespace=namespace).to_dict()
+        except (NotFoundError, ResourceNotFoundError):
+            return None
+
+    def list(self, api_version, kind, namespace=None, label_selector=None):
+        try:
+            res = self.dyn.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            return []
+        return res.get(namespace=namespace, label_selector=label_selector).to_dict()["items"]
+
+    def monitoring_config(self):
+        cm = self.get("v1", "ConfigMap", "cluster-monitoring-config", "openshift-monitoring")
+        return cm, (yaml.safe_load(cm["data"]["config.yaml"]) if cm else None)
+
+    def create(self, body):
+        res = self.dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
+        return res.create(body=body, namespace=body["metadata"].get("namespace"))
+
+
+def run(playbook, sim, tasks_from="main", *, roles=ROLES, check=False, checks_file=None):
+    extra_vars = dict(FAST, gpu_roles=list(roles), gpu_tasks_from=tasks_from)
+    if checks_file:
+        extra_vars["gpu_checks_file"] = str(checks_file)
+    return playbook(PLAYBOOK, sim.kubeconfig, extra_vars=extra_vars, check=check, diff=check)
+
+
+def test_roles_on_gpu_nodes_converge_keep_monitoring_settings_and_clean_up(playbook, ocp_sim_factory, tmp_path):
+    with ocp_sim_factory(scenario="gpu-nodes") as sim:
+        cluster = Cluster(sim.api_client)
+
+        first = run(playbook, sim)
+        assert first.rc == 0, first
+        assert first.changed > 0
+
+        _, config = cluster.monitoring_config()
+        assert config["enableUserWorkload"] is True
+        assert config["alertmanagerMain"] == {"enableUserAlertmanagerConfig": True}
+        # The scenario's existing settings survive the merge.
+        assert config["prometheusK8s"]["retention"] == "15d"
+        assert config["prometheusK8s"]["volumeClaimTemplate"]["spec"]["resources"]["requests"]["storage"] == "100Gi"
+        pods = {p["metadata"]["name"] for p in cluster.list("v1", "Pod", "openshift-user-workload-monitoring")}
+        assert {"prometheus-user-workload-0", "thanos-ruler-user-workload-0"} <= pods
+
+        nfd = cluster.get("nfd.openshift.io/v1", "NodeFeatureDiscovery", "nfd-instance", NFD_NS)
+        assert nfd["spec"]["operand"]["workerTolerations"] == [{"operator": "Exists"}]
+        policy = cluster.get("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy")
+        assert policy["status"]["state"] == "ready"
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in policy["spec"]["daemonsets"][
+            "tolerations"
+        ]
+        gpu_nodes = cluster.list("v1", "Node", label_selector="node-role.kubernetes.io/gpu")
+        allocatable = sorted(int(n["status"]["allocatable"].get("nvidia.com/gpu", 0)) for n in gpu_nodes)
+        assert allocatable == [1, 4]  # g6.xlarge and g6.12xlarge
+        for node in gpu_nodes:
+            assert node["metadata"]["labels"].get("feature.node.kubernetes.io/pci-10de.present") == "true"
+        namespace = cluster.get("v1", "Namespace", GPU_NS)
+        assert namespace["metadata"]["labels"]["openshift.io/cluster-monitoring"] == "true"
+        dashboard = cluster.get("v1", "ConfigMap", "nvidia-dcgm-exporter-dashboard", "openshift-config-managed")
+        assert dashboard["metadata"]["labels"]["console.openshift.io/dashboard"] == "true"
+        assert len(json.loads(dashboard["data"]["dcgm-exporter-dashboard.json"])["panels"]) == 6
+
+        second = run(playbook, sim)
+        assert second.rc == 0, second
+        assert second.changed == 0, second
+
+        checks_file = tmp_path / "checks.json"
+        verify = run(playbook, sim, tasks_from="verify", checks_file=checks_file)
+        assert verify.rc == 0, verify
+        checks = json.loads(checks_file.read_text())
+        assert {c["component"] for c in checks} == set(ROLES)
+        not_passed = [c for c in checks if c["status"] != "passed"]
+        assert not_passed == [], not_passed
+
+        removed = run(playbook, sim, tasks_from="remove", roles=list(reversed(ROLES)))
+        assert removed.rc == 0, removed
+        assert cluster.get("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy") is None
+        assert cluster.get("nfd.openshift.io/v1", "NodeFeatureDiscovery", "nfd-instance", NFD_NS) is None
+        assert cluster.get("v1", "ConfigMap", "nvidia-dcgm-exporter-dashboard", "openshift-config-managed") is None
+        for ns in (NFD_NS, GPU_NS):
+            assert cluster.list("operators.coreos.com/v1alpha1", "Subscription", ns) == []
+        cm, config = cluster.monitoring_config()
+        assert "rhoai.gpu_infra/managed-keys" not in (cm["metadata"].get("annotations") or {})
+        assert config == {
+            "prometheusK8s": {
+                "retention": "15d",
+                "volumeClaimTemplate": {
+                    "spec": {"storageClassName": "gp3-csi", "resources": {"requests": {"storage": "100Gi"}}}
+                },
+            }
+        }
+
+        again = run(playbook, sim, tasks_from="remove", roles=list(reversed(ROLES)))
+        assert again.rc == 0, again
+        assert again.changed == 0, again
+
+
+def test_roles_without_gpu_nodes_check_mode_converge_and_misplaced_key(playbook, ocp_sim_factory):
+    with ocp_sim_factory() as sim:
+        cluster = Cluster(sim.api_client)
+
+        dry = run(playbook, sim, check=True)
+        assert dry.rc == 0, dry
+        assert cluster.get("v1", "ConfigMap", "cluster-monitoring-config", "openshift-monitoring") is None
+        for ns in (NFD_NS, GPU_NS):
+            assert cluster.get("v1", "Namespace", ns) is None
+        assert cluster.get("v1", "ConfigMap", "nvidia-dcgm-exporter-dashboard", "openshift-config-managed") is None
+
+        # A config from the old manifests: both keys at the top level, one of them where the operator ignores it.
+        cluster.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "cluster-monitoring-config", "namespace": "openshift-monitoring"},
+                "data": {"config.yaml": "enableUserWorkload: true\nenableUserAlertmanagerConfig: true\n"},
+            }
+        )
+        first = run(playbook, sim)
+        assert first.rc == 0, first
+        assert "moved under alertmanagerMain" in first.stdout
+        assert "no GPU nodes yet" in first.stdout
+        _, config = cluster.monitoring_config()
+        assert config == {"enableUserWorkload": True, "alertmanagerMain": {"enableUserAlertmanagerConfig": True}}
+        policy = cluster.get("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy")
+        assert policy is not None
+        assert policy.get("status", {}).get("state") != "ready"
+
+        dry_again = run(playbook, sim, check=True)
+        assert dry_again.rc == 0, dry_again
+        assert dry_again.changed == 0, dry_again
+
+        removed = run(playbook, sim, tasks_from="remove", roles=list(reversed(ROLES)))
+        assert removed.rc == 0, removed
+        for ns in (NFD_NS, GPU_NS):
+            namespace = cluster.get("v1", "Namespace", ns)
+            assert namespace is None or namespace["status"].get("phase") == "Terminating", namespace
+        # The user had both keys already: nothing is ours to take away.
+        _, config = cluster.monitoring_config()
+        assert config == {"enableUserWorkload": True, "alertmanagerMain": {"enableUserAlertmanagerConfig": True}}
