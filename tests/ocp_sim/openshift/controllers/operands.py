@@ -1,0 +1,262 @@
+"""Simulated operands that only need to report readiness, plus helpers the other operand controllers share.
+
+- KnativeServing: Ready (+ DependenciesInstalled, DeploymentsAvailable) after `operand_latency_seconds` (default 1),
+  only while the serverless-operator CSV in the cluster has phase Succeeded.
+- LeaderWorkerSetOperator `cluster`: Available, and the CRD leaderworkersets.leaderworkerset.x-k8s.io appears
+  (the real LWS operator installs the operand CRD itself; OLM does not).
+- Kueue `cluster`: Available and Deployment kueue-controller-manager in the operator's namespace, but only when
+  cert-manager is installed (CRD certificates.cert-manager.io); otherwise Degraded with the message the real operator
+  loops on.
+- CertManager `cluster`, Authorino, Limitador: Available / Ready.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import hashlib
+from pathlib import Path
+
+import yaml
+
+from .base import Controller
+
+CRD_DIR = Path(__file__).resolve().parent.parent / "crds" / "operands"
+LWS_CRD = "leaderworkersets.leaderworkerset.x-k8s.io"
+CERT_MANAGER_CRD = "certificates.cert-manager.io"
+KUEUE_NAMESPACE = "openshift-kueue-operator"
+KUEUE_CERT_MANAGER_MESSAGE = (
+    "cert-manager is not installed: please make sure that cert-manager is installed on your cluster "
+    "(CRD certificates.cert-manager.io not found)"
+)
+
+
+# --- helpers shared by the operand controllers --------------------------------------------------------------------
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def age_seconds(obj):
+    """Seconds since the object was created (0 when unknown)."""
+    ts = (obj.get("metadata") or {}).get("creationTimestamp")
+    if not ts:
+        return 0.0
+    created = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+    return (datetime.datetime.now(datetime.timezone.utc) - created).total_seconds()
+
+
+def merge_conditions(existing, wanted):
+    """`wanted` conditions ({type: (status, reason, message)}) over `existing`, keeping lastTransitionTime of a
+    condition whose status did not change (what every real operator does, and what keeps reconciles idempotent)."""
+    by_type = {c.get("type"): c for c in existing or []}
+    out = []
+    for ctype, (status, reason, message) in wanted.items():
+        old = by_type.pop(ctype, None) or {}
+        out.append(
+            {
+                "type": ctype,
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": old.get("lastTransitionTime") if old.get("status") == status else now(),
+            }
+        )
+    out.extend(by_type.values())
+    return out
+
+
+def conditions_equal(a, b):
+    strip = lambda cs: sorted((c.get("type"), c.get("status"), c.get("reason"), c.get("message")) for c in cs or [])  # noqa: E731
+    return strip(a) == strip(b)
+
+
+def owner_ref(obj, controller=True):
+    return {
+        "apiVersion": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"],
+        "controller": controller,
+        "blockOwnerDeletion": True,
+    }
+
+
+def pod_running(pod):
+    """Running, not being deleted, and every container ready: what a person reads as 'the pod is up'."""
+    status = pod.get("status") or {}
+    if pod["metadata"].get("deletionTimestamp") or status.get("phase") != "Running":
+        return False
+    return all(cs.get("ready") for cs in status.get("containerStatuses") or [])
+
+
+def operator_csv_phase(ctrl, package_prefix):
+    """Phase of the first CSV whose name starts with `package_prefix` (None when there is none)."""
+    for csv in ctrl.list("operators.coreos.com/v1alpha1", "ClusterServiceVersion"):
+        if csv["metadata"]["name"].startswith(package_prefix + "."):
+            return (csv.get("status") or {}).get("phase")
+    return None
+
+
+def set_conditions(ctrl, obj, wanted, extra_status=None):
+    """Write conditions (and other status fields) only when something a reader would notice changed."""
+    status = obj.get("status") or {}
+    conditions = merge_conditions(status.get("conditions"), wanted)
+    extra = extra_status or {}
+    if conditions_equal(status.get("conditions"), conditions) and all(status.get(k) == v for k, v in extra.items()):
+        return False
+    body = dict(extra)
+    body["conditions"] = conditions
+    body["observedGeneration"] = obj["metadata"].get("generation")
+    ctrl.patch_status(obj, body)
+    return True
+
+
+def ensure_object(ctrl, obj):
+    """Server-side apply `obj` unless an object with the same content hash is already there (keeps resyncs cheap)."""
+    desired = copy.deepcopy(obj)
+    digest = hashlib.sha256(yaml.safe_dump(desired, sort_keys=True).encode()).hexdigest()[:16]
+    desired["metadata"].setdefault("annotations", {})["ocp-sim/spec-hash"] = digest
+    current = ctrl.get(
+        desired["apiVersion"], desired["kind"], desired["metadata"]["name"], desired["metadata"].get("namespace")
+    )
+    if current and (current["metadata"].get("annotations") or {}).get("ocp-sim/spec-hash") == digest:
+        return current
+    return ctrl.apply(desired)
+
+
+# --- the controller ---------------------------------------------------------------------------------------------
+class OperandStatusController(Controller):
+    name = "operands"
+    watches = (
+        ("operator.knative.dev/v1beta1", "KnativeServing"),
+        ("operator.openshift.io/v1", "LeaderWorkerSetOperator"),
+        ("kueue.openshift.io/v1", "Kueue"),
+        ("operator.openshift.io/v1alpha1", "CertManager"),
+        ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+        ("operators.coreos.com/v1alpha1", "ClusterServiceVersion"),
+    )
+    resync = 1.0
+
+    def latency(self):
+        return self.knobs.float("operand_latency_seconds", 1.0)
+
+    def reconcile(self):
+        self.reconcile_knative()
+        self.reconcile_lws()
+        self.reconcile_kueue()
+        for api_version, kind in (
+            ("operator.openshift.io/v1alpha1", "CertManager"),
+            ("operator.authorino.kuadrant.io/v1beta1", "Authorino"),
+            ("limitador.kuadrant.io/v1alpha1", "Limitador"),
+        ):
+            for obj in self.list(api_version, kind):
+                self.reconcile_simple(obj)
+
+    def reconcile_simple(self, obj):
+        if age_seconds(obj) < self.latency():
+            return
+        if obj["kind"] == "CertManager":
+            wanted = {
+                "Available": ("True", "AsExpected", "cert-manager controller, webhook and cainjector are available"),
+                "Progressing": ("False", "AsExpected", ""),
+                "Degraded": ("False", "AsExpected", ""),
+            }
+        else:
+            wanted = {"Ready": ("True", "Ready", "{0} is ready".format(obj["kind"]))}
+        set_conditions(self, obj, wanted)
+
+    def reconcile_knative(self):
+        for ks in self.list("operator.knative.dev/v1beta1", "KnativeServing"):
+            phase = operator_csv_phase(self, "serverless-operator")
+            if phase != "Succeeded":
+                msg = "serverless-operator CSV is {0}".format(phase or "absent")
+                wanted = {
+                    "DependenciesInstalled": ("Unknown", "Installing", msg),
+                    "DeploymentsAvailable": ("Unknown", "Installing", msg),
+                    "Ready": ("Unknown", "Installing", msg),
+                }
+            elif age_seconds(ks) < self.latency():
+                continue
+            else:
+                wanted = {
+                    "DependenciesInstalled": ("True", "Installed", ""),
+                    "DeploymentsAvailable": ("True", "Available", ""),
+                    "InstallSucceeded": ("True", "Installed", ""),
+                    "VersionMigrationEligible": ("True", "Eligible", ""),
+                    "Ready": ("True", "Ready", ""),
+                }
+            set_conditions(
+                self, ks, wanted, {"version": "1.17.0"} if "Ready" in wanted and wanted["Ready"][0] == "True" else None
+            )
+
+    def reconcile_lws(self):
+        for lws in self.list("operator.openshift.io/v1", "LeaderWorkerSetOperator"):
+            if age_seconds(lws) < self.latency():
+                continue
+            if lws.get("spec", {}).get("managementState", "Managed") == "Managed":
+                crd = yaml.safe_load((CRD_DIR / (LWS_CRD + ".yaml")).read_text())
+                ensure_object(self, crd)
+            set_conditions(
+                self,
+                lws,
+                {
+                    "Available": ("True", "AsExpected", "lws-controller-manager is available"),
+                    "Progressing": ("False", "AsExpected", ""),
+                    "Degraded": ("False", "AsExpected", ""),
+                },
+            )
+
+    def reconcile_kueue(self):
+        for kueue in self.list("kueue.openshift.io/v1", "Kueue"):
+            if age_seconds(kueue) < self.latency():
+                continue
+            if self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CERT_MANAGER_CRD) is None:
+                set_conditions(
+                    self,
+                    kueue,
+                    {
+                        "Available": ("False", "CertManagerNotInstalled", KUEUE_CERT_MANAGER_MESSAGE),
+                        "Degraded": ("True", "CertManagerNotInstalled", KUEUE_CERT_MANAGER_MESSAGE),
+                    },
+                )
+                continue
+            namespace = KUEUE_NAMESPACE
+            if self.get("v1", "Namespace", namespace) is not None:
+                ensure_object(self, kueue_deployment(kueue, namespace))
+            set_conditions(
+                self,
+                kueue,
+                {
+                    "Available": ("True", "AsExpected", "kueue-controller-manager is available"),
+                    "Degraded": ("False", "AsExpected", ""),
+                },
+            )
+
+
+def kueue_deployment(kueue, namespace):
+    labels = {"app.kubernetes.io/name": "kueue", "control-plane": "controller-manager"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "kueue-controller-manager",
+            "namespace": namespace,
+            "labels": labels,
+            # a cluster-scoped owner of a namespaced object: garbage collection removes it with Kueue/cluster
+            "ownerReferences": [owner_ref(kueue)],
+        },
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [{"name": "manager", "image": "registry.redhat.io/kueue/kueue-rhel9:v1.2"}],
+                    "tolerations": [{"operator": "Exists"}],
+                },
+            },
+        },
+    }
+
+
+CONTROLLER = OperandStatusController
