@@ -118,7 +118,7 @@ def test_roles_on_gpu_nodes_converge_keep_monitoring_settings_and_clean_up(playb
         for ns in (NFD_NS, GPU_NS):
             assert cluster.list("operators.coreos.com/v1alpha1", "Subscription", ns) == []
         cm, config = cluster.monitoring_config()
-        assert "rhoai.gpu_infra/managed-keys" not in (cm["metadata"].get("annotations") or {})
+        assert "rhoai-gpu-infra/managed-keys" not in (cm["metadata"].get("annotations") or {})
         assert config == {
             "prometheusK8s": {
                 "retention": "15d",
