@@ -30,8 +30,7 @@ import hashlib
 from kubernetes import client
 
 from ..hardware import GPU_COUNT, GPU_PRODUCT
-from .base import Controller
-from .operands import ensure_object, merge_conditions, now, owner_ref, pod_running
+from .operands import OperandController, ensure_object, merge_conditions, now, owner_ref, pod_running
 
 DEFAULT_NAMESPACE = "nvidia-gpu-operator"
 PCI_LABEL = "feature.node.kubernetes.io/pci-10de.present"
@@ -196,7 +195,7 @@ def failed_driver_status(pod):
     }
 
 
-class GPUOperatorController(Controller):
+class GPUOperatorController(OperandController):
     name = "gpu"
     watches = (
         ("nvidia.com/v1", "ClusterPolicy"),

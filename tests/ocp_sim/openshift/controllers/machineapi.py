@@ -17,8 +17,7 @@ import hashlib
 import random
 
 from .. import hardware
-from .base import Controller
-from .operands import now, owner_ref
+from .operands import OperandController, now, owner_ref
 
 NAMESPACE = "openshift-machine-api"
 MACHINE_API = "machine.openshift.io/v1beta1"
@@ -148,7 +147,7 @@ def labels_match(selector, labels):
     return all(labels.get(k) == v for k, v in ((selector or {}).get("matchLabels") or {}).items())
 
 
-class MachineAPIController(Controller):
+class MachineAPIController(OperandController):
     name = "machineapi"
     watches = (
         (MACHINE_API, "MachineSet"),

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import yaml
 
-from .base import Controller
-from .operands import ensure_object
+from .operands import OperandController, ensure_object
 
 MONITORING_NS = "openshift-monitoring"
 UWM_NS = "openshift-user-workload-monitoring"
@@ -165,7 +164,7 @@ UWM_OBJECTS = (
 )
 
 
-class MonitoringController(Controller):
+class MonitoringController(OperandController):
     name = "monitoring"
     watches = (("v1", "ConfigMap"), ("apps/v1", "StatefulSet"))
     resync = 2.0

@@ -14,8 +14,7 @@ from __future__ import annotations
 import yaml
 
 from ..hardware import KERNEL_VERSION, OSTREE_VERSION, PCI_VENDORS
-from .base import Controller
-from .operands import ensure_object, owner_ref, pod_running, set_conditions
+from .operands import OperandController, ensure_object, owner_ref, pod_running, set_conditions
 
 PREFIX = "feature.node.kubernetes.io/"
 OWNED_ANNOTATION = "nfd.node.kubernetes.io/feature-labels"
@@ -180,7 +179,7 @@ def master_deployment(cr):
     }
 
 
-class NFDController(Controller):
+class NFDController(OperandController):
     name = "nfd"
     watches = (
         ("nfd.openshift.io/v1", "NodeFeatureDiscovery"),

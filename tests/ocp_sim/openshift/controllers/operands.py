@@ -15,9 +15,12 @@ from __future__ import annotations
 import copy
 import datetime
 import hashlib
+import threading
+import time
 from pathlib import Path
 
 import yaml
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from .base import Controller
 
@@ -124,8 +127,34 @@ def ensure_object(ctrl, obj):
     return ctrl.apply(desired)
 
 
+class OperandController(Controller):
+    """Controller for kinds that may not be installed yet (operand CRDs arrive with their operator).
+
+    Looking up a missing kind refreshes discovery; here at most once per DISCOVERY_REFRESH seconds and under a lock,
+    because the reconcile loop and the watch threads share one discovery cache and a refresh racing a lookup fails.
+    """
+
+    DISCOVERY_REFRESH = 3.0
+
+    def __init__(self, api_client, knobs):
+        super().__init__(api_client, knobs)
+        self._discovery_lock = threading.Lock()
+        self._refreshed_at = 0.0
+
+    def resource(self, api_version, kind):
+        with self._discovery_lock:
+            try:
+                return self.dyn.resources.get(api_version=api_version, kind=kind)
+            except ResourceNotFoundError:
+                if time.monotonic() - self._refreshed_at < self.DISCOVERY_REFRESH:
+                    raise
+                self._refreshed_at = time.monotonic()
+                self.dyn.resources.invalidate_cache()
+                return self.dyn.resources.get(api_version=api_version, kind=kind)
+
+
 # --- the controller ---------------------------------------------------------------------------------------------
-class OperandStatusController(Controller):
+class OperandStatusController(OperandController):
     name = "operands"
     watches = (
         ("operator.knative.dev/v1beta1", "KnativeServing"),
