@@ -24,8 +24,7 @@ def wait_for(check, timeout: float, what: str):
         if done:
             return last
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last seen:\n{last}",
-                        pytrace=False)
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last seen:\n{last}", pytrace=False)
         time.sleep(POLL)
 
 
@@ -82,8 +81,10 @@ def make_node(core):
         def ready():
             n = core.read_node(name)
             conds = {c.type: c.status for c in (n.status.conditions or [])}
-            seen = (f"node {name}: conditions={conds or 'none (no kwok acting on it?)'} "
-                    f"taints={[(t.key, t.effect) for t in (n.spec.taints or [])]}")
+            seen = (
+                f"node {name}: conditions={conds or 'none (no kwok acting on it?)'} "
+                f"taints={[(t.key, t.effect) for t in (n.spec.taints or [])]}"
+            )
             return conds.get("Ready") == "True", seen
 
         wait_for(ready, 60, f"node {name} Ready (kwok)")
@@ -99,11 +100,14 @@ def make_node(core):
 
 
 def pod_summary(pods):
-    return "\n".join(
-        f"{p.metadata.name}: phase={p.status.phase} node={p.spec.node_name} "
-        f"conditions={[(c.type, c.status, c.reason) for c in (p.status.conditions or [])]}"
-        for p in pods
-    ) or "(no pods)"
+    return (
+        "\n".join(
+            f"{p.metadata.name}: phase={p.status.phase} node={p.spec.node_name} "
+            f"conditions={[(c.type, c.status, c.reason) for c in (p.status.conditions or [])]}"
+            for p in pods
+        )
+        or "(no pods)"
+    )
 
 
 def test_version_is_v1_33(k8s, controlplane):
@@ -162,8 +166,13 @@ def test_untolerated_taint_keeps_pod_pending(core, namespace, make_node):
         )
 
     core.create_namespaced_pod(namespace, pod("intolerant"))
-    core.create_namespaced_pod(namespace, pod("tolerant", [client.V1Toleration(
-        key="cp-test/dedicated", operator="Equal", value="gpu", effect="NoSchedule")]))
+    core.create_namespaced_pod(
+        namespace,
+        pod(
+            "tolerant",
+            [client.V1Toleration(key="cp-test/dedicated", operator="Equal", value="gpu", effect="NoSchedule")],
+        ),
+    )
 
     def tolerant_running():
         p = core.read_namespaced_pod("tolerant", namespace)
@@ -173,8 +182,10 @@ def test_untolerated_taint_keeps_pod_pending(core, namespace, make_node):
 
     def intolerant_unschedulable():
         p = core.read_namespaced_pod("intolerant", namespace)
-        unsched = any(c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable"
-                      for c in (p.status.conditions or []))
+        unsched = any(
+            c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable"
+            for c in (p.status.conditions or [])
+        )
         return unsched, pod_summary([p])
 
     wait_for(intolerant_unschedulable, 60, "pod intolerant marked Unschedulable by the scheduler")
@@ -189,14 +200,17 @@ def test_namespace_deletion_completes(k8s, core, make_node):
     ns = f"cp-del-{uid()}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
     wait_for(lambda: _sa_exists(core, ns), 60, f"ServiceAccount default in {ns}")
-    core.create_namespaced_config_map(ns, client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="cm"), data={"k": "v"}))
-    core.create_namespaced_pod(ns, client.V1Pod(
-        metadata=client.V1ObjectMeta(name="p"),
-        spec=client.V1PodSpec(
-            tolerations=[client.V1Toleration(operator="Exists")],
-            containers=[client.V1Container(name="c", image="example.invalid/c:1")]),
-    ))
+    core.create_namespaced_config_map(ns, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="cm"), data={"k": "v"}))
+    core.create_namespaced_pod(
+        ns,
+        client.V1Pod(
+            metadata=client.V1ObjectMeta(name="p"),
+            spec=client.V1PodSpec(
+                tolerations=[client.V1Toleration(operator="Exists")],
+                containers=[client.V1Container(name="c", image="example.invalid/c:1")],
+            ),
+        ),
+    )
 
     def pod_running():
         p = core.read_namespaced_pod("p", ns)
@@ -219,8 +233,9 @@ def test_namespace_deletion_completes(k8s, core, make_node):
 
 def test_apiserver_restart_keeps_data(k8s, core, namespace, controlplane):
     token = uuid.uuid4().hex
-    core.create_namespaced_config_map(namespace, client.V1ConfigMap(
-        metadata=client.V1ObjectMeta(name="survivor"), data={"token": token}))
+    core.create_namespaced_config_map(
+        namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="survivor"), data={"token": token})
+    )
 
     controlplane.stop_apiserver()
     with pytest.raises(Exception):  # noqa: B017 - connection refused, whatever the wrapper

@@ -12,9 +12,13 @@ restart-apiserver / stop-apiserver / start-apiserver
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import shlex
+import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from .controlplane import (
@@ -49,21 +53,24 @@ def cmd_up(args) -> int:
     except ControlPlaneError as e:
         _log(f"start failed: {e}")
         return 1
-    _log(f"control plane ready in {time.monotonic() - t0:.1f}s at {cp.server} "
-         f"(logs: {cp.log_dir})")
+    _log(f"control plane ready in {time.monotonic() - t0:.1f}s at {cp.server} (logs: {cp.log_dir})")
     if not args.bare:
+        # The OpenShift layer is optional; when its package is there, a failing import is a
+        # bug to report, not a reason to quietly run bare.
+        bootstrap = None
         try:
-            from tests.ocp_sim.openshift import bootstrap  # provided by the OpenShift layer
-        except ImportError as e:
-            _log(f"no OpenShift layer ({e}); bare Kubernetes only")
-        else:
-            try:
+            if importlib.util.find_spec("tests.ocp_sim.openshift") is not None:
+                bootstrap = getattr(importlib.import_module("tests.ocp_sim.openshift"), "bootstrap", None)
+            if bootstrap is None:
+                _log("no OpenShift layer (tests.ocp_sim.openshift.bootstrap); bare Kubernetes only")
+            else:
                 bootstrap(cp, scenario=args.scenario)
-            except BaseException as e:
-                _log(f"OpenShift bootstrap failed: {e!r}; stopping everything")
-                cp.stop(remove=False)
-                return 1
-            _log(f"OpenShift layer up after {time.monotonic() - t0:.1f}s")
+                _log(f"OpenShift layer up after {time.monotonic() - t0:.1f}s")
+        except BaseException as e:
+            traceback.print_exc()
+            _log(f"OpenShift bootstrap failed: {e!r}; stopping everything (logs kept in {cp.state_dir})")
+            cp.stop(remove=False)
+            return 1
     print(cp.kubeconfig, flush=True)
     return 0
 
@@ -76,8 +83,6 @@ def cmd_down(args) -> int:
     stopped = stop_recorded(state_dir)
     _log(f"stopped: {', '.join(stopped) or 'nothing was running'}")
     if not args.keep:
-        import shutil
-
         shutil.rmtree(state_dir, ignore_errors=True)
         _log(f"removed {state_dir}")
     return 0
@@ -132,10 +137,12 @@ def cmd_restart_apiserver(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.ocp_sim", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--state-dir", default=str(default_state_dir()),
-                        help="default: $OCP_SIM_STATE_DIR or <repo>/.ocp_sim")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.ocp_sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--state-dir", default=str(default_state_dir()), help="default: $OCP_SIM_STATE_DIR or <repo>/.ocp_sim"
+    )
     sub = parser.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="start (idempotent); prints the kubeconfig path last")
     up.add_argument("--bare", action="store_true", help="Kubernetes only, no OpenShift layer")

@@ -75,7 +75,10 @@ def find_bin_dir() -> Path:
         try:
             out = subprocess.run(
                 ["bash", str(BUILD_SCRIPT), "--print-bindir"],
-                capture_output=True, text=True, timeout=60,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as e:
             raise BinariesMissing(f"cannot run {BUILD_SCRIPT}: {e}") from e
@@ -149,8 +152,7 @@ class ControlPlane:
     off because its processes must outlive `up`.
     """
 
-    def __init__(self, state_dir: str | os.PathLike | None = None, bin_dir=None,
-                 die_with_parent: bool = False):
+    def __init__(self, state_dir: str | os.PathLike | None = None, bin_dir=None, die_with_parent: bool = False):
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self.state_dir = self.state_dir.resolve()
         self._bin_dir = Path(bin_dir) if bin_dir else None
@@ -284,9 +286,17 @@ class ControlPlane:
         d = self.pki_dir
         ca = pki.CA.create(d, "ca", "ocp-sim-kubernetes-ca")
         ca.issue(
-            d, "apiserver", "kube-apiserver", server=True,
-            dns=("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                 "kubernetes.default.svc.cluster.local"),
+            d,
+            "apiserver",
+            "kube-apiserver",
+            server=True,
+            dns=(
+                "localhost",
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local",
+            ),
             ips=("127.0.0.1", SERVICE_IP),
         )
         ca.issue(d, "admin", "ocp-sim-admin", orgs=("system:masters",), client=True)
@@ -294,10 +304,15 @@ class ControlPlane:
         ca.issue(d, "scheduler", "system:kube-scheduler", client=True)
         ca.issue(d, "kwok", "ocp-sim-kwok", orgs=("system:masters",), client=True)
         # Serving certs for the components' own https ports (health/metrics).
-        ca.issue(d, "controller-manager-serving", "kube-controller-manager", server=True,
-                 dns=("localhost",), ips=("127.0.0.1",))
-        ca.issue(d, "scheduler-serving", "kube-scheduler", server=True,
-                 dns=("localhost",), ips=("127.0.0.1",))
+        ca.issue(
+            d,
+            "controller-manager-serving",
+            "kube-controller-manager",
+            server=True,
+            dns=("localhost",),
+            ips=("127.0.0.1",),
+        )
+        ca.issue(d, "scheduler-serving", "kube-scheduler", server=True, dns=("localhost",), ips=("127.0.0.1",))
         ca.issue(d, "kwok-serving", "kwok", server=True, dns=("localhost",), ips=("127.0.0.1",))
         fp = pki.CA.create(d, "front-proxy-ca", "ocp-sim-front-proxy-ca")
         fp.issue(d, "front-proxy-client", "front-proxy-client", client=True)
@@ -308,22 +323,27 @@ class ControlPlane:
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "ocp-sim", "cluster": {
-                "server": self.server, "certificate-authority-data": b64("ca.crt")}}],
-            "users": [{"name": user, "user": {
-                "client-certificate-data": b64(f"{user}.crt"),
-                "client-key-data": b64(f"{user}.key")}}],
-            "contexts": [{"name": "ocp-sim", "context": {"cluster": "ocp-sim", "user": user,
-                                                         "namespace": "default"}}],
+            "clusters": [
+                {"name": "ocp-sim", "cluster": {"server": self.server, "certificate-authority-data": b64("ca.crt")}}
+            ],
+            "users": [
+                {
+                    "name": user,
+                    "user": {"client-certificate-data": b64(f"{user}.crt"), "client-key-data": b64(f"{user}.key")},
+                }
+            ],
+            "contexts": [{"name": "ocp-sim", "context": {"cluster": "ocp-sim", "user": user, "namespace": "default"}}],
             "current-context": "ocp-sim",
         }
 
     def _write_kubeconfigs(self) -> None:
         # JSON is valid YAML; every kubeconfig reader accepts it.
-        for user, path in (("admin", Path(self.kubeconfig)),
-                           ("controller-manager", self.state_dir / "controller-manager.kubeconfig"),
-                           ("scheduler", self.state_dir / "scheduler.kubeconfig"),
-                           ("kwok", self.state_dir / "kwok.kubeconfig")):
+        for user, path in (
+            ("admin", Path(self.kubeconfig)),
+            ("controller-manager", self.state_dir / "controller-manager.kubeconfig"),
+            ("scheduler", self.state_dir / "scheduler.kubeconfig"),
+            ("kwok", self.state_dir / "kwok.kubeconfig"),
+        ):
             path.write_text(json.dumps(self._kubeconfig_doc(user), indent=2) + "\n")
             os.chmod(path, 0o600)
 
@@ -445,9 +465,14 @@ class ControlPlane:
         try:
             proc = subprocess.Popen(
                 self._args[name],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=self.state_dir, env=env, start_new_session=True,
-                preexec_fn=_die_with_parent if self.die_with_parent else None,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.state_dir,
+                env=env,
+                start_new_session=True,
+                # A single prctl() call; start() runs from one thread.
+                preexec_fn=_die_with_parent if self.die_with_parent else None,  # noqa: PLW1509
             )
         finally:
             log.close()
@@ -489,8 +514,7 @@ class ControlPlane:
     def get(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         """GET an API path as admin; returns (status, body), HTTP errors included."""
         try:
-            with urllib.request.urlopen(self.server + path, context=self.ssl_context(),
-                                        timeout=timeout) as r:
+            with urllib.request.urlopen(self.server + path, context=self.ssl_context(), timeout=timeout) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()
@@ -580,8 +604,12 @@ def read_state(state_dir) -> dict | None:
         return None
 
 
-def _terminate(pids: dict[str, int], popens: dict[str, object] | None = None,
-               pgids: dict[str, int | None] | None = None, grace: float = STOP_GRACE) -> None:
+def _terminate(
+    pids: dict[str, int],
+    popens: dict[str, object] | None = None,
+    pgids: dict[str, int | None] | None = None,
+    grace: float = STOP_GRACE,
+) -> None:
     """SIGTERM each process (its group when it leads one), then SIGKILL after a grace period."""
     popens = popens or {}
     pgids = pgids or {}
@@ -602,11 +630,11 @@ def _terminate(pids: dict[str, int], popens: dict[str, object] | None = None,
             return p.poll() is not None
         return not _pid_alive(pids[name])
 
-    for name in pids:
+    for name, pid in pids.items():
         if pgids.get(name) is None and name in popens and hasattr(popens[name], "pid"):
             try:
-                pg = os.getpgid(pids[name])
-                if pg == pids[name] and pg != os.getpgrp():
+                pg = os.getpgid(pid)
+                if pg == pid and pg != os.getpgrp():
                     pgids[name] = pg
             except ProcessLookupError:
                 pass

@@ -15,6 +15,8 @@ import signal
 from pathlib import Path
 
 import pytest
+import yaml
+from kubernetes import config as k8s_config
 
 from .controlplane import BinariesMissing, ControlPlane, ControlPlaneError, read_state
 
@@ -26,13 +28,13 @@ class ExternalCluster:
     def __init__(self, kubeconfig: str):
         self.kubeconfig = kubeconfig
         self.state_dir = Path(kubeconfig).parent
-        import yaml
-
         doc = yaml.safe_load(Path(kubeconfig).read_text())
         ctx_name = doc.get("current-context")
         ctx = next((c["context"] for c in doc.get("contexts", []) if c["name"] == ctx_name), {})
-        cluster = next((c["cluster"] for c in doc.get("clusters", [])
-                        if c["name"] == ctx.get("cluster")), doc["clusters"][0]["cluster"])
+        cluster = next(
+            (c["cluster"] for c in doc.get("clusters", []) if c["name"] == ctx.get("cluster")),
+            doc["clusters"][0]["cluster"],
+        )
         self.server = cluster["server"]
 
     def _unsupported(self, *a, **kw):
@@ -101,9 +103,7 @@ def controlplane(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def k8s(controlplane):
-    from kubernetes import config
-
-    client = config.new_client_from_config(config_file=controlplane.kubeconfig)
+    client = k8s_config.new_client_from_config(config_file=controlplane.kubeconfig)
     try:
         yield client
     finally:
