@@ -19,6 +19,8 @@ from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ConflictError
 
+from tests.ocp_sim.controlplane import _die_with_parent
+
 from . import catalog, scenario as scenario_mod
 from . import knobs as knobs_mod
 
@@ -160,6 +162,8 @@ def start_controllers(cp, timeout=60.0):
             cwd=str(REPO_ROOT),
             env=env,
             start_new_session=True,
+            # under pytest the runner must die with the test process, like the control plane does
+            preexec_fn=_die_with_parent if getattr(cp, "die_with_parent", False) else None,  # noqa: PLW1509 (prctl only)
         )
     cp.register_process("controllers", proc)
     deadline = time.monotonic() + timeout

@@ -23,17 +23,20 @@ from tests.ocp_sim.openshift.knobs import Knobs
 STATUS_CONFIGMAP = "ocp-sim-controllers"
 
 
-def load_controllers(names=CONTROLLERS):
-    """(name, class) of every controller module that exists; a module that fails to import is an error."""
+def load_controllers(names=CONTROLLERS, log=None):
+    """(name, class) of every controller module that exists and imports; a broken one is logged and left out."""
     found = []
     for name in names:
+        module_name = "tests.ocp_sim.openshift.controllers." + name
         try:
-            module = importlib.import_module("tests.ocp_sim.openshift.controllers." + name)
+            module = importlib.import_module(module_name)
+            found.append((name, module.CONTROLLER))
         except ModuleNotFoundError as exc:
-            if exc.name == "tests.ocp_sim.openshift.controllers." + name:
-                continue
-            raise
-        found.append((name, module.CONTROLLER))
+            if exc.name != module_name and log:
+                log.error("controller %s not started: %s", name, exc)
+        except Exception as exc:  # one broken controller must not take the simulator down
+            if log:
+                log.exception("controller %s not started: %s", name, exc)
     return found
 
 
@@ -77,7 +80,7 @@ def main(argv=None):
     names = args.only.split(",") if args.only else CONTROLLERS
     threads = []
     started = []
-    for name, cls in load_controllers(names):
+    for name, cls in load_controllers(names, log):
         controller = cls(api_client, knobs)
         thread = threading.Thread(target=controller.run, args=(stop,), name=name, daemon=True)
         thread.start()

@@ -572,7 +572,7 @@ class OLM(Controller):
         meta = csv["metadata"]
         ns, name = meta["namespace"], pkg["deployment"]["name"]
         existing = self.get("apps/v1", "Deployment", name, ns)
-        if existing is not None:
+        if existing is not None and (existing["metadata"].get("labels") or {}).get("olm.owner") == meta["name"]:
             return existing
         labels = dict(pkg["deployment"]["labels"])
         labels.update(
@@ -603,8 +603,12 @@ class OLM(Controller):
             },
             "spec": self.deployment_spec(pkg, meta["name"], self.subscription_config(pkg["name"], ns)),
         }
+        res = self.resource("apps/v1", "Deployment")
+        if existing is not None:
+            # an upgrade: the new CSV takes the Deployment over (new owner, new image), as OLM does
+            return res.patch(body=body, name=name, namespace=ns, content_type="application/merge-patch+json").to_dict()
         try:
-            return self.resource("apps/v1", "Deployment").create(body=body, namespace=ns).to_dict()
+            return res.create(body=body, namespace=ns).to_dict()
         except ConflictError:
             return self.get("apps/v1", "Deployment", name, ns)
 

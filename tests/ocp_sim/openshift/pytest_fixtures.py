@@ -1,0 +1,96 @@
+"""pytest fixtures for the simulated OpenShift cluster (a real control plane + the OpenShift layer).
+
+`ocp_sim` (session): one simulated cluster for the whole run, default scenario, install latency 1 s. With
+OCP_SIM_KUBECONFIG set, the simulator behind that kubeconfig (e.g. started by `python -m tests.ocp_sim up`) is used
+and nothing is started or stopped.
+`ocp_sim_factory`: `with ocp_sim_factory(scenario=None, knobs=None) as sim:` a private, fresh simulated cluster in
+its own state dir, for tests that break things.
+
+Every object yielded has `.kubeconfig`, `.api_client`, `.state_dir`, `.cp`, `.set_knobs(dict)`, `.request_count()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.ocp_sim.controlplane import BinariesMissing, ControlPlane, ControlPlaneError, read_state
+from tests.ocp_sim.openshift import api_client_for, bootstrap
+from tests.ocp_sim.openshift.knobs import set_knobs
+from tests.ocp_sim.openshift.metrics import request_count
+
+TEST_KNOBS = {"install_latency_seconds": "1"}
+
+
+class OcpSim:
+    """A running simulated cluster as tests see it."""
+
+    def __init__(self, kubeconfig, cp=None):
+        self.kubeconfig = str(kubeconfig)
+        self.cp = cp
+        self.state_dir = Path(cp.state_dir) if cp is not None else Path(kubeconfig).resolve().parent
+        self.api_client = api_client_for(self.kubeconfig)
+
+    def set_knobs(self, values):
+        """Merge knobs (see tests/ocp_sim/openshift/knobs.py); a None value removes the key."""
+        set_knobs(self.api_client, values)
+
+    def request_count(self):
+        return request_count(self.api_client)
+
+    def close(self):
+        self.api_client.close()
+
+
+def start(state_dir, scenario=None, knobs=None):
+    """Start a control plane in `state_dir` and bootstrap the OpenShift layer; fails the test on error."""
+    cp = ControlPlane(state_dir, die_with_parent=True)
+    try:
+        cp.start()
+        bootstrap(cp, scenario=scenario, knobs=dict(TEST_KNOBS, **(knobs or {})))
+    except BinariesMissing as exc:
+        cp.stop()
+        pytest.fail("{0}\nRun: bash tests/ocp_sim/build.sh".format(exc), pytrace=False)
+    except (ControlPlaneError, RuntimeError) as exc:
+        cp.stop()
+        pytest.fail("simulated OpenShift did not start: {0}".format(exc), pytrace=False)
+    return cp
+
+
+@pytest.fixture(scope="session")
+def ocp_sim(tmp_path_factory):
+    external = os.environ.get("OCP_SIM_KUBECONFIG")
+    if external:
+        state_dir = Path(external).resolve().parent
+        cp = ControlPlane.attach(state_dir) if read_state(state_dir) else None
+        sim = OcpSim(external, cp)
+        try:
+            yield sim
+        finally:
+            sim.close()
+        return
+    cp = start(tmp_path_factory.mktemp("ocp_sim"))
+    sim = OcpSim(cp.kubeconfig, cp)
+    try:
+        yield sim
+    finally:
+        sim.close()
+        cp.stop(remove=False)  # logs stay under pytest's tmp dir for post-mortems
+
+
+@pytest.fixture
+def ocp_sim_factory(tmp_path_factory):
+    @contextlib.contextmanager
+    def factory(scenario=None, knobs=None):
+        cp = start(tmp_path_factory.mktemp("ocp_sim_private"), scenario=scenario, knobs=knobs)
+        sim = OcpSim(cp.kubeconfig, cp)
+        try:
+            yield sim
+        finally:
+            sim.close()
+            cp.stop(remove=False)
+
+    return factory
