@@ -161,7 +161,7 @@ def _resolution_failure(sub, cond, manifests):
     )
 
 
-def _assess_conditions(sub, manifests):
+def _assess_conditions(sub, manifests, plan):
     """Subscription conditions that block resolution, or None."""
     current = _status(sub).get("currentCSV") or ""
     failed = condition(sub, "ResolutionFailed")
@@ -173,6 +173,15 @@ def _assess_conditions(sub, manifests):
         )
         diagnosis = _resolution_failure(sub, failed, manifests)
         return _result(FAILED if final else RESOLVING, diagnosis, csv_name=current, final=final, stuck=True)
+    plan_failed = condition(sub, "InstallPlanFailed")
+    if plan_failed and not plan:  # the plan itself says more, when it still exists
+        return _result(
+            FAILED,
+            "The InstallPlan of Subscription {0} failed ({1}: {2}). Fix the cause, then delete the Subscription and "
+            "subscribe again.".format(_name(sub), plan_failed.get("reason"), plan_failed.get("message", "")),
+            csv_name=current,
+            final=True,
+        )
     unhealthy = condition(sub, "CatalogSourcesUnhealthy")
     if unhealthy:
         refs = [
@@ -203,7 +212,7 @@ def _assess_plan(plan, ns, current, starting_csv):
             csv_name=current,
             final=True,
         )
-    if phase == "RequiresApproval" or _plan_waits_for_approval(plan):
+    if _plan_waits_for_approval(plan):
         pinned = bool(starting_csv) and starting_csv in plan_csv_names(plan)
         return _result(
             NEEDS_APPROVAL,
@@ -250,7 +259,7 @@ def assess(sub, plan=None, csv=None, *, installed=None, manifests=None, starting
         )
     if csv:
         return _assess_csv(csv, installed_name, ns)
-    blocked = _assess_conditions(sub, manifests)
+    blocked = _assess_conditions(sub, manifests, plan)
     if blocked:
         return blocked
     if plan:

@@ -24,7 +24,7 @@ description:
     CSV (I(starting_csv) is listed in the plan's C(spec.clusterServiceVersionNames)); never any other plan.
   - Polls every 0.5 seconds while something changes, backing off to every 5 seconds while nothing does.
 author:
-  - rhoai.gpu_infra contributors
+  - rhoai.gpu_infra contributors (@rhoai-gpu-infra)
 extends_documentation_fragment:
   - rhoai.gpu_infra.auth
   - ansible.builtin.action_common_attributes
