@@ -1,0 +1,309 @@
+"""The olm_operator role and csv_wait against the OpenShift simulator.
+
+The simulator runs a real kube-apiserver with a simulated OLM (tests/ocp_sim/openshift/controllers/olm.py), so these
+tests prove what the role sends, how it waits and what it reports, not the behaviour of the real OLM.
+Every test installs into namespaces of its own, so tests do not see each other's Subscriptions.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYBOOK = str(Path(__file__).resolve().parent / "playbooks" / "olm_run.yml")
+OLM = "operators.coreos.com/v1alpha1"
+NFD_OLD = "nfd.4.20.0-202510142335"
+NFD_HEAD = "nfd.4.20.0-202511041128"
+
+
+def operator(package, namespace, channel="stable", source="redhat-operators", mode="OwnNamespace", **extra):
+    return dict(
+        component=package,
+        package=package,
+        channel=channel,
+        source=source,
+        namespace=namespace,
+        install_mode=mode,
+        **extra,
+    )
+
+
+class Cluster:
+    def __init__(self, api_client):
+        self.dyn = DynamicClient(api_client)
+
+    def get(self, api_version, kind, name, namespace=None):
+        try:
+            res = self.dyn.resources.get(api_version=api_version, kind=kind)
+            return res.get(name=name, namespace=namespace).to_dict()
+        except (NotFoundError, ResourceNotFoundError):
+            return None
+
+    def list(self, api_version, kind, namespace=None):
+        res = self.dyn.resources.get(api_version=api_version, kind=kind)
+        return res.get(namespace=namespace).to_dict()["items"]
+
+    def create(self, body):
+        res = self.dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
+        return res.create(body=body, namespace=body["metadata"].get("namespace"))
+
+
+@pytest.fixture
+def cluster(ocp_sim):
+    return Cluster(ocp_sim.api_client)
+
+
+@pytest.fixture
+def knobs(ocp_sim):
+    """Set knobs for one test and remove them afterwards (the session cluster is shared)."""
+    touched = set()
+
+    def set_knobs(values):
+        touched.update(values)
+        ocp_sim.set_knobs(values)
+
+    yield set_knobs
+    if touched:
+        ocp_sim.set_knobs(dict.fromkeys(touched))
+
+
+def run(playbook, sim, operators, tmp_path, *, tasks_from="main", check=False, **extra):
+    result_file = tmp_path / "result-{0}-{1}.json".format(tasks_from, time.monotonic_ns())
+    extra_vars = dict(
+        olm_operators=operators, olm_tasks_from=tasks_from, olm_result_file=str(result_file), gpu_infra_timeout=120
+    )
+    extra_vars.update(extra)
+    started = time.monotonic()
+    outcome = playbook(PLAYBOOK, sim.kubeconfig, extra_vars=extra_vars, check=check)
+    outcome.seconds = time.monotonic() - started
+    outcome.result = json.loads(result_file.read_text()) if result_file.exists() else None
+    return outcome
+
+
+def test_automatic_install_rerun_verify_check_mode_and_remove(playbook, ocp_sim, cluster, tmp_path):
+    ns = "olm-test-auto"
+    op = operator("nfd", ns, namespace_labels={"example.com/team": "gpu"})
+
+    dry = run(playbook, ocp_sim, [op], tmp_path, check=True)
+    assert dry.rc == 0, dry
+    assert cluster.get("v1", "Namespace", ns) is None
+    assert "Would create OperatorGroup" in dry.stdout
+
+    first = run(playbook, ocp_sim, [op], tmp_path)
+    assert first.rc == 0, first
+    print("automatic install of nfd took {0:.1f} s (playbook)".format(first.seconds))
+    assert "Waiting up to 120 s for Subscription {0}/nfd".format(ns) in first.stdout
+    namespace = cluster.get("v1", "Namespace", ns)
+    assert namespace["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "rhoai.gpu_infra"
+    assert namespace["metadata"]["labels"]["example.com/team"] == "gpu"
+    groups = cluster.list("operators.coreos.com/v1", "OperatorGroup", ns)
+    assert [g["spec"].get("targetNamespaces") for g in groups] == [[ns]]
+    sub = cluster.get(OLM, "Subscription", "nfd", ns)
+    assert "startingCSV" not in sub["spec"] and "config" not in sub["spec"]
+    assert sub["spec"]["installPlanApproval"] == "Automatic"
+    installed = sub["status"]["installedCSV"]
+    assert cluster.get(OLM, "ClusterServiceVersion", installed, ns)["status"]["phase"] == "Succeeded"
+
+    again = run(playbook, ocp_sim, [op], tmp_path)
+    assert again.rc == 0, again
+    assert again.changed == 0, again
+
+    verify = run(playbook, ocp_sim, [op], tmp_path, tasks_from="verify")
+    assert verify.rc == 0, verify
+    [check] = verify.result["checks"]
+    assert check["status"] == "passed" and installed in check["evidence"], check
+
+    removed = run(playbook, ocp_sim, [op], tmp_path, tasks_from="remove")
+    assert removed.rc == 0, removed
+    assert cluster.get(OLM, "Subscription", "nfd", ns) is None
+    assert cluster.get(OLM, "ClusterServiceVersion", installed, ns) is None
+    assert cluster.get("operators.coreos.com/v1", "Operator", "nfd." + ns) is None
+    namespace = cluster.get("v1", "Namespace", ns)
+    assert namespace is None or namespace["status"].get("phase") == "Terminating"
+
+    again = run(playbook, ocp_sim, [op], tmp_path, tasks_from="remove")
+    assert again.rc == 0, again
+
+    verify = run(playbook, ocp_sim, [op], tmp_path, tasks_from="verify")
+    [check] = verify.result["checks"]
+    assert check["status"] == "failed" and "does not exist" in check["evidence"]
+
+
+def test_existing_namespace_keeps_its_labels_and_is_not_removed(playbook, ocp_sim, cluster, tmp_path):
+    ns = "olm-test-existing-ns"
+    cluster.create(dict(apiVersion="v1", kind="Namespace", metadata=dict(name=ns, labels={"owner": "someone"})))
+    op = operator("nfd", ns)
+    first = run(playbook, ocp_sim, [op], tmp_path)
+    assert first.rc == 0, first
+    labels = cluster.get("v1", "Namespace", ns)["metadata"]["labels"]
+    assert labels["owner"] == "someone" and "app.kubernetes.io/managed-by" not in labels
+
+    removed = run(playbook, ocp_sim, [op], tmp_path, tasks_from="remove")
+    assert removed.rc == 0, removed
+    assert cluster.get("v1", "Namespace", ns)["status"]["phase"] == "Active"
+    assert cluster.get(OLM, "Subscription", "nfd", ns) is None
+
+
+def test_manual_pinned_install_approves_only_the_pinned_plan(playbook, ocp_sim, cluster, tmp_path):
+    ns = "olm-test-manual"
+    op = operator("nfd", ns, approval="Manual", starting_csv=NFD_OLD)
+    first = run(playbook, ocp_sim, [op], tmp_path)
+    assert first.rc == 0, first
+    sub = cluster.get(OLM, "Subscription", "nfd", ns)
+    assert sub["spec"]["startingCSV"] == NFD_OLD
+    assert sub["status"]["installedCSV"] == NFD_OLD
+    plans = cluster.list(OLM, "InstallPlan", ns)
+    approved = [p["spec"]["clusterServiceVersionNames"] for p in plans if p["spec"]["approved"]]
+    assert approved == [[NFD_OLD]], plans
+    # OLM queues the upgrade to the channel head; nobody approved it.
+    pending = [p["spec"]["clusterServiceVersionNames"] for p in plans if not p["spec"]["approved"]]
+    assert all(NFD_OLD not in names for names in pending)
+    assert cluster.get(OLM, "ClusterServiceVersion", NFD_HEAD, ns) is None
+
+    again = run(playbook, ocp_sim, [op], tmp_path)
+    assert again.rc == 0, again
+    assert again.changed == 0, again
+
+
+def test_wrong_channel_fails_in_preflight_naming_the_channels(playbook, ocp_sim, cluster, tmp_path):
+    ns = "olm-test-channel-preflight"
+    outcome = run(playbook, ocp_sim, [operator("nfd", ns, channel="stabel")], tmp_path)
+    assert outcome.rc != 0
+    assert "Channel stabel does not exist in package nfd of catalog redhat-operators" in outcome.stdout
+    assert "Channels that exist: stable" in outcome.stdout
+    assert cluster.get(OLM, "Subscription", "nfd", ns) is None
+
+
+def test_package_from_the_wrong_catalog_names_the_right_one(playbook, ocp_sim, tmp_path):
+    op = operator("gpu-operator-certified", "olm-test-catalog", channel="v25.10", source="redhat-operators")
+    outcome = run(playbook, ocp_sim, [op], tmp_path, tasks_from="preflight")
+    assert outcome.rc != 0
+    assert "not in catalog redhat-operators" in outcome.stdout
+    assert "set the source to certified-operators" in outcome.stdout
+
+
+def test_wrong_channel_without_preflight_fails_within_seconds_in_csv_wait(playbook, ocp_sim, tmp_path):
+    op = operator("nfd", "olm-test-channel-wait", channel="stabel")
+    outcome = run(playbook, ocp_sim, [op], tmp_path, gpu_infra_catalog_preflight=False, olm_timeout=120)
+    assert outcome.rc != 0
+    assert "Subscription olm-test-channel-wait/nfd: expected" in outcome.stdout
+    assert "no operators found in channel stabel" in outcome.stdout
+    assert "Channels that exist: stable" in outcome.stdout
+    print("wrong channel reported after {0:.1f} s (whole playbook, timeout 120 s)".format(outcome.seconds))
+    assert outcome.seconds < 60
+
+
+def test_own_namespace_package_under_all_namespaces_group_is_refused(playbook, ocp_sim, cluster, tmp_path):
+    ns = "olm-test-og-mismatch"
+    cluster.create(dict(apiVersion="v1", kind="Namespace", metadata=dict(name=ns)))
+    cluster.create(
+        dict(apiVersion="operators.coreos.com/v1", kind="OperatorGroup", metadata=dict(name="global", namespace=ns))
+    )
+    outcome = run(playbook, ocp_sim, [operator("nfd", ns)], tmp_path)
+    assert outcome.rc != 0
+    assert "OperatorGroup global in namespace {0} selects AllNamespaces".format(ns) in outcome.stdout
+    assert cluster.get(OLM, "Subscription", "nfd", ns) is None
+    assert len(cluster.list("operators.coreos.com/v1", "OperatorGroup", ns)) == 1
+
+
+def test_compatible_existing_group_is_reused(playbook, ocp_sim, cluster, tmp_path):
+    ns = "olm-test-og-reuse"
+    cluster.create(dict(apiVersion="v1", kind="Namespace", metadata=dict(name=ns)))
+    cluster.create(
+        dict(
+            apiVersion="operators.coreos.com/v1",
+            kind="OperatorGroup",
+            metadata=dict(name="mine", namespace=ns),
+            spec=dict(targetNamespaces=[ns]),
+        )
+    )
+    outcome = run(playbook, ocp_sim, [operator("nfd", ns)], tmp_path)
+    assert outcome.rc == 0, outcome
+    assert [g["metadata"]["name"] for g in cluster.list("operators.coreos.com/v1", "OperatorGroup", ns)] == ["mine"]
+
+
+def test_csv_wait_reports_unsupported_operator_group(ocp_sim, cluster):
+    """Objects made by hand (not by the role): csv_wait itself names the OperatorGroup problem, fast."""
+    ns = "olm-test-og-csv"
+    cluster.create(dict(apiVersion="v1", kind="Namespace", metadata=dict(name=ns)))
+    cluster.create(
+        dict(apiVersion="operators.coreos.com/v1", kind="OperatorGroup", metadata=dict(name="global", namespace=ns))
+    )
+    cluster.create(
+        dict(
+            apiVersion=OLM,
+            kind="Subscription",
+            metadata=dict(name="nfd", namespace=ns),
+            spec=dict(channel="stable", name="nfd", source="redhat-operators", sourceNamespace="openshift-marketplace"),
+        )
+    )
+    started = time.monotonic()
+    proc = ansible_module(ocp_sim, "rhoai.gpu_infra.csv_wait", {"subscriptions": [{"name": "nfd", "namespace": ns}]})
+    seconds = time.monotonic() - started
+    print("UnsupportedOperatorGroup reported after {0:.1f} s".format(seconds))
+    assert proc.returncode != 0
+    assert "UnsupportedOperatorGroup" in proc.stdout and "supports" in proc.stdout
+    assert seconds < 60
+
+
+def test_failing_csv_fails_fast_with_its_reason(playbook, ocp_sim, knobs, tmp_path):
+    knobs({"fail_csv.leader-worker-set": "InstallComponentFailed"})
+    op = operator("leader-worker-set", "olm-test-fail", channel="stable-v1.0")
+    outcome = run(playbook, ocp_sim, [op], tmp_path, olm_timeout=300, gpu_infra_timeout=300)
+    assert outcome.rc != 0
+    assert "Subscription olm-test-fail/leader-worker-set: expected" in outcome.stdout
+    assert "InstallComponentFailed" in outcome.stdout
+    assert "oc get pods -n olm-test-fail" in outcome.stdout
+    print("failed CSV reported after {0:.1f} s (whole playbook, timeout 300 s)".format(outcome.seconds))
+    assert outcome.seconds < 120
+
+
+def test_three_subscriptions_in_one_call_take_about_the_slowest(playbook, ocp_sim, knobs, tmp_path):
+    latencies = {"authorino-operator": 3, "limitador-operator": 6, "dns-operator": 9}
+    knobs({"latency." + pkg: seconds for pkg, seconds in latencies.items()})
+    # Slowest last, so that the single wait covers most of its install.
+    ops = [operator(pkg, "olm-test-par-" + pkg.split("-")[0], mode="AllNamespaces") for pkg in latencies]
+    outcome = run(playbook, ocp_sim, ops, tmp_path, tasks_from="subscribe", olm_wait_all=True)
+    assert outcome.rc == 0, outcome
+    wait = outcome.result["wait"]
+    assert [s["state"] for s in wait["subscriptions"]] == ["succeeded"] * 3
+    subscribe_s, wait_s = outcome.result["entry_seconds"], outcome.result["wait_seconds"]
+    print(
+        "three installs with latencies {0}: subscribe phase {1:.1f} s, one csv_wait call {2:.1f} s, per "
+        "Subscription {3}".format(
+            sorted(latencies.values()), subscribe_s, wait_s, [s["seconds"] for s in wait["subscriptions"]]
+        )
+    )
+    assert wait_s < sum(latencies.values())
+    assert subscribe_s + wait_s >= max(latencies.values())
+
+
+def ansible_module(sim, module, args):
+    env = dict(
+        os.environ,
+        K8S_AUTH_KUBECONFIG=str(sim.kubeconfig),
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        ANSIBLE_NOCOLOR="1",
+    )
+    cmd = [
+        str(Path(sys.executable).parent / "ansible"),
+        "localhost",
+        "-c",
+        "local",
+        "-m",
+        module,
+        "-a",
+        json.dumps(args),
+    ]
+    return subprocess.run(cmd, cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=600, check=False)
