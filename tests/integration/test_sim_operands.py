@@ -1,13 +1,14 @@
 """The simulated operands (NFD, GPU operator, machine-api, monitoring, Kueue/LWS/Knative) against a real apiserver.
 
-Runs on the bare control plane (`controlplane` fixture: real kube-apiserver, scheduler, controller-manager, kwok),
-applies the OpenShift and operand CRDs itself and runs the five operand controllers in threads, so scheduling,
-taints/tolerations, CRD validation and garbage collection are the real thing and only the operators are simulated.
+The module runs on its own simulated OpenShift (default scenario; real kube-apiserver, scheduler,
+controller-manager and kwok, plus the controllers runner with OLM and the operand controllers), because it creates
+cluster singletons (Kueue/cluster, LeaderWorkerSetOperator/cluster, gpu-cluster-policy) that other modules' session
+cluster must not see. Scheduling, taints/tolerations, CRD validation, admission and garbage collection are the real
+thing; only the operators are simulated.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -18,8 +19,8 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from tests.ocp_sim.openshift import hardware
-from tests.ocp_sim.openshift.controllers import gpu, machineapi, monitoring, nfd, operands
-from tests.ocp_sim.openshift.knobs import Knobs
+from tests.ocp_sim.openshift.controllers import gpu, operands
+from tests.ocp_sim.openshift.pytest_fixtures import OcpSim, ocp_sim, ocp_sim_factory, start  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -116,46 +117,35 @@ class Sim:
 
 
 @pytest.fixture(scope="module")
-def sim(controlplane, k8s):
-    dyn = DynamicClient(k8s)
-    for path in sorted((CRDS / "openshift").glob("*.yaml")) + sorted((CRDS / "operands").glob("*.yaml")):
+def sim(tmp_path_factory):
+    cp = start(tmp_path_factory.mktemp("ocp_sim_operands"))
+    ocp = OcpSim(cp.kubeconfig, cp)
+    dyn = DynamicClient(ocp.api_client)
+    # the operand CRDs OLM would install with each operator; the late ones are the subject of tests below
+    for path in sorted((CRDS / "operands").glob("*.yaml")):
         if path.stem not in LATE_CRDS:
             apply_crd(dyn, path)
-    core = client.CoreV1Api(k8s)
+    core = client.CoreV1Api(ocp.api_client)
     for ns in NAMESPACES:
         try:
             core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
         except client.exceptions.ApiException as exc:
             if exc.status != 409:
                 raise
-    # one plain worker so that ordinary pods (monitoring, operators) have somewhere to run
-    itype = "m6i.xlarge"
-    core.create_node(
-        {
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {
-                "name": "ip-10-0-99-9.us-east-2.compute.internal",
-                "labels": {"node-role.kubernetes.io/worker": "", "kubernetes.io/os": "linux"},
-                "annotations": hardware.node_annotations(itype),
-            },
-            "status": {"capacity": hardware.node_capacity(itype), "allocatable": hardware.node_capacity(itype)},
-        }
-    )
-    stop = threading.Event()
-    knobs = Knobs(k8s)
-    threads = []
-    for module in (nfd, gpu, machineapi, monitoring, operands):
-        ctrl = module.CONTROLLER(k8s, knobs)
-        t = threading.Thread(target=ctrl.run, args=(stop,), daemon=True, name="ctrl-" + ctrl.name)
-        t.start()
-        threads.append(t)
     try:
-        yield Sim(k8s)
+        yield Sim(ocp.api_client)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=10)
+        ocp.close()
+        cp.stop(remove=False)
+
+
+def plain_workers(sim):
+    """Untainted scenario workers (their MachineSets come from the default scenario)."""
+    return sorted(
+        n.metadata.name
+        for n in sim.core.list_node(label_selector="node-role.kubernetes.io/worker").items
+        if not n.spec.taints and "node-role.kubernetes.io/gpu" not in (n.metadata.labels or {})
+    )
 
 
 def machineset(name, instance_type, replicas, taints=(), labels=None):
@@ -322,14 +312,20 @@ def test_nfd_and_gpu_operator_follow_real_scheduling(sim):
     gpu_node = wait_for("GPU machine Running", lambda: running_machines(sim, ms_name, 1))[0]["status"]["nodeRef"][
         "name"
     ]
-    plain = "ip-10-0-99-9.us-east-2.compute.internal"
+    workers = plain_workers(sim)
+    assert workers, "the default scenario has untainted workers"
+    plain = workers[0]
 
-    # NFD with no extra tolerations: the worker runs on the plain node only, so only that node is labelled
+    # NFD with no extra tolerations: its worker cannot run on the GPU node (NoExecute taint), so it stays unlabelled
     created = sim.create(nfd_instance([])).to_dict()
     assert "customConfig" not in created["spec"], "unknown fields must be pruned as on OpenShift"
     wait_for("plain node labelled", lambda: (sim.node(plain).metadata.labels or {}).get(KERNEL) == hardware.KERNEL)
-    workers = sim.pods("openshift-nfd", "app.kubernetes.io/component=worker")
-    assert {p.spec.node_name for p in workers} == {plain}
+    wait_for(
+        "every untainted worker labelled",
+        lambda: all((sim.node(n).metadata.labels or {}).get(KERNEL) for n in workers),
+    )
+    nfd_pods = sim.pods("openshift-nfd", "app.kubernetes.io/component=worker")
+    assert gpu_node not in {p.spec.node_name for p in nfd_pods if p.status.phase == "Running"}
     assert not any(k.startswith("feature.node.kubernetes.io/") for k in sim.node(gpu_node).metadata.labels)
     assert PCI not in sim.node(plain).metadata.labels  # no NVIDIA device there
     ds = sim.apps.read_namespaced_daemon_set("nfd-worker", "openshift-nfd")
@@ -385,8 +381,15 @@ def test_nfd_and_gpu_operator_follow_real_scheduling(sim):
     labels = sim.node(gpu_node).metadata.labels
     assert labels["nvidia.com/gpu.present"] == "true" and labels["nvidia.com/gpu.product"] == "NVIDIA-L4"
     wait_for("ClusterPolicy ready", lambda: cp_state(sim) == "ready")
-    nfd_cr = sim.get("nfd.openshift.io/v1", "NodeFeatureDiscovery", "nfd-instance", "openshift-nfd")
-    assert {c["type"]: c["status"] for c in nfd_cr["status"]["conditions"]}["Available"] == "True"
+    wait_for(
+        "NFD Available",
+        lambda: (
+            conditions(sim.get("nfd.openshift.io/v1", "NodeFeatureDiscovery", "nfd-instance", "openshift-nfd"))
+            .get("Available", {})
+            .get("status")
+            == "True"
+        ),
+    )
 
     # Deleting the ClusterPolicy takes the GPUs away; deleting NFD takes its labels away
     sim.delete("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy")
@@ -574,18 +577,27 @@ def test_knative_serving_ready_only_after_the_serverless_csv(sim):
     wait_for("Ready reported", lambda: ready() == "Unknown")
     time.sleep(2 * operands.OperandStatusController.resync)  # it must not turn Ready while the CSV is missing
     assert ready() == "Unknown"
-    csv = sim.create(
+    # install the serverless operator through the simulated OLM, as the serverless role does
+    sim.create(
+        {
+            "apiVersion": "operators.coreos.com/v1",
+            "kind": "OperatorGroup",
+            "metadata": {"name": "openshift-serverless", "namespace": "openshift-serverless"},
+            "spec": {},
+        }
+    )
+    sim.create(
         {
             "apiVersion": "operators.coreos.com/v1alpha1",
-            "kind": "ClusterServiceVersion",
-            "metadata": {"name": "serverless-operator.v1.37.0", "namespace": "openshift-serverless"},
-            "spec": {"displayName": "Red Hat OpenShift Serverless", "install": {"strategy": "deployment"}},
+            "kind": "Subscription",
+            "metadata": {"name": "serverless-operator", "namespace": "openshift-serverless"},
+            "spec": {
+                "channel": "stable-1.37",
+                "name": "serverless-operator",
+                "source": "redhat-operators",
+                "sourceNamespace": "openshift-marketplace",
+                "installPlanApproval": "Automatic",
+            },
         }
-    ).to_dict()
-    sim.res("operators.coreos.com/v1alpha1", "ClusterServiceVersion").status.patch(
-        body={"status": {"phase": "Succeeded", "reason": "InstallSucceeded"}},
-        name=csv["metadata"]["name"],
-        namespace="openshift-serverless",
-        content_type="application/merge-patch+json",
     )
     wait_for("KnativeServing Ready", lambda: ready() == "True")
