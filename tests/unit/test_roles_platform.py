@@ -1,0 +1,166 @@
+"""The platform roles (cert_manager, serverless, lws, authorino, limitador, dns, kueue): values, specs, input checks.
+
+No cluster: the role files are read as data and the input-check expressions are rendered with Ansible's templar.
+"""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ROOT / "roles"
+ENTRY_POINTS = {"main", "preflight", "subscribe", "configure", "remove", "verify"}
+
+# operators.md §1: package, channel, install namespace, install mode.
+EXPECTED = {
+    "cert_manager": ("openshift-cert-manager-operator", "stable-v1", "cert-manager-operator", "AllNamespaces"),
+    "serverless": ("serverless-operator", "stable-1.37", "openshift-serverless", "AllNamespaces"),
+    "lws": ("leader-worker-set", "stable-v1.0", "openshift-lws-operator", "OwnNamespace"),
+    "authorino": ("authorino-operator", "stable", "openshift-authorino", "AllNamespaces"),
+    "limitador": ("limitador-operator", "stable", "openshift-limitador-operator", "AllNamespaces"),
+    "dns": ("dns-operator", "stable", "kuadrant-dns-operator", "AllNamespaces"),
+    "kueue": ("kueue-operator", "stable-v1.2", "openshift-kueue-operator", "AllNamespaces"),
+}
+KUEUE_CRD = ROOT / "tests/ocp_sim/openshift/crds/operands/kueues.kueue.openshift.io.yaml"
+
+
+def load(role, path):
+    return yaml.safe_load((ROLES / role / path).read_text())
+
+
+def trust(value):
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: trust(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [trust(v) for v in value]
+    return value
+
+
+def render(role, expression, **overrides):
+    """Render `expression` with the role's defaults and vars, as Ansible would inside the role."""
+    variables = {}
+    for path in ("defaults/main.yml", "vars/main.yml"):
+        variables.update(trust(load(role, path)))
+    variables.update(overrides)
+    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_defaults_match_the_operator_reference(role):
+    package, channel, namespace, mode = EXPECTED[role]
+    defaults = load(role, "defaults/main.yml")
+    assert (defaults[f"{role}_package"], defaults[f"{role}_channel"], defaults[f"{role}_namespace"]) == (
+        package,
+        channel,
+        namespace,
+    )
+    assert defaults[f"{role}_source"] == "redhat-operators"
+    assert defaults[f"{role}_approval"] == "Automatic"
+    assert load(role, "vars/main.yml")[f"__{role}_olm_operator"]["install_mode"] == mode
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_every_entry_point_has_a_spec_covering_every_default(role):
+    specs = load(role, "meta/argument_specs.yml")["argument_specs"]
+    entry_points = {p.stem for p in (ROLES / role / "tasks").glob("*.yml")} & ENTRY_POINTS
+    assert entry_points == ENTRY_POINTS
+    assert set(specs) == ENTRY_POINTS
+    defaults = set(load(role, "defaults/main.yml"))
+    for name, spec in specs.items():
+        options = spec["options"]
+        assert set(options) == defaults, name
+        for option, desc in options.items():
+            assert desc.get("description") and desc.get("type"), option
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED))
+def test_public_variables_carry_the_role_prefix(role):
+    assert all(name.startswith(role + "_") for name in load(role, "defaults/main.yml"))
+    assert all(name.startswith("__" + role + "_") for name in load(role, "vars/main.yml"))
+
+
+def test_dns_namespace_is_not_the_cluster_dns_operators():
+    forbidden = load("dns", "vars/main.yml")["__dns_forbidden_namespaces"]
+    assert "openshift-dns-operator" in forbidden
+    assert load("dns", "defaults/main.yml")["dns_namespace"] not in forbidden
+
+
+def test_kueue_framework_choices_are_the_crd_enum():
+    crd = yaml.safe_load(KUEUE_CRD.read_text())
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    frameworks = schema["properties"]["spec"]["properties"]["config"]["properties"]["integrations"]["properties"]
+    enum = frameworks["frameworks"]["items"]["enum"]
+    options = load("kueue", "meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    choices = options["kueue_frameworks"]["choices"]
+    assert sorted(choices) == sorted(enum)
+    assert sorted(load("kueue", "vars/main.yml")["__kueue_frameworks_enum"] + ["TrainJob"]) == sorted(enum)
+
+
+def test_kueue_default_frameworks_are_the_design_inputs_list():
+    assert load("kueue", "defaults/main.yml")["kueue_frameworks"] == [
+        "BatchJob",
+        "RayJob",
+        "RayCluster",
+        "PyTorchJob",
+        "Pod",
+        "LeaderWorkerSet",
+    ]
+    assert render("kueue", "{{ __kueue_bad_frameworks }}") == []
+
+
+@pytest.mark.parametrize(
+    ("channel", "frameworks", "bad"),
+    [
+        ("stable-v1.2", ["Pod", "TrainJob"], []),
+        ("stable-v1.3", ["TrainJob"], []),
+        ("stable-v1.10", ["TrainJob"], []),
+        ("stable-v1.1", ["Pod", "TrainJob"], ["TrainJob"]),
+        ("stable-v1.0", ["TrainJob", "BatchJob"], ["TrainJob"]),
+        ("stable-v1.2", ["BatchJob", "Foo"], ["Foo"]),
+        ("stable-v1.1", ["batchjob"], ["batchjob"]),
+    ],
+)
+def test_kueue_rejects_frameworks_the_channel_does_not_know(channel, frameworks, bad):
+    result = render("kueue", "{{ __kueue_bad_frameworks }}", kueue_channel=channel, kueue_frameworks=frameworks)
+    assert sorted(result) == sorted(bad)
+
+
+def test_kueue_template_puts_frameworks_under_spec_config():
+    source = (ROLES / "kueue/templates/kueue.yaml.j2").read_text()
+    rendered = yaml.safe_load(render("kueue", source, kueue_frameworks=["Pod", "JobSet"]))
+    assert rendered["metadata"] == {"name": "cluster"}
+    frameworks = {"integrations": {"frameworks": ["Pod", "JobSet"]}}
+    assert rendered["spec"] == {"managementState": "Managed", "config": frameworks}
+
+
+def test_lws_template_is_the_cluster_singleton():
+    source = (ROLES / "lws/templates/leaderworkersetoperator.yaml.j2").read_text()
+    rendered = yaml.safe_load(render("lws", source))
+    assert (rendered["apiVersion"], rendered["kind"], rendered["metadata"]["name"]) == (
+        "operator.openshift.io/v1",
+        "LeaderWorkerSetOperator",
+        "cluster",
+    )
+    assert rendered["spec"] == {"managementState": "Managed", "logLevel": "Normal", "operatorLogLevel": "Normal"}
+
+
+def test_knativeserving_template():
+    source = (ROLES / "serverless/templates/knativeserving.yaml.j2").read_text()
+    rendered = yaml.safe_load(render("serverless", source))
+    assert rendered["apiVersion"] == "operator.knative.dev/v1beta1"
+    assert rendered["metadata"] == {"name": "knative-serving", "namespace": "knative-serving"}
+    assert rendered["spec"] == {}
+
+
+@pytest.mark.parametrize("playbook", ["site.yml", "teardown.yml"])
+def test_playbooks_know_every_component_in_install_order(playbook):
+    play = yaml.safe_load((ROOT / "playbooks" / playbook).read_text())[0]
+    order = play["vars"]["__gpu_infra_known_components"]
+    assert order.index("cert_manager") < min(order.index("kueue"), order.index("lws"))
+    assert order.index("nfd") < order.index("gpu_operator")
+    assert {p.name for p in ROLES.iterdir() if p.is_dir()} - {"olm_operator"} >= set(order)
