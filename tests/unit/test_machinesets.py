@@ -3,6 +3,7 @@
 import copy
 import random
 import string
+from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -340,3 +341,11 @@ def test_instance_type_table_filter_returns_a_copy():
     assert table["g6.12xlarge"] == {"gpus": 4, "vcpus": 48, "memory_gib": 192, "accelerator": "nvidia-l4"}
     table["g6.12xlarge"]["gpus"] = 99
     assert m.INSTANCE_TYPES["g6.12xlarge"]["gpus"] == 4
+
+
+def test_role_argument_spec_choices_match_the_table():
+    import yaml  # noqa: PLC0415
+
+    spec_file = Path(__file__).resolve().parents[2] / "roles" / "machinesets" / "meta" / "argument_specs.yml"
+    spec = yaml.safe_load(spec_file.read_text())["argument_specs"]["main"]["options"]["machinesets_pools"]
+    assert sorted(spec["options"]["instance_type"]["choices"]) == sorted(m.INSTANCE_TYPES)
