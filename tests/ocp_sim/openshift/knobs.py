@@ -6,6 +6,7 @@ ConfigMap `ocp-sim-knobs` in namespace `ocp-sim`; every value is a string. Keys 
   fail_csv.<package>               CSV of that package goes Failed with this reason (e.g. InstallComponentFailed)
   catalog_unhealthy.<catalog>      "true": Subscriptions from that catalog get CatalogSourcesUnhealthy
   crd_delay_seconds.<crd name>     that owned CRD is created this long after the CSV succeeds
+  operator_image                   image of every operator Deployment (for clusters with real kubelets, e.g. kind)
 """
 
 from __future__ import annotations
