@@ -1,0 +1,195 @@
+"""site.yml and teardown.yml on a private simulated cluster (the default scenario plus a cluster-monitoring-config
+that already holds the user's retention/storage settings).
+
+The steps share one cluster and run in file order, because each converge costs minutes: check mode on the fresh
+cluster, a refused teardown, the converge, its re-run, check mode on the converged cluster, verify, teardown, and a
+teardown re-run.
+"""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import dynamic
+
+from tests.ocp_sim.openshift.pytest_fixtures import OcpSim, start
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SCENARIO = ROOT / "tests/ocp_sim/openshift/scenarios/default.yaml"
+USER_MONITORING_CONFIG = "prometheusK8s:\n  retention: 15d\n"
+OUR_NAMESPACES = [
+    "cert-manager-operator",
+    "openshift-nfd",
+    "nvidia-gpu-operator",
+    "openshift-serverless",
+    "knative-serving",
+    "openshift-lws-operator",
+    "openshift-authorino",
+    "openshift-limitador-operator",
+    "kuadrant-dns-operator",
+    "openshift-kueue-operator",
+]
+PLATFORM_NAMESPACES = [
+    "openshift-monitoring",
+    "openshift-marketplace",
+    "openshift-machine-api",
+    "openshift-dns-operator",
+]
+CRDS_THAT_STAY = ["kueues.kueue.openshift.io", "knativeservings.operator.knative.dev", "certificates.cert-manager.io"]
+# What a check-mode run must not create or delete (names, not resourceVersions: the simulated controllers keep
+# updating status).
+SNAPSHOT_KINDS = [
+    ("v1", "Namespace"),
+    ("operators.coreos.com/v1alpha1", "Subscription"),
+    ("operators.coreos.com/v1", "OperatorGroup"),
+    ("operators.coreos.com/v1alpha1", "ClusterServiceVersion"),
+    ("machine.openshift.io/v1beta1", "MachineSet"),
+    ("v1", "ConfigMap"),
+    ("kueue.openshift.io/v1", "Kueue"),
+    ("operator.knative.dev/v1beta1", "KnativeServing"),
+    ("operator.openshift.io/v1", "LeaderWorkerSetOperator"),
+]
+VARS = {"gpu_infra_timeout": 600}
+CONFIRM = dict(VARS, gpu_infra_teardown_confirm=True)
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    state_dir = tmp_path_factory.mktemp("ocp_sim_site")
+    scenario = yaml.safe_load(DEFAULT_SCENARIO.read_text())
+    scenario["clusterMonitoringConfig"] = USER_MONITORING_CONFIG
+    (state_dir / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+    cp = start(state_dir / "cluster", scenario=str(state_dir / "scenario.yaml"))
+    cluster = OcpSim(cp.kubeconfig, cp)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+        cp.stop(remove=False)
+
+
+def client(sim):
+    return dynamic.DynamicClient(sim.api_client)
+
+
+def items(sim, api_version, kind, namespace=None):
+    try:
+        api = client(sim).resources.get(api_version=api_version, kind=kind)
+    except Exception:  # the kind is not served (its CRD is not installed yet)
+        return []
+    return api.get(namespace=namespace).items if namespace else api.get().items
+
+
+def snapshot(sim):
+    return {
+        (kind, o.metadata.namespace or "", o.metadata.name)
+        for api_version, kind in SNAPSHOT_KINDS
+        for o in items(sim, api_version, kind)
+        if (o.status or {}).get("phase") != "Terminating"
+    }
+
+
+def namespaces(sim):
+    return {o.metadata.name for o in items(sim, "v1", "Namespace") if o.status.phase != "Terminating"}
+
+
+def monitoring_config(sim):
+    cm = client(sim).resources.get(api_version="v1", kind="ConfigMap")
+    return yaml.safe_load(
+        cm.get(name="cluster-monitoring-config", namespace="openshift-monitoring").data["config.yaml"]
+    )
+
+
+def conditions(obj):
+    return {c["type"]: c["status"] for c in (obj.status or {}).get("conditions") or []}
+
+
+def test_check_mode_on_a_fresh_cluster_creates_nothing(sim, playbook):
+    before = snapshot(sim)
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=VARS, check=True, diff=True)
+    assert run.rc == 0, run
+    assert "Check mode" in run.stdout, run
+    assert snapshot(sim) == before
+
+
+def test_teardown_without_confirmation_refuses(sim, playbook):
+    before = snapshot(sim)
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=VARS)
+    assert run.rc != 0, run
+    assert "gpu_infra_teardown_confirm=true" in run.stdout, run
+    assert snapshot(sim) == before
+
+
+def test_site_converges_every_component(sim, playbook):
+    user_config = monitoring_config(sim)
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=VARS)
+    assert run.rc == 0, run
+    csvs = items(sim, "operators.coreos.com/v1alpha1", "ClusterServiceVersion")
+    assert len(csvs) >= 9 and all(c.status.phase == "Succeeded" for c in csvs), [
+        (c.metadata.name, c.status.phase) for c in csvs
+    ]
+    for ns in OUR_NAMESPACES:
+        assert ns in namespaces(sim)
+    (kueue,) = items(sim, "kueue.openshift.io/v1", "Kueue")
+    assert conditions(kueue).get("Available") == "True"
+    assert "LeaderWorkerSet" in kueue.spec.config.integrations.frameworks
+    (lwso,) = items(sim, "operator.openshift.io/v1", "LeaderWorkerSetOperator")
+    assert lwso.metadata.name == "cluster"
+    (serving,) = items(sim, "operator.knative.dev/v1beta1", "KnativeServing")
+    assert conditions(serving).get("Ready") == "True"
+    config = monitoring_config(sim)
+    assert config["enableUserWorkload"] is True
+    assert config["prometheusK8s"]["retention"] == user_config["prometheusK8s"]["retention"]
+    gpu_sets = [m for m in items(sim, "machine.openshift.io/v1beta1", "MachineSet") if "-gpu-" in m.metadata.name]
+    assert gpu_sets, "no GPU MachineSet"
+    assert "COMPONENT" in run.stdout and "Succeeded" in run.stdout  # the summary table
+
+
+def test_second_site_run_changes_nothing(sim, playbook):
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=VARS)
+    assert run.rc == 0, run
+    assert run.changed == 0, run
+
+
+def test_check_mode_on_the_converged_cluster_reports_no_change(sim, playbook):
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=VARS, check=True)
+    assert run.rc == 0, run
+    assert run.changed == 0, run
+
+
+def test_verify_passes_after_site(sim, playbook, tmp_path):
+    if not (ROOT / "playbooks/verify.yml").exists():
+        pytest.skip("playbooks/verify.yml is not in this tree yet")
+    run = playbook("verify.yml", sim.kubeconfig, extra_vars=dict(VARS, gpu_infra_report_dir=str(tmp_path)))
+    assert run.rc == 0, run
+
+
+def test_teardown_removes_what_site_created_and_nothing_else(sim, playbook):
+    workers = {
+        m.metadata.name
+        for m in items(sim, "machine.openshift.io/v1beta1", "MachineSet")
+        if "-worker-" in m.metadata.name
+    }
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=CONFIRM)
+    assert run.rc == 0, run
+    assert items(sim, "operators.coreos.com/v1alpha1", "Subscription") == []
+    assert items(sim, "operators.coreos.com/v1alpha1", "ClusterServiceVersion") == []
+    assert items(sim, "kueue.openshift.io/v1", "Kueue") == []
+    assert items(sim, "operator.openshift.io/v1", "LeaderWorkerSetOperator") == []
+    assert items(sim, "operator.knative.dev/v1beta1", "KnativeServing") == []
+    left = namespaces(sim)
+    assert not left & set(OUR_NAMESPACES), left & set(OUR_NAMESPACES)
+    assert set(PLATFORM_NAMESPACES) <= left
+    crds = {c.metadata.name for c in items(sim, "apiextensions.k8s.io/v1", "CustomResourceDefinition")}
+    assert set(CRDS_THAT_STAY) <= crds
+    machinesets = {m.metadata.name for m in items(sim, "machine.openshift.io/v1beta1", "MachineSet")}
+    assert machinesets == workers
+    assert monitoring_config(sim)["prometheusK8s"]["retention"] == "15d"
+
+
+def test_teardown_runs_again_after_it_finished(sim, playbook):
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=CONFIRM)
+    assert run.rc == 0, run
+    assert run.changed == 0, run
