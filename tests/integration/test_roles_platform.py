@@ -42,7 +42,7 @@ def test_kueue_rejects_bad_frameworks_before_changing_anything(ocp_sim, playbook
     run = playbook(
         PLAYBOOKS / "roles_platform_kueue.yml",
         ocp_sim.kubeconfig,
-        extra_vars=dict(extra, kueue_namespace=namespace, gpu_infra_components=["cert_manager", "kueue"]),
+        extra_vars=dict(extra, kueue_namespace=namespace),
     )
     assert run.rc != 0, run
     for text in expected:
