@@ -249,7 +249,9 @@ class OperandStatusController(OperandController):
                     },
                 )
                 continue
-            namespace = KUEUE_NAMESPACE
+            # where OLM put the operator (its Deployment), as the real operator deploys next to itself
+            deps = self.list("apps/v1", "Deployment", label_selector="name=openshift-kueue-operator")
+            namespace = deps[0]["metadata"]["namespace"] if deps else KUEUE_NAMESPACE
             if self.get("v1", "Namespace", namespace) is not None:
                 ensure_object(self, kueue_deployment(kueue, namespace))
             set_conditions(
