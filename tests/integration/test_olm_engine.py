@@ -16,6 +16,8 @@ import pytest
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
+from tests.ocp_sim.openshift.pytest_fixtures import ocp_sim  # noqa: F401
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,22 +60,28 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(ocp_sim):
-    return Cluster(ocp_sim.api_client)
+def sim(request):
+    """The shared simulated cluster (imported above so that pytest finds the fixture)."""
+    return request.getfixturevalue("ocp_sim")
 
 
 @pytest.fixture
-def knobs(ocp_sim):
+def cluster(sim):
+    return Cluster(sim.api_client)
+
+
+@pytest.fixture
+def knobs(sim):
     """Set knobs for one test and remove them afterwards (the session cluster is shared)."""
     touched = set()
 
     def set_knobs(values):
         touched.update(values)
-        ocp_sim.set_knobs(values)
+        sim.set_knobs(values)
 
     yield set_knobs
     if touched:
-        ocp_sim.set_knobs(dict.fromkeys(touched))
+        sim.set_knobs(dict.fromkeys(touched))
 
 
 def run(playbook, sim, operators, tmp_path, *, tasks_from="main", check=False, **extra):
@@ -89,16 +97,16 @@ def run(playbook, sim, operators, tmp_path, *, tasks_from="main", check=False, *
     return outcome
 
 
-def test_automatic_install_rerun_verify_check_mode_and_remove(playbook, ocp_sim, cluster, tmp_path):
+def test_automatic_install_rerun_verify_check_mode_and_remove(playbook, sim, cluster, tmp_path):
     ns = "olm-test-auto"
     op = operator("nfd", ns, namespace_labels={"example.com/team": "gpu"})
 
-    dry = run(playbook, ocp_sim, [op], tmp_path, check=True)
+    dry = run(playbook, sim, [op], tmp_path, check=True)
     assert dry.rc == 0, dry
     assert cluster.get("v1", "Namespace", ns) is None
     assert "Would create OperatorGroup" in dry.stdout
 
-    first = run(playbook, ocp_sim, [op], tmp_path)
+    first = run(playbook, sim, [op], tmp_path)
     assert first.rc == 0, first
     print("automatic install of nfd took {0:.1f} s (playbook)".format(first.seconds))
     assert "Waiting up to 120 s for Subscription {0}/nfd".format(ns) in first.stdout
@@ -113,16 +121,16 @@ def test_automatic_install_rerun_verify_check_mode_and_remove(playbook, ocp_sim,
     installed = sub["status"]["installedCSV"]
     assert cluster.get(OLM, "ClusterServiceVersion", installed, ns)["status"]["phase"] == "Succeeded"
 
-    again = run(playbook, ocp_sim, [op], tmp_path)
+    again = run(playbook, sim, [op], tmp_path)
     assert again.rc == 0, again
     assert again.changed == 0, again
 
-    verify = run(playbook, ocp_sim, [op], tmp_path, tasks_from="verify")
+    verify = run(playbook, sim, [op], tmp_path, tasks_from="verify")
     assert verify.rc == 0, verify
     [check] = verify.result["checks"]
     assert check["status"] == "passed" and installed in check["evidence"], check
 
-    removed = run(playbook, ocp_sim, [op], tmp_path, tasks_from="remove")
+    removed = run(playbook, sim, [op], tmp_path, tasks_from="remove")
     assert removed.rc == 0, removed
     assert cluster.get(OLM, "Subscription", "nfd", ns) is None
     assert cluster.get(OLM, "ClusterServiceVersion", installed, ns) is None
@@ -130,33 +138,33 @@ def test_automatic_install_rerun_verify_check_mode_and_remove(playbook, ocp_sim,
     namespace = cluster.get("v1", "Namespace", ns)
     assert namespace is None or namespace["status"].get("phase") == "Terminating"
 
-    again = run(playbook, ocp_sim, [op], tmp_path, tasks_from="remove")
+    again = run(playbook, sim, [op], tmp_path, tasks_from="remove")
     assert again.rc == 0, again
 
-    verify = run(playbook, ocp_sim, [op], tmp_path, tasks_from="verify")
+    verify = run(playbook, sim, [op], tmp_path, tasks_from="verify")
     [check] = verify.result["checks"]
     assert check["status"] == "failed" and "does not exist" in check["evidence"]
 
 
-def test_existing_namespace_keeps_its_labels_and_is_not_removed(playbook, ocp_sim, cluster, tmp_path):
+def test_existing_namespace_keeps_its_labels_and_is_not_removed(playbook, sim, cluster, tmp_path):
     ns = "olm-test-existing-ns"
     cluster.create(dict(apiVersion="v1", kind="Namespace", metadata=dict(name=ns, labels={"owner": "someone"})))
     op = operator("nfd", ns)
-    first = run(playbook, ocp_sim, [op], tmp_path)
+    first = run(playbook, sim, [op], tmp_path)
     assert first.rc == 0, first
     labels = cluster.get("v1", "Namespace", ns)["metadata"]["labels"]
     assert labels["owner"] == "someone" and "app.kubernetes.io/managed-by" not in labels
 
-    removed = run(playbook, ocp_sim, [op], tmp_path, tasks_from="remove")
+    removed = run(playbook, sim, [op], tmp_path, tasks_from="remove")
     assert removed.rc == 0, removed
     assert cluster.get("v1", "Namespace", ns)["status"]["phase"] == "Active"
     assert cluster.get(OLM, "Subscription", "nfd", ns) is None
 
 
-def test_manual_pinned_install_approves_only_the_pinned_plan(playbook, ocp_sim, cluster, tmp_path):
+def test_manual_pinned_install_approves_only_the_pinned_plan(playbook, sim, cluster, tmp_path):
     ns = "olm-test-manual"
     op = operator("nfd", ns, approval="Manual", starting_csv=NFD_OLD)
-    first = run(playbook, ocp_sim, [op], tmp_path)
+    first = run(playbook, sim, [op], tmp_path)
     assert first.rc == 0, first
     sub = cluster.get(OLM, "Subscription", "nfd", ns)
     assert sub["spec"]["startingCSV"] == NFD_OLD
@@ -169,31 +177,31 @@ def test_manual_pinned_install_approves_only_the_pinned_plan(playbook, ocp_sim, 
     assert all(NFD_OLD not in names for names in pending)
     assert cluster.get(OLM, "ClusterServiceVersion", NFD_HEAD, ns) is None
 
-    again = run(playbook, ocp_sim, [op], tmp_path)
+    again = run(playbook, sim, [op], tmp_path)
     assert again.rc == 0, again
     assert again.changed == 0, again
 
 
-def test_wrong_channel_fails_in_preflight_naming_the_channels(playbook, ocp_sim, cluster, tmp_path):
+def test_wrong_channel_fails_in_preflight_naming_the_channels(playbook, sim, cluster, tmp_path):
     ns = "olm-test-channel-preflight"
-    outcome = run(playbook, ocp_sim, [operator("nfd", ns, channel="stabel")], tmp_path)
+    outcome = run(playbook, sim, [operator("nfd", ns, channel="stabel")], tmp_path)
     assert outcome.rc != 0
     assert "Channel stabel does not exist in package nfd of catalog redhat-operators" in outcome.stdout
     assert "Channels that exist: stable" in outcome.stdout
     assert cluster.get(OLM, "Subscription", "nfd", ns) is None
 
 
-def test_package_from_the_wrong_catalog_names_the_right_one(playbook, ocp_sim, tmp_path):
+def test_package_from_the_wrong_catalog_names_the_right_one(playbook, sim, tmp_path):
     op = operator("gpu-operator-certified", "olm-test-catalog", channel="v25.10", source="redhat-operators")
-    outcome = run(playbook, ocp_sim, [op], tmp_path, tasks_from="preflight")
+    outcome = run(playbook, sim, [op], tmp_path, tasks_from="preflight")
     assert outcome.rc != 0
     assert "not in catalog redhat-operators" in outcome.stdout
     assert "set the source to certified-operators" in outcome.stdout
 
 
-def test_wrong_channel_without_preflight_fails_within_seconds_in_csv_wait(playbook, ocp_sim, tmp_path):
+def test_wrong_channel_without_preflight_fails_within_seconds_in_csv_wait(playbook, sim, tmp_path):
     op = operator("nfd", "olm-test-channel-wait", channel="stabel")
-    outcome = run(playbook, ocp_sim, [op], tmp_path, gpu_infra_catalog_preflight=False, olm_timeout=120)
+    outcome = run(playbook, sim, [op], tmp_path, gpu_infra_catalog_preflight=False, olm_timeout=120)
     assert outcome.rc != 0
     assert "Subscription olm-test-channel-wait/nfd: expected" in outcome.stdout
     assert "no operators found in channel stabel" in outcome.stdout
@@ -202,20 +210,20 @@ def test_wrong_channel_without_preflight_fails_within_seconds_in_csv_wait(playbo
     assert outcome.seconds < 60
 
 
-def test_own_namespace_package_under_all_namespaces_group_is_refused(playbook, ocp_sim, cluster, tmp_path):
+def test_own_namespace_package_under_all_namespaces_group_is_refused(playbook, sim, cluster, tmp_path):
     ns = "olm-test-og-mismatch"
     cluster.create(dict(apiVersion="v1", kind="Namespace", metadata=dict(name=ns)))
     cluster.create(
         dict(apiVersion="operators.coreos.com/v1", kind="OperatorGroup", metadata=dict(name="global", namespace=ns))
     )
-    outcome = run(playbook, ocp_sim, [operator("nfd", ns)], tmp_path)
+    outcome = run(playbook, sim, [operator("nfd", ns)], tmp_path)
     assert outcome.rc != 0
     assert "OperatorGroup global in namespace {0} selects AllNamespaces".format(ns) in outcome.stdout
     assert cluster.get(OLM, "Subscription", "nfd", ns) is None
     assert len(cluster.list("operators.coreos.com/v1", "OperatorGroup", ns)) == 1
 
 
-def test_compatible_existing_group_is_reused(playbook, ocp_sim, cluster, tmp_path):
+def test_compatible_existing_group_is_reused(playbook, sim, cluster, tmp_path):
     ns = "olm-test-og-reuse"
     cluster.create(dict(apiVersion="v1", kind="Namespace", metadata=dict(name=ns)))
     cluster.create(
@@ -226,12 +234,12 @@ def test_compatible_existing_group_is_reused(playbook, ocp_sim, cluster, tmp_pat
             spec=dict(targetNamespaces=[ns]),
         )
     )
-    outcome = run(playbook, ocp_sim, [operator("nfd", ns)], tmp_path)
+    outcome = run(playbook, sim, [operator("nfd", ns)], tmp_path)
     assert outcome.rc == 0, outcome
     assert [g["metadata"]["name"] for g in cluster.list("operators.coreos.com/v1", "OperatorGroup", ns)] == ["mine"]
 
 
-def test_csv_wait_reports_unsupported_operator_group(ocp_sim, cluster):
+def test_csv_wait_reports_unsupported_operator_group(sim, cluster):
     """Objects made by hand (not by the role): csv_wait itself names the OperatorGroup problem, fast."""
     ns = "olm-test-og-csv"
     cluster.create(dict(apiVersion="v1", kind="Namespace", metadata=dict(name=ns)))
@@ -247,7 +255,7 @@ def test_csv_wait_reports_unsupported_operator_group(ocp_sim, cluster):
         )
     )
     started = time.monotonic()
-    proc = ansible_module(ocp_sim, "rhoai.gpu_infra.csv_wait", {"subscriptions": [{"name": "nfd", "namespace": ns}]})
+    proc = ansible_module(sim, "rhoai.gpu_infra.csv_wait", {"subscriptions": [{"name": "nfd", "namespace": ns}]})
     seconds = time.monotonic() - started
     print("UnsupportedOperatorGroup reported after {0:.1f} s".format(seconds))
     assert proc.returncode != 0
@@ -255,10 +263,10 @@ def test_csv_wait_reports_unsupported_operator_group(ocp_sim, cluster):
     assert seconds < 60
 
 
-def test_failing_csv_fails_fast_with_its_reason(playbook, ocp_sim, knobs, tmp_path):
+def test_failing_csv_fails_fast_with_its_reason(playbook, sim, knobs, tmp_path):
     knobs({"fail_csv.leader-worker-set": "InstallComponentFailed"})
     op = operator("leader-worker-set", "olm-test-fail", channel="stable-v1.0")
-    outcome = run(playbook, ocp_sim, [op], tmp_path, olm_timeout=300, gpu_infra_timeout=300)
+    outcome = run(playbook, sim, [op], tmp_path, olm_timeout=300, gpu_infra_timeout=300)
     assert outcome.rc != 0
     assert "Subscription olm-test-fail/leader-worker-set: expected" in outcome.stdout
     assert "InstallComponentFailed" in outcome.stdout
@@ -267,12 +275,12 @@ def test_failing_csv_fails_fast_with_its_reason(playbook, ocp_sim, knobs, tmp_pa
     assert outcome.seconds < 120
 
 
-def test_three_subscriptions_in_one_call_take_about_the_slowest(playbook, ocp_sim, knobs, tmp_path):
+def test_three_subscriptions_in_one_call_take_about_the_slowest(playbook, sim, knobs, tmp_path):
     latencies = {"authorino-operator": 3, "limitador-operator": 6, "dns-operator": 9}
     knobs({"latency." + pkg: seconds for pkg, seconds in latencies.items()})
     # Slowest last, so that the single wait covers most of its install.
     ops = [operator(pkg, "olm-test-par-" + pkg.split("-")[0], mode="AllNamespaces") for pkg in latencies]
-    outcome = run(playbook, ocp_sim, ops, tmp_path, tasks_from="subscribe", olm_wait_all=True)
+    outcome = run(playbook, sim, ops, tmp_path, tasks_from="subscribe", olm_wait_all=True)
     assert outcome.rc == 0, outcome
     wait = outcome.result["wait"]
     assert [s["state"] for s in wait["subscriptions"]] == ["succeeded"] * 3
