@@ -99,7 +99,8 @@ def verify_report_junit(report):
         failures=str(counts["failed"]),
         skipped=str(counts["skipped"]),
         errors="0",
-        timestamp=str(report["timestamp"] or ""),
+        # The JUnit schema's timestamp is an xs:dateTime without a zone.
+        timestamp=str(report["timestamp"] or "")[:19],
     )
     properties = ET.SubElement(suite, "properties")
     for key in sorted(report["cluster"]):

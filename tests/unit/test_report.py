@@ -65,6 +65,7 @@ def test_junit_has_one_testcase_per_check_with_failures_marked():
     root = ET.fromstring(verify_report_junit(report()))
     (suite,) = root.findall("testsuite")
     assert suite.get("tests") == "4" and suite.get("failures") == "2" and suite.get("skipped") == "1"
+    assert suite.get("timestamp") == "2025-11-27T09:00:00"
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == [c["check"] for c in CHECKS]
     assert cases[0].get("classname") == "rhoai.gpu_infra.nfd"
