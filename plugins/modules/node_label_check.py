@@ -15,12 +15,13 @@ description:
   - Reads the GPU nodes, the NFD worker DaemonSet and pods, and the NVIDIA GPU operator DaemonSets, and reports per node
     the NFD labels the Driver Toolkit needs, C(nvidia.com/gpu.present), the allocatable C(nvidia.com/gpu), and which
     node taints the NFD worker and the GPU operator DaemonSets do not tolerate (Kubernetes' own toleration matching).
-  - Known failure modes get a named diagnosis. The most important one, C(nfd-blocked-dtk-fallback), explains the
+  - >-
+    Known failure modes get a named diagnosis. The most important one, C(nfd-blocked-dtk-fallback), explains the
     misleading driver error C(FATAL: failed to install elfutils-libelf-devel. RHEL entitlement may be improperly
     deployed.), whose cause is an NFD worker kept off a tainted GPU node, not entitlements.
   - Read-only. Never changes anything, also not outside check mode.
 author:
-  - rhoai.gpu_infra contributors
+  - rhoai.gpu_infra contributors (@rhoai-gpu-infra)
 options:
   node_selector:
     description:
