@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 OLM = "operators.coreos.com/v1alpha1"
 CATALOG = catalog_mod.load()
-WAIT = 90  # seconds; bounded waits for state, not timing assertions
+WAIT = 240  # seconds; bounded waits for state (generous: a loaded 2-core machine), not timing assertions
 
 
 def head(package, channel):

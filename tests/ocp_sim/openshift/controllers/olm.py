@@ -33,6 +33,7 @@ OLM_V1ALPHA1 = "operators.coreos.com/v1alpha1"
 OLM_V1 = "operators.coreos.com/v1"
 CRD_API = "apiextensions.k8s.io/v1"
 DEFAULT_LATENCY = 2.0
+IDLE_RESYNC = 3.0
 NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 CHANNEL_ANNOTATION = "sim.ocp/channel"
 PACKAGE_ANNOTATION = "sim.ocp/package"
@@ -133,9 +134,18 @@ class OLM(Controller):
         super().__init__(api_client, knobs)
         self.catalog = catalog_mod.load()
         self._crd_info = {}
+        self._catalog_states = {}
+        self._operators = set()
 
     # ---------------------------------------------------------------------------------------------------- loop
     def reconcile(self):
+        self._catalog_states = {
+            (c["metadata"]["namespace"], c["metadata"]["name"]): (
+                ((c.get("status") or {}).get("connectionState") or {}).get("lastObservedState")
+            )
+            for c in self.list(OLM_V1ALPHA1, "CatalogSource")
+        }
+        self._operators = {o["metadata"]["name"] for o in self.list(OLM_V1, "Operator")}
         groups = self.list(OLM_V1, "OperatorGroup")
         for sub in self.list(OLM_V1ALPHA1, "Subscription"):
             self.sync_subscription(sub)
@@ -144,6 +154,9 @@ class OLM(Controller):
         csvs = self.list(OLM_V1ALPHA1, "ClusterServiceVersion")
         for csv in csvs:
             self.sync_csv(csv, groups, csvs)
+        # poll fast only while an install is under way (its latency is time-driven); watches cover the rest
+        busy = any((c.get("status") or {}).get("phase") not in ("Succeeded", "Failed") for c in csvs)
+        self.resync = 1.0 if busy else IDLE_RESYNC
 
     def latency(self, package):
         return self.knobs.float("latency." + package, self.knobs.float("install_latency_seconds", DEFAULT_LATENCY))
@@ -152,9 +165,7 @@ class OLM(Controller):
     def catalog_healthy(self, source, source_namespace):
         if self.knobs.flag("catalog_unhealthy." + source):
             return False
-        cs = self.get(OLM_V1ALPHA1, "CatalogSource", source, source_namespace)
-        state = (((cs or {}).get("status") or {}).get("connectionState") or {}).get("lastObservedState")
-        return state == "READY"
+        return self._catalog_states.get((source_namespace, source)) == "READY"
 
     def resolve(self, sub):
         """(package, channel, entries, error message) for the Subscription's spec."""
@@ -332,7 +343,7 @@ class OLM(Controller):
 
     def ensure_operator(self, package, namespace):
         name = "{0}.{1}".format(package, namespace)
-        if self.get(OLM_V1, "Operator", name) is not None:
+        if name in self._operators:
             return
         operator = {"apiVersion": OLM_V1, "kind": "Operator", "metadata": {"name": name}, "spec": {}}
         try:
