@@ -186,3 +186,41 @@ def test_gpu_nodes_scenario(ocp_sim_factory):  # noqa: F811
             nodes = core.list_node(label_selector="node-role.kubernetes.io/gpu").items
             time.sleep(0.5)
         assert sorted(n.metadata.annotations["sim.ocp/gpu-count"] for n in nodes) == ["1", "4"]
+
+
+def test_pods_marked_unready_by_the_node_controller_become_ready_again(ocp_sim):  # noqa: F811
+    """What kube-controller-manager does when a node misses heartbeats; a kubelet undoes it once the node is back."""
+    core = client.CoreV1Api(ocp_sim.api_client)
+    apps = client.AppsV1Api(ocp_sim.api_client)
+    labels = {"app": "flap"}
+    apps.create_namespaced_deployment(
+        "default",
+        {
+            "metadata": {"name": "flap"},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "c", "image": "registry.example/flap:1"}]},
+                },
+            },
+        },
+    )
+
+    def ready_pod():
+        pods = core.list_namespaced_pod("default", label_selector="app=flap").items
+        ok = [p for p in pods if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])]
+        return ok[0] if ok else None
+
+    deadline = time.monotonic() + 120
+    while not ready_pod() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    pod = ready_pod()
+    assert pod is not None, "on the OpenShift simulator: the flap pod never became Ready"
+    conditions = [{"type": c.type, "status": "False" if c.type == "Ready" else c.status} for c in pod.status.conditions]
+    core.patch_namespaced_pod_status(pod.metadata.name, "default", {"status": {"conditions": conditions}})
+    deadline = time.monotonic() + 60
+    while not ready_pod() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert ready_pod() is not None, "on the OpenShift simulator: the pod stayed unready on a Ready node"
