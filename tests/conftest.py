@@ -24,7 +24,7 @@ RECAP = re.compile(
 )
 
 
-@dataclass
+@dataclass(repr=False)
 class PlaybookRun:
     """What a person sees after running ansible-playbook: exit code, output, and the recap numbers."""
 
@@ -41,7 +41,7 @@ class PlaybookRun:
     def failed(self):
         return sum(int(r["failed"]) for r in self.recap.values())
 
-    def __str__(self):
+    def __repr__(self):
         return "rc={0}\n--- stdout (tail) ---\n{1}\n--- stderr (tail) ---\n{2}".format(
             self.rc, self.stdout[-6000:], self.stderr[-3000:]
         )

@@ -59,6 +59,12 @@ options:
           - Only an InstallPlan that contains this CSV is ever approved.
         type: str
         default: ""
+      component:
+        description:
+          - The collection component the Subscription belongs to (for example C(nfd)); only echoed back, so the
+            list the roles collect in C(__gpu_infra_subscriptions) can be passed as it is.
+        type: str
+        default: ""
   timeout:
     description:
       - Seconds to wait, overall, for all Subscriptions together.
@@ -123,6 +129,10 @@ subscriptions:
       description: Namespace of the Subscription.
       type: str
       sample: openshift-nfd
+    component:
+      description: The I(component) given for the Subscription, empty when none was.
+      type: str
+      sample: nfd
     csv:
       description: The CSV installed (or being installed); empty when OLM has not picked one yet.
       type: str
@@ -189,6 +199,7 @@ class Watch(object):
         self.name = ref["name"]
         self.namespace = ref["namespace"]
         self.starting_csv = ref.get("starting_csv") or ""
+        self.component = ref.get("component") or ""
         self.result = dict(state=RESOLVING, diagnosis="Not looked at yet.", csv="", phase="", final=False, stuck=False)
         self.objects = {}
         self.approved = ""
@@ -256,6 +267,7 @@ class Watch(object):
         out = dict(
             name=self.name,
             namespace=self.namespace,
+            component=self.component,
             csv=self.result["csv"],
             phase=self.result["phase"],
             state=self.result["state"],
@@ -336,6 +348,7 @@ def main():
                 name=dict(type="str", required=True),
                 namespace=dict(type="str", required=True),
                 starting_csv=dict(type="str", default=""),
+                component=dict(type="str", default=""),
             ),
         ),
         timeout=dict(type="int", default=900),

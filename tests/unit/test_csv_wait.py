@@ -455,6 +455,16 @@ def test_module_success_and_changed_only_when_it_approved(monkeypatch, cluster):
     json.dumps(result)  # everything returned is serialisable
 
 
+def test_module_accepts_the_list_the_roles_collect_and_echoes_the_component(monkeypatch, cluster):
+    # olm_operator's subscribe entry point records {name, namespace, starting_csv, component}; site.yml passes that
+    # list to csv_wait unchanged.
+    automatic_install(cluster, "nfd", "openshift-nfd", "nfd.v1", done_at=3.0)
+    ref = dict(name="nfd", namespace="openshift-nfd", starting_csv="", component="nfd")
+    result = run_module(monkeypatch, cluster, dict(subscriptions=[ref]))
+    assert not result["failed"], result
+    assert result["subscriptions"][0]["component"] == "nfd"
+
+
 def test_module_failure_names_subscription_expectation_and_remedy(monkeypatch, cluster):
     cluster.put(subscription("nfd", "openshift-nfd"))
     resolve("nfd", "openshift-nfd", "nfd.v1", "install-nfd")(cluster)
