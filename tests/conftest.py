@@ -47,7 +47,9 @@ class PlaybookRun:
         )
 
 
-def run_playbook(playbook, kubeconfig, extra_vars=None, check=False, diff=False, extra_args=(), env=None, timeout=1800):
+def run_playbook(
+    playbook, kubeconfig, extra_vars=None, *, check=False, diff=False, extra_args=(), env=None, timeout=1800
+):
     """Run a playbook of this collection against a cluster, as a user would from a checkout."""
     cmd = [
         str(Path(sys.executable).parent / "ansible-playbook"),

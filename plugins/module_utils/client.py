@@ -19,6 +19,8 @@ __metaclass__ = type
 import os
 import traceback
 
+from ansible.module_utils.basic import missing_required_lib
+
 try:
     import kubernetes
     from kubernetes.dynamic import DynamicClient
@@ -107,7 +109,7 @@ def build_configuration(auth, loader=None):
                 "K8S_AUTH_KUBECONFIG, KUBECONFIG or ~/.kube/config) or host + api_key (K8S_AUTH_HOST + "
                 "K8S_AUTH_API_KEY, as an AAP bearer-token credential injects). Log in with 'oc login' or set "
                 "one of those.".format(exc)
-            )
+            ) from exc
     if auth.get("host"):
         configuration.host = auth["host"]
     if auth.get("api_key"):
@@ -153,7 +155,7 @@ class K8s(object):
         result = resource.get(namespace=namespace, label_selector=label_selector, field_selector=field_selector)
         return list(result.to_dict().get("items", []))
 
-    def merge_patch(self, api_version, kind, name, patch, namespace=None, dry_run=False):
+    def merge_patch(self, api_version, kind, name, patch, namespace=None, *, dry_run=False):
         """Apply a JSON merge patch; with dry_run the API server validates it and changes nothing."""
         query = {"dry_run": "All"} if dry_run else {}
         return (
@@ -176,8 +178,6 @@ class K8s(object):
 def get_k8s(module):
     """Build the facade from an AnsibleModule's auth options, failing the module with a usable message."""
     if not HAS_KUBERNETES:
-        from ansible.module_utils.basic import missing_required_lib
-
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     try:
         configuration = build_configuration(resolve_auth(module.params))

@@ -41,15 +41,25 @@ def test_parameters_win_over_environment():
 
 def test_aap_bearer_token_credential_is_read_from_environment():
     # What the AWX/AAP "OpenShift or Kubernetes API Bearer Token" credential injects.
-    env = {"K8S_AUTH_HOST": "https://api.c.example.com:6443/", "K8S_AUTH_API_KEY": "sha256~secret",
-           "K8S_AUTH_VERIFY_SSL": "False", "K8S_AUTH_SSL_CA_CERT": "/run/ca.crt"}
+    env = {
+        "K8S_AUTH_HOST": "https://api.c.example.com:6443/",
+        "K8S_AUTH_API_KEY": "sha256~secret",
+        "K8S_AUTH_VERIFY_SSL": "False",
+        "K8S_AUTH_SSL_CA_CERT": "/run/ca.crt",
+    }
     auth = client.resolve_auth(params(), env)
-    assert auth == {"host": "https://api.c.example.com:6443", "api_key": "sha256~secret",
-                    "validate_certs": False, "ca_cert": "/run/ca.crt"}
+    assert auth == {
+        "host": "https://api.c.example.com:6443",
+        "api_key": "sha256~secret",
+        "validate_certs": False,
+        "ca_cert": "/run/ca.crt",
+    }
 
 
-@pytest.mark.parametrize("raw,expected", [("true", True), ("yes", True), ("1", True), ("0", False), ("no", False),
-                                          ("FALSE", False), ("off", False)])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [("true", True), ("yes", True), ("1", True), ("0", False), ("no", False), ("FALSE", False), ("off", False)],
+)
 def test_boolean_environment_values(raw, expected):
     assert client.resolve_auth(params(), {"K8S_AUTH_VALIDATE_CERTS": raw})["validate_certs"] is expected
 
