@@ -133,7 +133,7 @@ def test_roles_on_gpu_nodes_converge_keep_monitoring_settings_and_clean_up(playb
         assert again.changed == 0, again
 
 
-def test_roles_without_gpu_nodes_check_mode_converge_and_misplaced_key(playbook, ocp_sim_factory):
+def test_roles_without_gpu_nodes_check_mode_converge_and_user_owned_keys(playbook, ocp_sim_factory):
     with ocp_sim_factory() as sim:
         cluster = Cluster(sim.api_client)
 
@@ -144,24 +144,28 @@ def test_roles_without_gpu_nodes_check_mode_converge_and_misplaced_key(playbook,
             assert cluster.get("v1", "Namespace", ns) is None
         assert cluster.get("v1", "ConfigMap", "nvidia-dcgm-exporter-dashboard", "openshift-config-managed") is None
 
-        # A config from the old manifests: both keys at the top level, one of them where the operator ignores it.
+        # The user enabled user workload monitoring before (a misplaced top-level enableUserAlertmanagerConfig, which
+        # the unit tests cover, is rejected by the config's admission policy, so it cannot be created here).
         cluster.create(
             {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
                 "metadata": {"name": "cluster-monitoring-config", "namespace": "openshift-monitoring"},
-                "data": {"config.yaml": "enableUserWorkload: true\nenableUserAlertmanagerConfig: true\n"},
+                "data": {"config.yaml": "enableUserWorkload: true\n"},
             }
         )
         first = run(playbook, sim)
         assert first.rc == 0, first
-        assert "moved under alertmanagerMain" in first.stdout
         assert "no GPU nodes yet" in first.stdout
-        _, config = cluster.monitoring_config()
+        cm, config = cluster.monitoring_config()
         assert config == {"enableUserWorkload": True, "alertmanagerMain": {"enableUserAlertmanagerConfig": True}}
+        assert (
+            cm["metadata"]["annotations"]["rhoai-gpu-infra/managed-keys"]
+            == "alertmanagerMain.enableUserAlertmanagerConfig"
+        )
         policy = cluster.get("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy")
         assert policy is not None
-        assert policy.get("status", {}).get("state") != "ready"
+        assert (policy.get("status") or {}).get("state") != "ready"
 
         dry_again = run(playbook, sim, check=True)
         assert dry_again.rc == 0, dry_again
@@ -172,6 +176,6 @@ def test_roles_without_gpu_nodes_check_mode_converge_and_misplaced_key(playbook,
         for ns in (NFD_NS, GPU_NS):
             namespace = cluster.get("v1", "Namespace", ns)
             assert namespace is None or namespace["status"].get("phase") == "Terminating", namespace
-        # The user had both keys already: nothing is ours to take away.
+        # Only the key this role added goes; the user's own enableUserWorkload stays.
         _, config = cluster.monitoring_config()
-        assert config == {"enableUserWorkload": True, "alertmanagerMain": {"enableUserAlertmanagerConfig": True}}
+        assert config == {"enableUserWorkload": True}
