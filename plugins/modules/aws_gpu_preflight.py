@@ -11,7 +11,8 @@ DOCUMENTATION = r"""
 module: aws_gpu_preflight
 short_description: Check that AWS can run the requested GPU instances before creating MachineSets
 version_added: 0.1.0
-author: rhoai.gpu_infra contributors
+author:
+  - rhoai.gpu_infra contributors (@rhoai-gpu-infra)
 description:
   - Read-only checks against the AWS account of an OpenShift cluster, made before GPU MachineSets are created so that
     a missing offering or quota fails in seconds instead of leaving Machines in C(Failed) or C(Provisioning).
