@@ -12,6 +12,8 @@ import yaml
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
+from tests.ocp_sim.openshift.pytest_fixtures import ocp_sim_factory  # noqa: F401
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PLAYBOOK = str(Path(__file__).resolve().parent / "playbooks" / "roles_gpu_run.yml")
@@ -63,8 +65,8 @@ def run(playbook, sim, tasks_from="main", *, roles=ROLES, check=False, checks_fi
     return playbook(PLAYBOOK, sim.kubeconfig, extra_vars=extra_vars, check=check, diff=check)
 
 
-def test_roles_on_gpu_nodes_converge_keep_monitoring_settings_and_clean_up(playbook, ocp_sim_factory, tmp_path):
-    with ocp_sim_factory(scenario="gpu-nodes") as sim:
+def test_roles_on_gpu_nodes_converge_keep_monitoring_settings_and_clean_up(playbook, request, tmp_path):
+    with request.getfixturevalue("ocp_sim_factory")(scenario="gpu-nodes") as sim:
         cluster = Cluster(sim.api_client)
 
         first = run(playbook, sim)
@@ -133,8 +135,8 @@ def test_roles_on_gpu_nodes_converge_keep_monitoring_settings_and_clean_up(playb
         assert again.changed == 0, again
 
 
-def test_roles_without_gpu_nodes_check_mode_converge_and_user_owned_keys(playbook, ocp_sim_factory):
-    with ocp_sim_factory() as sim:
+def test_roles_without_gpu_nodes_check_mode_converge_and_user_owned_keys(playbook, request):
+    with request.getfixturevalue("ocp_sim_factory")() as sim:
         cluster = Cluster(sim.api_client)
 
         dry = run(playbook, sim, check=True)
