@@ -165,9 +165,8 @@ def test_roles_without_gpu_nodes_check_mode_converge_and_user_owned_keys(playboo
             cm["metadata"]["annotations"]["rhoai-gpu-infra/managed-keys"]
             == "alertmanagerMain.enableUserAlertmanagerConfig"
         )
-        policy = cluster.get("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy")
-        assert policy is not None
-        assert (policy.get("status") or {}).get("state") != "ready"
+        # Applied without waiting; the operator may still call it ready (it does when it finds no GPU node).
+        assert cluster.get("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy") is not None
 
         dry_again = run(playbook, sim, check=True)
         assert dry_again.rc == 0, dry_again
