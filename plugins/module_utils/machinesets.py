@@ -305,7 +305,19 @@ def build_gpu_machineset(template, infra_id, pool, current=None, autoscaled=Fals
         devices = provider.get("blockDevices") or [{}]
         devices[0].setdefault("ebs", {})["volumeSize"] = pool["root_volume_size"]
         provider["blockDevices"] = devices
-    return ms
+    return _without_nulls(ms)
+
+
+def _without_nulls(value):
+    """Drop null fields (the installer writes ``providerSpec.value.metadata.creationTimestamp: null``).
+
+    Applied again, a null reads as "delete this field", so the same MachineSet would report a change on every run.
+    """
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 # --- AWS capacity ------------------------------------------------------------------------------------------------

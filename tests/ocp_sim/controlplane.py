@@ -426,8 +426,9 @@ class ControlPlane:
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             f"--cluster-cidr={CLUSTER_CIDR}",
             "--allocate-node-cidrs=false",
-            # Fast reaction for tests: node lifecycle and pod GC.
-            "--node-monitor-grace-period=40s",
+            # Long enough that a heartbeat kwok misses on a loaded 2-core machine does not mark nodes NotReady
+            # and every pod unready (kwok never sets Ready back).
+            "--node-monitor-grace-period=5m",
             "--terminated-pod-gc-threshold=100",
             *common,
         ]

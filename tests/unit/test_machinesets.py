@@ -122,6 +122,15 @@ def test_copies_installer_fields_and_drops_server_fields():
         assert value[key] == original[key]
 
 
+def test_installer_nulls_are_dropped_so_a_reapply_is_no_change():
+    # The installer writes providerSpec.value.metadata.creationTimestamp: null; applied again, a null deletes.
+    template = worker()
+    provider(template)["metadata"] = {"creationTimestamp": None}
+    ms = m.build_gpu_machineset(template, INFRA, {"instance_type": "g6.4xlarge"})
+    assert provider(ms)["metadata"] == {}
+    assert provider(template)["metadata"] == {"creationTimestamp": None}  # the template is untouched
+
+
 def test_other_zone_follows_installer_subnet_naming():
     ms = build(pool={"instance_type": "g6.4xlarge", "zone": "us-east-2c"})
     assert ms["metadata"]["name"].endswith("-us-east-2c")
