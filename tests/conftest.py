@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # `import ansible_collections.rhoai.gpu_infra...` in unit tests resolves through the committed .collections symlink.
 sys.path.insert(0, str(ROOT / ".collections"))
 
-pytest_plugins = ["tests.ocp_sim.pytest_plugin"]
+pytest_plugins = ["tests.ocp_sim.pytest_plugin", "tests.ocp_sim.openshift.pytest_fixtures"]
 
 RECAP = re.compile(
     r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"

@@ -16,7 +16,6 @@ import pytest
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
-from tests.ocp_sim.openshift.pytest_fixtures import ocp_sim  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,7 +14,6 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
 
 from tests.ocp_sim.openshift import catalog as catalog_mod
-from tests.ocp_sim.openshift.pytest_fixtures import ocp_sim, ocp_sim_factory  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +112,7 @@ class Olm:
 
 
 @pytest.fixture
-def olm(ocp_sim):  # noqa: F811
+def olm(ocp_sim):
     return Olm(ocp_sim)
 
 
@@ -253,7 +252,7 @@ def test_no_operator_group_fails_the_install_plan(olm):
     assert olm.csv(ns, head("nfd", "stable")) is None
 
 
-def test_fault_knob_fails_the_csv_with_its_reason(olm, ocp_sim):  # noqa: F811
+def test_fault_knob_fails_the_csv_with_its_reason(olm, ocp_sim):
     ocp_sim.set_knobs({"fail_csv.limitador-operator": "InstallComponentFailed"})
     try:
         ns = olm.namespace("fault")
@@ -266,7 +265,7 @@ def test_fault_knob_fails_the_csv_with_its_reason(olm, ocp_sim):  # noqa: F811
     olm.csv_phase(ns, head("limitador-operator", "stable"), "Succeeded")
 
 
-def test_unhealthy_catalog_is_reported_on_the_subscription(olm, ocp_sim):  # noqa: F811
+def test_unhealthy_catalog_is_reported_on_the_subscription(olm, ocp_sim):
     ocp_sim.set_knobs({"catalog_unhealthy.community-operators": "true"})
     try:
         ns = olm.namespace("unhealthy")
@@ -307,7 +306,7 @@ def test_deleting_subscription_keeps_csv_and_deleting_csv_removes_deployment(olm
     assert olm.csv(ns, name) is None
 
 
-def test_schemas_reject_what_openshift_rejects(olm, ocp_sim):  # noqa: F811
+def test_schemas_reject_what_openshift_rejects(olm, ocp_sim):
     custom = client.CustomObjectsApi(ocp_sim.api_client)
     ns = olm.namespace("schema")
 

@@ -20,7 +20,7 @@ from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from tests.ocp_sim.openshift import hardware
 from tests.ocp_sim.openshift.controllers import gpu, operands
-from tests.ocp_sim.openshift.pytest_fixtures import OcpSim, ocp_sim, ocp_sim_factory, start  # noqa: F401
+from tests.ocp_sim.openshift.pytest_fixtures import OcpSim, start
 
 pytestmark = pytest.mark.integration
 

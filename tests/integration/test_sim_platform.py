@@ -10,7 +10,6 @@ from kubernetes.dynamic import DynamicClient
 
 from tests.ocp_sim.openshift import PLATFORM_NAMESPACES
 from tests.ocp_sim.openshift import catalog as catalog_mod
-from tests.ocp_sim.openshift.pytest_fixtures import ocp_sim, ocp_sim_factory  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +27,7 @@ def one(sim, api_version, kind, name, namespace=None):
     return res.get(name=name, namespace=namespace).to_dict()
 
 
-def test_infrastructure_and_cluster_version(ocp_sim):  # noqa: F811
+def test_infrastructure_and_cluster_version(ocp_sim):
     infra = one(ocp_sim, "config.openshift.io/v1", "Infrastructure", "cluster")["status"]
     assert infra["infrastructureName"] == INFRA
     assert infra["platform"] == "AWS"
@@ -38,7 +37,7 @@ def test_infrastructure_and_cluster_version(ocp_sim):  # noqa: F811
     assert version["history"][0]["state"] == "Completed"
 
 
-def test_platform_namespaces_exist_and_monitoring_config_is_absent(ocp_sim):  # noqa: F811
+def test_platform_namespaces_exist_and_monitoring_config_is_absent(ocp_sim):
     core = client.CoreV1Api(ocp_sim.api_client)
     names = {ns.metadata.name for ns in core.list_namespace().items}
     assert set(PLATFORM_NAMESPACES) <= names
@@ -48,7 +47,7 @@ def test_platform_namespaces_exist_and_monitoring_config_is_absent(ocp_sim):  # 
     assert err.value.status == 404
 
 
-def test_worker_machinesets_are_shaped_like_the_installer_makes_them(ocp_sim):  # noqa: F811
+def test_worker_machinesets_are_shaped_like_the_installer_makes_them(ocp_sim):
     sets = {
         ms["metadata"]["name"]: ms
         for ms in objects(ocp_sim, "machine.openshift.io/v1beta1", "MachineSet", "openshift-machine-api")
@@ -87,7 +86,7 @@ def test_worker_machinesets_are_shaped_like_the_installer_makes_them(ocp_sim):  
         )
 
 
-def test_control_plane_nodes_are_tainted_masters(ocp_sim):  # noqa: F811
+def test_control_plane_nodes_are_tainted_masters(ocp_sim):
     core = client.CoreV1Api(ocp_sim.api_client)
     masters = core.list_node(label_selector="node-role.kubernetes.io/master").items
     assert len(masters) == 3
@@ -97,7 +96,7 @@ def test_control_plane_nodes_are_tainted_masters(ocp_sim):  # noqa: F811
         assert node.metadata.annotations["sim.ocp/gpu-count"] == "0"
 
 
-def test_catalogs_are_ready_and_every_package_has_a_package_manifest(ocp_sim):  # noqa: F811
+def test_catalogs_are_ready_and_every_package_has_a_package_manifest(ocp_sim):
     sources = objects(ocp_sim, "operators.coreos.com/v1alpha1", "CatalogSource", "openshift-marketplace")
     assert sorted(s["metadata"]["name"] for s in sources) == [
         "certified-operators",
@@ -144,7 +143,7 @@ def test_catalogs_are_ready_and_every_package_has_a_package_manifest(ocp_sim):  
         assert channel in [c["name"] for c in manifests[package]["status"]["channels"]], package
 
 
-def test_worker_machines_become_nodes(ocp_sim):  # noqa: F811
+def test_worker_machines_become_nodes(ocp_sim):
     core = client.CoreV1Api(ocp_sim.api_client)
     deadline = time.monotonic() + 60
     workers = []
@@ -162,7 +161,7 @@ def test_worker_machines_become_nodes(ocp_sim):  # noqa: F811
     ]
 
 
-def test_gpu_nodes_scenario(ocp_sim_factory):  # noqa: F811
+def test_gpu_nodes_scenario(ocp_sim_factory):
     with ocp_sim_factory(scenario="gpu-nodes") as sim:
         sets = {
             ms["metadata"]["name"]: ms
@@ -188,7 +187,7 @@ def test_gpu_nodes_scenario(ocp_sim_factory):  # noqa: F811
         assert sorted(n.metadata.annotations["sim.ocp/gpu-count"] for n in nodes) == ["1", "4"]
 
 
-def test_pods_marked_unready_by_the_node_controller_become_ready_again(ocp_sim):  # noqa: F811
+def test_pods_marked_unready_by_the_node_controller_become_ready_again(ocp_sim):
     """What kube-controller-manager does when a node misses heartbeats; a kubelet undoes it once the node is back."""
     core = client.CoreV1Api(ocp_sim.api_client)
     apps = client.AppsV1Api(ocp_sim.api_client)

@@ -8,10 +8,6 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-# tests/conftest.py does not register the simulator's fixtures (yet): importing them here does, and the tests get
-# them through request.getfixturevalue so that no parameter shadows the import.
-from tests.ocp_sim.openshift.pytest_fixtures import ocp_sim, ocp_sim_factory  # noqa: F401
-
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
