@@ -36,7 +36,7 @@ unit: venv ## Unit tests (no cluster)
 	$(BIN)/pytest tests/unit
 
 integration: venv controlplane ## Integration tests against the OpenShift simulator
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest --durations=30 tests/integration
 
 molecule: venv controlplane ## Molecule default scenario against the simulator, and the kind scenario's syntax check
 	bash scripts/molecule.sh
