@@ -6,6 +6,8 @@ cluster, a refused teardown, the converge, its re-run, check mode on the converg
 teardown re-run.
 """
 
+import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -159,11 +161,24 @@ def test_check_mode_on_the_converged_cluster_reports_no_change(sim, playbook):
     assert run.changed == 0, run
 
 
-def test_verify_passes_after_site(sim, playbook, tmp_path):
-    if not (ROOT / "playbooks/verify.yml").exists():
-        pytest.skip("playbooks/verify.yml is not in this tree yet")
+def test_verify_passes_after_site_also_in_check_mode(sim, playbook, tmp_path):
     run = playbook("verify.yml", sim.kubeconfig, extra_vars=dict(VARS, gpu_infra_report_dir=str(tmp_path)))
     assert run.rc == 0, run
+    assert run.changed == 0, run
+    data = json.loads((tmp_path / "verify-latest.json").read_text())
+    assert data["passed"] is True, [c for c in data["checks"] if c["status"] == "failed"]
+    assert data["cluster"]["api_url"]
+    assert "rhoai.gpu_infra verify of " in run.stdout and " 0 failed" in run.stdout, run
+    junit = ET.parse(str(tmp_path / "verify-latest.xml")).getroot()
+    cases = junit.findall("./testsuite/testcase")
+    assert len(cases) == data["counts"]["total"] >= 10
+    assert not junit.findall(".//failure")
+
+    check = playbook(
+        "verify.yml", sim.kubeconfig, extra_vars=dict(VARS, gpu_infra_report_dir=str(tmp_path)), check=True
+    )
+    assert check.rc == 0, check
+    assert check.changed == 0, check
 
 
 def test_teardown_removes_what_site_created_and_nothing_else(sim, playbook):

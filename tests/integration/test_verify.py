@@ -34,29 +34,6 @@ def failed(data):
     return {(c["component"], c["check"]): c for c in data["checks"] if c["status"] == "failed"}
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not (ROOT / "playbooks/site.yml").exists(), reason="needs playbooks/site.yml")
-def test_converged_cluster_passes_verify_also_in_check_mode(request, playbook, tmp_path):
-    sim = request.getfixturevalue("ocp_sim")
-    site = playbook("site.yml", sim.kubeconfig)
-    assert site.rc == 0, site
-    run = playbook("verify.yml", sim.kubeconfig, extra_vars={"gpu_infra_report_dir": str(tmp_path)})
-    assert run.rc == 0, run
-    assert run.changed == 0
-    data, junit = report(tmp_path)
-    assert data["passed"] is True, failed(data)
-    assert data["cluster"]["api_url"]
-    assert "rhoai.gpu_infra verify of " in run.stdout and " 0 failed" in run.stdout
-    cases = junit.findall("./testsuite/testcase")
-    assert len(cases) == data["counts"]["total"] >= 10
-    assert not junit.findall(".//failure")
-    assert len(list(tmp_path.glob("verify-2*.json"))) == 1 and len(list(tmp_path.glob("verify-2*.xml"))) == 1
-
-    check = playbook("verify.yml", sim.kubeconfig, extra_vars={"gpu_infra_report_dir": str(tmp_path)}, check=True)
-    assert check.rc == 0, check
-    assert check.changed == 0
-
-
 CONVERGE_NFD = """---
 - name: Install and configure NFD only
   hosts: localhost
