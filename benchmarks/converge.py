@@ -1,12 +1,12 @@
 """Time site.yml against installing the same operator roles one after another, on the OpenShift simulator.
 
-    .venv/bin/python -m benchmarks.converge [--latency 8] [--components cert_manager,serverless,...]
+    .venv/bin/python -m benchmarks.converge [--latency 60] [--operand-latency 1] [--components cert_manager,...]
 
 Three measurements, each on a fresh simulated cluster with the same per-operator install latency
-(knob install_latency_seconds):
-  site    playbooks/site.yml (subscribe all, one csv_wait, configure in order)
-  serial  a generated playbook that includes each role's main.yml in turn (subscribe, wait, configure per operator),
-          the way most existing automation installs operators
+(knob install_latency_seconds) and operand latency (knob operand_latency_seconds):
+  site    playbooks/site.yml (subscribe all, one csv_wait, configure in order, then wait for the operands)
+  serial  a generated playbook that includes each role's main.yml in turn (subscribe, wait for the CSV, configure,
+          wait for the operands, component by component), the way most existing automation installs operators
   no-op   a second site.yml run on the converged cluster
 Prints the three wall-clock times, the ratio site/serial, and the API requests each run made (from the apiserver's
 apiserver_request_total, which also counts the simulated controllers' own requests). A script, not a test.
@@ -57,10 +57,10 @@ SERIAL_TASK = """    - name: Install {role}
 """
 
 
-def fresh_cluster(workdir, label, latency):
+def fresh_cluster(workdir, label, latency, operand_latency):
     cp = ControlPlane(Path(workdir) / label, die_with_parent=True)
     cp.start()
-    bootstrap(cp, knobs={"install_latency_seconds": str(latency)})
+    bootstrap(cp, knobs={"install_latency_seconds": str(latency), "operand_latency_seconds": str(operand_latency)})
     return cp
 
 
@@ -84,23 +84,30 @@ def measure(label, playbook, cp, components):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--latency", type=float, default=8, help="install_latency_seconds per operator (default 8)")
+    # On a real cluster an operator install (bundle unpack, InstallPlan, image pulls, rollout) takes a minute or more.
+    parser.add_argument("--latency", type=float, default=60, help="seconds each operator install takes (default 60)")
+    parser.add_argument(
+        "--operand-latency",
+        type=float,
+        default=1,
+        help="seconds KnativeServing, LeaderWorkerSetOperator and Kueue take to become ready (default 1)",
+    )
     parser.add_argument("--components", default=",".join(COMPONENTS), help="comma-separated roles to install")
     args = parser.parse_args(argv)
     components = [c for c in args.components.split(",") if c]
     operators = len([c for c in components if c != "monitoring"])
     print(
         f"On the OpenShift simulator: {len(components)} components ({operators} operators),"
-        f" install latency {args.latency:g} s each."
+        f" install latency {args.latency:g} s each, operand latency {args.operand_latency:g} s."
     )
     with tempfile.TemporaryDirectory(prefix="converge-bench-") as workdir:
         serial_play = Path(workdir) / "serial.yml"
         serial_play.write_text(SERIAL_PLAY.format(tasks="\n".join(SERIAL_TASK.format(role=r) for r in components)))
         clusters = []
         try:
-            clusters.append(fresh_cluster(workdir, "serial", args.latency))
+            clusters.append(fresh_cluster(workdir, "serial", args.latency, args.operand_latency))
             serial = measure("serial", serial_play, clusters[-1], components)
-            clusters.append(fresh_cluster(workdir, "site", args.latency))
+            clusters.append(fresh_cluster(workdir, "site", args.latency, args.operand_latency))
             site = measure("site", "site.yml", clusters[-1], components)
             noop = measure("no-op", "site.yml", clusters[-1], components)
         finally:

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+
+from tests.integration.cluster import Cluster as ClusterBase
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -27,22 +27,7 @@ GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
 FAST = {"machinesets_timeout": 180, "machinesets_poll_interval": 2}
 
 
-class Cluster:
-    def __init__(self, api_client):
-        self.dyn = DynamicClient(api_client)
-
-    def res(self, api_version, kind):
-        return self.dyn.resources.get(api_version=api_version, kind=kind)
-
-    def get(self, api_version, kind, name, namespace=None):
-        try:
-            return self.res(api_version, kind).get(name=name, namespace=namespace).to_dict()
-        except (NotFoundError, ResourceNotFoundError):
-            return None
-
-    def list(self, api_version, kind, namespace=None, label_selector=None):
-        return self.res(api_version, kind).get(namespace=namespace, label_selector=label_selector).to_dict()["items"]
-
+class Cluster(ClusterBase):
     def machinesets(self):
         return {ms["metadata"]["name"]: ms for ms in self.list(MAPI, "MachineSet", NS)}
 
@@ -151,7 +136,7 @@ def test_bad_input_fails_before_anything_changes(playbook, ocp_sim, pools, needl
 def test_autoscaling_merges_limits_and_does_not_fight_the_autoscaler(playbook, ocp_sim_factory):
     with ocp_sim_factory() as sim:
         cluster = Cluster(sim.api_client)
-        cluster.res(CA_API, "ClusterAutoscaler").create(
+        cluster.resource(CA_API, "ClusterAutoscaler").create(
             body={
                 "apiVersion": CA_API,
                 "kind": "ClusterAutoscaler",
@@ -180,7 +165,7 @@ def test_autoscaling_merges_limits_and_does_not_fight_the_autoscaler(playbook, o
         ]
 
         # The cluster autoscaler scales the pool up and marks its target, as on OpenShift.
-        cluster.res(MAPI, "MachineSet").patch(
+        cluster.resource(MAPI, "MachineSet").patch(
             name=G4,
             namespace=NS,
             body={

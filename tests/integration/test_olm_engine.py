@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+
+from tests.integration.cluster import Cluster
 
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -36,26 +36,6 @@ def operator(package, namespace, channel="stable", source="redhat-operators", mo
         install_mode=mode,
         **extra,
     )
-
-
-class Cluster:
-    def __init__(self, api_client):
-        self.dyn = DynamicClient(api_client)
-
-    def get(self, api_version, kind, name, namespace=None):
-        try:
-            res = self.dyn.resources.get(api_version=api_version, kind=kind)
-            return res.get(name=name, namespace=namespace).to_dict()
-        except (NotFoundError, ResourceNotFoundError):
-            return None
-
-    def list(self, api_version, kind, namespace=None):
-        res = self.dyn.resources.get(api_version=api_version, kind=kind)
-        return res.get(namespace=namespace).to_dict()["items"]
-
-    def create(self, body):
-        res = self.dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
-        return res.create(body=body, namespace=body["metadata"].get("namespace"))
 
 
 @pytest.fixture

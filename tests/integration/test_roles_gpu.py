@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
+from tests.integration.cluster import Cluster as ClusterBase
 from tests.ocp_sim.openshift.pytest_fixtures import ocp_sim_factory  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -29,33 +28,10 @@ FAST = {
 }
 
 
-class Cluster:
-    """Reads from the simulated cluster, as `oc get` would."""
-
-    def __init__(self, api_client):
-        self.dyn = DynamicClient(api_client)
-
-    def get(self, api_version, kind, name, namespace=None):
-        try:
-            res = self.dyn.resources.get(api_version=api_version, kind=kind)
-            return res.get(name=name, namespace=namespace).to_dict()
-        except (NotFoundError, ResourceNotFoundError):
-            return None
-
-    def list(self, api_version, kind, namespace=None, label_selector=None):
-        try:
-            res = self.dyn.resources.get(api_version=api_version, kind=kind)
-        except ResourceNotFoundError:
-            return []
-        return res.get(namespace=namespace, label_selector=label_selector).to_dict()["items"]
-
+class Cluster(ClusterBase):
     def monitoring_config(self):
         cm = self.get("v1", "ConfigMap", "cluster-monitoring-config", "openshift-monitoring")
         return cm, (yaml.safe_load(cm["data"]["config.yaml"]) if cm else None)
-
-    def create(self, body):
-        res = self.dyn.resources.get(api_version=body["apiVersion"], kind=body["kind"])
-        return res.create(body=body, namespace=body["metadata"].get("namespace"))
 
 
 def run(playbook, sim, tasks_from="main", *, roles=ROLES, check=False, checks_file=None):
