@@ -4,7 +4,12 @@ Reads go through the collection's own client layer (missing objects and kinds co
 the few a test needs to stage a user's prior state.
 """
 
+import time
+
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import K8s
+
+# The gpu-nodes scenario's GPU MachineSets: one g6.4xlarge and one g6.12xlarge.
+GPU_NODES_IN_SCENARIO = 2
 
 
 class Cluster(K8s):
@@ -15,3 +20,17 @@ class Cluster(K8s):
         return self.resource(body["apiVersion"], body["kind"]).create(
             body=body, namespace=body["metadata"].get("namespace")
         )
+
+
+def gpu_nodes(core, count=GPU_NODES_IN_SCENARIO, timeout=180):
+    """The GPU nodes once `count` of them have joined.
+
+    The simulated machine-api makes them from the scenario's MachineSets after bootstrap returns, as machines join a
+    real cluster after install; a test that looks at once can find none.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        nodes = core.list_node(label_selector="node-role.kubernetes.io/gpu").items
+        if len(nodes) >= count or time.monotonic() > deadline:
+            return nodes
+        time.sleep(1)

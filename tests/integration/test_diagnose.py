@@ -7,6 +7,8 @@ import pytest
 import yaml
 from kubernetes import client
 
+from tests.integration import cluster
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +24,7 @@ def members(archive):
 def test_diagnose_archives_the_evidence_without_secrets_in_normal_and_check_mode(request, playbook, tmp_path):
     with request.getfixturevalue("ocp_sim_factory")(scenario="gpu-nodes") as sim:
         core = client.CoreV1Api(sim.api_client)
+        assert len(cluster.gpu_nodes(core)) == cluster.GPU_NODES_IN_SCENARIO
         namespace = "openshift-nfd"
         core.create_namespace({"metadata": {"name": namespace}})
         core.create_namespaced_secret(namespace, {"metadata": {"name": "pull-creds"}, "stringData": {"token": MARKER}})

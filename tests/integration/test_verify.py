@@ -1,27 +1,18 @@
 """verify.yml against the OpenShift simulator (real control plane, scheduling and taints; simulated operators)."""
 
 import json
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 
+from tests.integration import cluster
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DTK_ERROR = "FATAL: failed to install elfutils-libelf-devel. RHEL entitlement may be improperly deployed."
-
-
-def gpu_nodes_of(core, timeout=180):
-    """The GPU nodes, once the simulated machine-api has made them from the scenario's MachineSets."""
-    deadline = time.monotonic() + timeout
-    while True:
-        nodes = core.list_node(label_selector="node-role.kubernetes.io/gpu").items
-        if nodes or time.monotonic() > deadline:
-            return nodes
-        time.sleep(1)
 
 
 def report(report_dir):
@@ -48,8 +39,8 @@ CONVERGE_NFD = """---
 def test_gpu_node_taint_nfd_does_not_tolerate_fails_verify_with_the_dtk_diagnosis(request, playbook, tmp_path):
     with request.getfixturevalue("ocp_sim_factory")(scenario="gpu-nodes") as sim:
         core = client.CoreV1Api(sim.api_client)
-        gpu_nodes = gpu_nodes_of(core)
-        assert gpu_nodes, "the gpu-nodes scenario should bring up GPU nodes"
+        gpu_nodes = cluster.gpu_nodes(core)
+        assert len(gpu_nodes) == cluster.GPU_NODES_IN_SCENARIO, gpu_nodes
         blocked = gpu_nodes[0].metadata.name
         taints = [t.to_dict() for t in gpu_nodes[0].spec.taints or []]
         taints.append({"key": "dedicated", "value": "ml", "effect": "NoExecute"})
