@@ -9,7 +9,9 @@ Two layers, so that modules stay thin and the logic above stays testable without
   same option names and fallbacks as kubernetes.core (what an AWX/AAP "OpenShift or Kubernetes API Bearer Token"
   credential injects).
 * ``K8s`` is a small dict-in/dict-out facade over the kubernetes dynamic client (get, list, merge patch). Unit tests
-  inject a fake with the same four methods instead of a cluster.
+  inject a fake with the same four methods instead of a cluster. Every request it sends, API discovery included,
+  carries a timeout (``K8s.request_timeout``), so a call against an API server that stops answering cannot outlast
+  the module's own deadline.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -57,6 +59,28 @@ AUTH_ENV = dict(
 )
 
 FALSE_STRINGS = ("0", "false", "no", "off")
+
+# Seconds one request may take. A LIST of every CSV of a large cluster answers well within this; a server that has
+# not answered by then will not, and the caller's own deadline decides what happens next.
+DEFAULT_REQUEST_TIMEOUT = 30
+
+if HAS_KUBERNETES:
+
+    class _TimedDynamicClient(DynamicClient):
+        """The dynamic client with the facade's current timeout on every request.
+
+        Discovery runs inside the constructor and through ``request`` too, so the timeout has to be known before
+        ``DynamicClient.__init__`` and read at request time (the caller may shorten it as its deadline nears).
+        """
+
+        def __init__(self, api_client, timeout):
+            self._timeout = timeout
+            super(_TimedDynamicClient, self).__init__(api_client)
+
+        def request(self, method, path, body=None, **params):
+            if params.get("_request_timeout") is None:
+                params["_request_timeout"] = self._timeout()
+            return super(_TimedDynamicClient, self).request(method, path, body=body, **params)
 
 
 class AuthError(Exception):
@@ -133,11 +157,21 @@ def _default_kubeconfig_exists():
 class K8s(object):
     """Dict-in, dict-out access to any resource by apiVersion and kind."""
 
-    def __init__(self, api_client):
-        self._dynamic = DynamicClient(api_client)
+    def __init__(self, api_client, request_timeout=DEFAULT_REQUEST_TIMEOUT):
+        #: seconds any one request may take; None waits as long as the server keeps the connection open
+        self.request_timeout = request_timeout
+        self._dynamic = _TimedDynamicClient(api_client, lambda: self.request_timeout)
 
     def _resource(self, api_version, kind):
         return self._dynamic.resources.get(api_version=api_version, kind=kind)
+
+    def has_kind(self, api_version, kind):
+        """Whether the API server serves ``kind`` in ``api_version`` (for a custom resource: its CRD is installed)."""
+        try:
+            self._resource(api_version, kind)
+            return True
+        except ResourceNotFoundError:
+            return False
 
     def get(self, api_version, kind, name, namespace=None):
         """Return the object, or None when it (or its kind) does not exist."""
@@ -169,19 +203,29 @@ class K8s(object):
         core = kubernetes.client.CoreV1Api(self._dynamic.client)
         try:
             return core.read_namespaced_pod_log(
-                name=name, namespace=namespace, container=container, tail_lines=tail_lines
+                name=name,
+                namespace=namespace,
+                container=container,
+                tail_lines=tail_lines,
+                _request_timeout=self.request_timeout,
             )
         except kubernetes.client.exceptions.ApiException as exc:
             return "(no log: {0} {1})".format(exc.status, exc.reason)
 
 
-def get_k8s(module):
-    """Build the facade from an AnsibleModule's auth options, failing the module with a usable message."""
+def get_k8s(module, request_timeout=DEFAULT_REQUEST_TIMEOUT, retries=None):
+    """Build the facade from an AnsibleModule's auth options, failing the module with a usable message.
+
+    ``retries`` overrides urllib3's retries (3 by default, each with the full request timeout); a caller that polls
+    and keeps a deadline passes False, so that one call never takes longer than ``request_timeout``.
+    """
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
     try:
         configuration = build_configuration(resolve_auth(module.params))
-        return K8s(kubernetes.client.ApiClient(configuration))
+        if retries is not None:
+            configuration.retries = retries
+        return K8s(kubernetes.client.ApiClient(configuration), request_timeout=request_timeout)
     except AuthError as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # discovery: connection refused, TLS, 401

@@ -1,6 +1,11 @@
 """The auth layer: kubernetes.core's option names, K8S_AUTH_* fallbacks, and what each combination loads."""
 
+import socket
+import time
+
+import kubernetes
 import pytest
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import client
 
@@ -142,7 +147,7 @@ def test_get_k8s_fails_the_module_with_the_auth_message(monkeypatch):
 
 
 def test_get_k8s_never_puts_the_token_in_an_unreachable_api_message(monkeypatch):
-    def unreachable(api_client):
+    def unreachable(api_client, request_timeout=None):
         raise OSError("Connection refused")
 
     monkeypatch.setattr(client, "K8s", unreachable)
@@ -150,3 +155,62 @@ def test_get_k8s_never_puts_the_token_in_an_unreachable_api_message(monkeypatch)
         client.get_k8s(FailingModule(params(host="https://api:6443", api_key="sha256~topsecret")))
     assert "Connection refused" in str(err.value)
     assert "topsecret" not in str(err.value)
+
+
+# --- request timeouts -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_server():
+    """A port that accepts connections and never answers, like an API server behind a dead load balancer."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    yield "http://127.0.0.1:{0}".format(server.getsockname()[1])
+    server.close()
+
+
+def test_discovery_of_a_silent_server_gives_up_after_the_request_timeout(silent_server):
+    configuration = kubernetes.client.Configuration()
+    configuration.host = silent_server
+    configuration.retries = False
+    start = time.monotonic()
+    with pytest.raises(Exception) as err:
+        client.K8s(kubernetes.client.ApiClient(configuration), request_timeout=0.3)
+    assert time.monotonic() - start < 5
+    assert "timed out" in str(err.value).lower()
+
+
+def test_every_request_reads_the_current_timeout(monkeypatch):
+    sent = []
+
+    def request(self, method, path, body=None, **params):
+        sent.append((path, params.get("_request_timeout")))
+
+    monkeypatch.setattr(client.DynamicClient, "request", request)
+    monkeypatch.setattr(client.DynamicClient, "__init__", lambda self, api_client: None)
+    k8s = client.K8s(object(), request_timeout=12)
+    k8s._dynamic.request("get", "/version")
+    k8s.request_timeout = 2.5  # a caller near its deadline shortens it
+    k8s._dynamic.request("get", "/apis")
+    k8s._dynamic.request("get", "/api", _request_timeout=1)
+    assert sent == [("/version", 12), ("/apis", 2.5), ("/api", 1)]
+
+
+class FakeResources:
+    def __init__(self, known):
+        self.known = known
+
+    def get(self, api_version, kind):
+        if (api_version, kind) not in self.known:
+            raise ResourceNotFoundError("No matches found")
+        return object()
+
+
+def test_has_kind_tells_a_missing_crd_from_a_served_one(monkeypatch):
+    monkeypatch.setattr(client.DynamicClient, "__init__", lambda self, api_client: None)
+    k8s = client.K8s(object())
+    resources = FakeResources({("operators.coreos.com/v1alpha1", "Subscription")})
+    monkeypatch.setattr(client._TimedDynamicClient, "resources", property(lambda self: resources))
+    assert k8s.has_kind("operators.coreos.com/v1alpha1", "Subscription")
+    assert not k8s.has_kind("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
