@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader
+from ansible.utils.collection_loader import AnsibleCollectionConfig
 from ansible.template import Templar, trust_as_template
+
+from ansible_collections.rhoai.gpu_infra.plugins.filter.kueue import kueue_frameworks
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -92,44 +96,72 @@ def test_dns_namespace_is_not_the_cluster_dns_operators():
     assert load("dns", "defaults/main.yml")["dns_namespace"] not in forbidden
 
 
-def test_kueue_framework_choices_are_the_crd_enum():
+@pytest.fixture(scope="session")
+def collection_filters():
+    """The role's vars call this collection's filters, which the templar finds only through the plugin loader."""
+    if AnsibleCollectionConfig.collection_finder is None:
+        init_plugin_loader([str(ROOT / ".collections")])
+
+
+def test_kueue_frameworks_have_one_source_the_crd_of_the_test_bed_agrees_with():
     crd = yaml.safe_load(KUEUE_CRD.read_text())
     schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     frameworks = schema["properties"]["spec"]["properties"]["config"]["properties"]["integrations"]["properties"]
     enum = frameworks["frameworks"]["items"]["enum"]
+    assert sorted(kueue_frameworks("stable-v1.2")["frameworks"]) == sorted(enum)
     options = load("kueue", "meta/argument_specs.yml")["argument_specs"]["main"]["options"]
-    choices = options["kueue_frameworks"]["choices"]
-    assert sorted(choices) == sorted(enum)
-    assert sorted(load("kueue", "vars/main.yml")["__kueue_frameworks_enum"] + ["TrainJob"]) == sorted(enum)
+    # The table in module_utils/kueue.py is the one list of names; a second one in the spec would drift.
+    assert "choices" not in options["kueue_frameworks"]
+    assert "__kueue_frameworks_enum" not in load("kueue", "vars/main.yml")
 
 
-def test_kueue_default_frameworks_are_the_design_inputs_list():
-    assert load("kueue", "defaults/main.yml")["kueue_frameworks"] == [
-        "BatchJob",
-        "RayJob",
-        "RayCluster",
-        "PyTorchJob",
-        "Pod",
-        "LeaderWorkerSet",
-    ]
-    assert render("kueue", "{{ __kueue_bad_frameworks }}") == []
-
-
+@pytest.mark.usefixtures("collection_filters")
 @pytest.mark.parametrize(
-    ("channel", "frameworks", "bad"),
+    ("channel", "expected"),
     [
-        ("stable-v1.2", ["Pod", "TrainJob"], []),
-        ("stable-v1.3", ["TrainJob"], []),
-        ("stable-v1.10", ["TrainJob"], []),
-        ("stable-v1.1", ["Pod", "TrainJob"], ["TrainJob"]),
-        ("stable-v1.0", ["TrainJob", "BatchJob"], ["TrainJob"]),
-        ("stable-v1.2", ["BatchJob", "Foo"], ["Foo"]),
-        ("stable-v1.1", ["batchjob"], ["batchjob"]),
+        ("stable-v1.1", ["Deployment", "Pod", "PyTorchJob", "RayCluster", "RayJob", "StatefulSet"]),
+        ("stable-v1.2", ["Deployment", "Pod", "PyTorchJob", "RayCluster", "RayJob", "StatefulSet", "TrainJob"]),
     ],
 )
-def test_kueue_rejects_frameworks_the_channel_does_not_know(channel, frameworks, bad):
-    result = render("kueue", "{{ __kueue_bad_frameworks }}", kueue_channel=channel, kueue_frameworks=frameworks)
-    assert sorted(result) == sorted(bad)
+def test_kueue_default_frameworks_are_red_hats_list_for_the_channel(channel, expected):
+    assert load("kueue", "defaults/main.yml")["kueue_channel"] == "stable-v1.2"
+    assert render("kueue", "{{ kueue_frameworks }}", kueue_channel=channel) == expected
+    assert render("kueue", "{{ __kueue_frameworks_check }}", kueue_channel=channel) == {"errors": [], "warnings": []}
+
+
+@pytest.mark.usefixtures("collection_filters")
+@pytest.mark.parametrize(
+    ("channel", "frameworks", "errors", "warnings"),
+    [
+        ("stable-v1.2", ["Pod", "TrainJob"], 0, 0),
+        ("stable-v1.3", ["TrainJob", "LeaderWorkerSet"], 0, 0),
+        ("stable-v1.1", ["Pod", "TrainJob"], 1, 0),
+        ("stable-v1.2", ["BatchJob", "Foo"], 1, 0),
+        ("stable-v1.2", ["Pod", "LeaderWorkerSet"], 0, 1),
+        ("stable-v1.10", ["Pod"], 1, 0),
+    ],
+)
+def test_kueue_role_checks_the_frameworks_against_the_channel(channel, frameworks, errors, warnings):
+    result = render("kueue", "{{ __kueue_frameworks_check }}", kueue_channel=channel, kueue_frameworks=frameworks)
+    assert (len(result["errors"]), len(result["warnings"])) == (errors, warnings)
+
+
+@pytest.mark.usefixtures("collection_filters")
+def test_kueue_role_accepts_an_unknown_channel_only_when_asked():
+    result = render(
+        "kueue", "{{ __kueue_frameworks_check }}", kueue_channel="stable-v1.9", kueue_allow_unknown_channel="true"
+    )
+    assert result["errors"] == []
+    assert len(result["warnings"]) == 1
+
+
+def test_kueue_validate_fails_with_the_errors_and_warns_with_the_warnings():
+    tasks = yaml.safe_load((ROLES / "kueue/tasks/validate.yml").read_text())
+    assert tasks[0]["ansible.builtin.assert"]["that"] == "__kueue_frameworks_check.errors | length == 0"
+    assert tasks[1]["loop"] == "{{ __kueue_frameworks_check.warnings }}"
+    for entry in ("preflight", "configure"):
+        imported = yaml.safe_load((ROLES / "kueue/tasks" / (entry + ".yml")).read_text())[0]
+        assert imported["ansible.builtin.import_tasks"] == "validate.yml"
 
 
 def test_kueue_template_puts_frameworks_under_spec_config():
