@@ -1,4 +1,4 @@
-"""verify.yml of monitoring, nfd and gpu_operator: the check records they append, from fake cluster reads."""
+"""verify.yml of monitoring, nfd, gpu_operator and olm_operator: the check records they append, from fake reads."""
 
 from pathlib import Path
 
@@ -95,13 +95,8 @@ def test_nfd_without_crd_fails_instance_check():
     assert checks["CRD nodefeaturediscoveries.nfd.openshift.io present"]["status"] == "failed"
 
 
-def gpu_registered(gpu_nodes, state="ready", pods=(), labels=None, dashboard=True):
+def gpu_registered(gpu_nodes, state="ready", pods=(), dashboard=True):
     return {
-        "__gpu_operator_ns": {
-            "resources": [
-                {"metadata": {"labels": {"openshift.io/cluster-monitoring": "true"} if labels is None else labels}}
-            ]
-        },
         "__gpu_operator_crd_info": {"resources": [{}]},
         "__gpu_operator_policy": {"resources": [{"status": {"state": state}}]},
         "__gpu_operator_nodes": {
@@ -139,9 +134,57 @@ def test_gpu_operator_with_gpu_nodes_checks_the_policy_state(state, expected):
     assert checks["GPU operator pods nvidia-driver-daemonset Running"]["status"] == "passed"
 
 
-def test_gpu_operator_flags_missing_label_and_dashboard():
-    checks = records("gpu_operator", gpu_registered(["gpu-1"], labels={}, dashboard=False))
-    assert checks["Namespace nvidia-gpu-operator labelled openshift.io/cluster-monitoring=true"]["status"] == "failed"
+def test_gpu_operator_flags_a_missing_dashboard():
+    checks = records("gpu_operator", gpu_registered(["gpu-1"], dashboard=False))
     dash = checks["DCGM dashboard ConfigMap openshift-config-managed/nvidia-dcgm-exporter-dashboard present"]
     assert dash["status"] == "failed"
     assert dash["evidence"] == "not found"
+
+
+def label_records(olm_operator, namespace):
+    """Render olm_operator's namespace label check once per label, as its loop would."""
+    tasks = yaml.safe_load((ROLES / "olm_operator" / "tasks" / "verify.yml").read_text())
+    task = next(t for t in tasks if t["name"].startswith("Record the namespace label checks"))
+    registered = {"resources": [namespace] if namespace is not None else []}
+    result = []
+    for key, value in olm_operator["namespace_labels"].items():
+        variables = {"olm_operator": olm_operator, "__olm_operator_verify_namespace": registered}
+        variables["item"] = {"key": key, "value": value}
+        variables.update(trusted(task.get("vars", {})))
+        variables["__gpu_infra_checks"] = result
+        expression = trust_as_template(task["ansible.builtin.set_fact"]["__gpu_infra_checks"])
+        result = Templar(loader=DataLoader(), variables=variables).template(expression)
+    for record in result:
+        assert set(record) == RECORD_KEYS
+        assert bool(record["remedy"]) == (record["status"] == "failed"), record
+    return {r["check"]: r for r in result}
+
+
+MONITORED = {"openshift.io/cluster-monitoring": "true"}
+
+
+@pytest.mark.parametrize(
+    ("role", "namespace"),
+    [
+        ("gpu_operator", "nvidia-gpu-operator"),
+        ("nfd", "openshift-nfd"),
+        ("lws", "openshift-lws-operator"),
+        ("kueue", "openshift-kueue-operator"),
+    ],
+)
+def test_operators_with_metrics_label_their_namespace_for_cluster_monitoring(role, namespace):
+    olm_operator = yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text())["__{0}_olm_operator".format(role)]
+    assert olm_operator["namespace_labels"] == MONITORED
+    op = dict(olm_operator, component=role, namespace=namespace)
+    name = "Namespace {0} labelled openshift.io/cluster-monitoring=true".format(namespace)
+    passed = label_records(op, {"metadata": {"labels": dict(MONITORED, other="kept")}})[name]
+    assert (passed["status"], passed["evidence"]) == ("passed", "label value: true")
+    failed = label_records(op, {"metadata": {"labels": {}}})[name]
+    assert (failed["status"], failed["evidence"]) == ("failed", "label value: absent")
+    command = "oc label namespace {0} openshift.io/cluster-monitoring=true --overwrite".format(namespace)
+    assert command in failed["remedy"]
+    assert label_records(op, None)[name]["evidence"] == "namespace not found"
+
+
+def test_operators_without_namespace_labels_get_no_label_check():
+    assert label_records({"component": "dns", "namespace": "x", "namespace_labels": {}}, {"metadata": {}}) == {}
