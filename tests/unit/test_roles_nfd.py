@@ -55,3 +55,14 @@ def test_olm_operator_dict_is_ownnamespace_in_openshift_nfd():
         "redhat-operators",
         "openshift-nfd",
     )
+
+
+def test_crds_for_removal_are_the_ones_nfd_ships_on_4_20():
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    assert defaults["nfd_crds"] == [
+        "nodefeaturediscoveries.nfd.openshift.io",
+        "nodefeaturerules.nfd.openshift.io",
+        "nodefeatures.nfd.k8s-sigs.io",
+        "nodefeaturerules.nfd.k8s-sigs.io",
+        "nodefeaturegroups.nfd.k8s-sigs.io",
+    ]
