@@ -74,6 +74,13 @@ def test_knobs_reach_the_policy():
     assert spec["mig"] == {"strategy": "mixed"}
 
 
+@pytest.mark.parametrize("secret", ["", "licensing-config"])
+def test_licensing_uses_the_secret_not_the_deprecated_configmap(secret):
+    overrides = {"gpu_operator_licensing_secret_name": secret} if secret else {}
+    licensing = render_policy(**overrides)["spec"]["driver"]["licensingConfig"]
+    assert licensing == {"nlsEnabled": True, "secretName": secret}
+
+
 def load_dashboard():
     return json.loads((ROLE / "files" / "dcgm-dashboard.json").read_text())
 
