@@ -4,6 +4,7 @@
 """Operator Lifecycle Manager logic as pure functions over the objects the API returns (plain dicts, no I/O).
 
 * ``assess``: Subscription + InstallPlan + CSV(s) -> one state and a diagnosis a person can act on.
+* ``Tracker``: the verdict of a wait over successive reads, for what OLM shows only briefly or not at all.
 * ``operator_group_plan``: existing OperatorGroups + the install mode a package needs -> reuse / create / error.
 * ``build_objects``: the Namespace, OperatorGroup and Subscription an operator install consists of.
 * ``catalog_check``: PackageManifests -> why a package/channel cannot be subscribed to, or "".
@@ -40,6 +41,31 @@ CSV_FAILURE_ADVICE = {
     "Look at the CSV's message and the operator pods: oc describe csv {csv} -n {ns}; oc get pods -n {ns}.",
 }
 GENERIC_ADVICE = "Inspect it with: oc describe csv {csv} -n {ns}; oc get pods -n {ns}."
+CSV_FAILURE_ADVICE["ComponentUnhealthy"] = (
+    "A component of the operator (usually its Deployment) stopped being ready; OLM reinstalls it by itself and fails "
+    "it again the same way while the cause remains. " + GENERIC_ADVICE
+)
+CSV_FAILURE_ADVICE["InstallCheckFailed"] = (
+    "The operator's Deployment did not become ready in time. Find out why its pods do not start (image pull, node "
+    "selector, resources): oc get deployments,pods -n {ns}; oc describe csv {csv} -n {ns}."
+)
+
+# Failed phases OLM keeps until someone changes something. Any other Failed phase may be one OLM leaves by itself
+# within about a second (ComponentUnhealthy, InstallCheckFailed "install timeout", then Pending NeedsReinstall), so a
+# wait confirms it on a later read before giving up. The OperatorGroup reasons are those OLM's Failed phase only
+# leaves once the OperatorGroup is fixed.
+FAILURES_THAT_HOLD = frozenset(
+    (
+        "UnsupportedOperatorGroup",
+        "TooManyOperatorGroups",
+        "NoOperatorGroup",
+        "InterOperatorGroupOwnerConflict",
+        "InvalidInstallModes",
+        "NoTargetNamespaces",
+        "RequirementsNotMet",
+    )
+)
+PROGRESS_DEADLINE = "exceeded its progress deadline"
 
 
 def _conditions(obj):
@@ -87,8 +113,28 @@ def _approve_hint(plan, ns):
     return 'oc patch installplan {0} -n {1} --type merge -p \'{{"spec":{{"approved":true}}}}\''.format(_name(plan), ns)
 
 
-def _result(state, diagnosis, *, csv_name="", phase="", final=False, stuck=False):
-    return dict(state=state, diagnosis=diagnosis, csv=csv_name, phase=phase, final=final, stuck=stuck)
+def _result(state, diagnosis, *, csv_name="", phase="", final=False, stuck=False, transient=False):
+    return dict(
+        state=state, diagnosis=diagnosis, csv=csv_name, phase=phase, final=final, stuck=stuck, transient=transient
+    )
+
+
+def is_copy(csv):
+    """Whether ``csv`` is a copy OLM placed in a namespace an AllNamespaces (or multi-namespace) operator watches.
+
+    A copy mirrors the original's phase, so counting it would report an install in a namespace that has none.
+    """
+    labels = ((csv or {}).get("metadata") or {}).get("labels") or {}
+    return "olm.copiedFrom" in labels or _status(csv).get("reason") == "Copied"
+
+
+def failure_holds(csv):
+    """Whether OLM keeps this Failed CSV Failed until someone acts (see FAILURES_THAT_HOLD)."""
+    status = _status(csv)
+    reason = status.get("reason") or ""
+    if reason in FAILURES_THAT_HOLD:
+        return True
+    return reason == "InstallCheckFailed" and PROGRESS_DEADLINE in (status.get("message") or "")
 
 
 def supported_install_modes(csv):
@@ -124,7 +170,9 @@ def _assess_csv(csv, installed_name, ns):
     if phase == "Succeeded":
         return _result(SUCCEEDED, "CSV {0} Succeeded.".format(csv_name), csv_name=csv_name, phase=phase, final=True)
     if phase == "Failed":
-        return _result(FAILED, _csv_failure(csv, ns), csv_name=csv_name, phase=phase, final=True)
+        return _result(
+            FAILED, _csv_failure(csv, ns), csv_name=csv_name, phase=phase, final=True, transient=not failure_holds(csv)
+        )
     msg = "CSV {0} is {1} ({2}: {3}).".format(
         csv_name, phase or "being created", status.get("reason", ""), status.get("message", "")
     )
@@ -139,21 +187,73 @@ def _assess_csv(csv, installed_name, ns):
 
 
 NO_OPERATORS = re.compile(r"no operators found")
+# OLM resolves every Subscription of a namespace together and writes the one ResolutionFailed message on all of them;
+# the message names the Subscription(s) it is about.
+NAMED_SUBSCRIPTION = re.compile(r"\bsubscription ([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)")
+# ResolutionFailed "no operators found from catalog X in namespace Y referenced by subscription Z, ...": OLM has no
+# content of that CatalogSource, because it does not exist or has not served anything yet.
+FROM_CATALOG = re.compile(
+    r"no operators found from catalog (\S+) in namespace (\S+) referenced by subscription "
+    r"([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)"
+)
+# CatalogSourcesUnhealthy "targeted catalogsource Y/X missing": it does not exist.
+CATALOG_MISSING = re.compile(r"targeted catalogsource ([^/\s]+)/(\S+) missing")
 
 
-def _resolution_failure(sub, cond, manifests):
-    spec = (sub or {}).get("spec") or {}
-    text = "Subscription {0} cannot be resolved ({1}: {2}).".format(_name(sub), cond.get("reason"), cond.get("message"))
+def named_subscriptions(message):
+    """The Subscription names a ResolutionFailed message mentions, in order of appearance."""
+    names = []
+    for name in NAMED_SUBSCRIPTION.findall(message or ""):
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def catalog_without_content(sub, subscription=None):
+    """The CatalogSource OLM has nothing from for ``subscription`` (default: this one), or None.
+
+    Returns dict(namespace, name, missing): ``missing`` when CatalogSourcesUnhealthy says the CatalogSource does not
+    exist (real OLM writes that together with ResolutionFailed "no operators found from catalog ...").
+    """
+    subscription = subscription or _name(sub)
+    missing = None
+    unhealthy = condition(sub, "CatalogSourcesUnhealthy") or {}
+    match = CATALOG_MISSING.search(unhealthy.get("message") or "")
+    if match and subscription == _name(sub):
+        missing = dict(namespace=match.group(1), name=match.group(2), missing=True)
+    failed = condition(sub, "ResolutionFailed") or {}
+    for name, namespace, named in FROM_CATALOG.findall(failed.get("message") or ""):
+        if named == subscription:
+            found = (missing or {}).get("namespace") == namespace and missing.get("name") == name
+            return dict(namespace=namespace, name=name, missing=found)
+    return missing
+
+
+def _catalog_advice(sub_name, where):
+    if where["missing"]:
+        found = "CatalogSource {0} in namespace {1} does not exist.".format(where["name"], where["namespace"])
+    else:
+        found = (
+            "OLM has no operators from CatalogSource {0} in namespace {1}: it does not exist or has not served its "
+            "content yet (oc get catalogsource {0} -n {1} -o yaml).".format(where["name"], where["namespace"])
+        )
+    return found + (
+        " Create it, or point spec.source and spec.sourceNamespace of Subscription {0} to a catalog that exists "
+        "(oc get catalogsources -A).".format(sub_name)
+    )
+
+
+def _package_advice(spec, manifests):
+    """What to check about one Subscription's package, channel and startingCSV."""
     check = ""
     if manifests is not None:
         check = catalog_check(
             manifests, spec.get("name", ""), spec.get("channel", ""), spec.get("source", ""), spec.get("startingCSV")
         )
     if check:
-        return text + " " + check
+        return check
     return (
-        text
-        + " Check that package {0}, channel {1} and startingCSV {2} exist in catalog {3} "
+        "Check that package {0}, channel {1} and startingCSV {2} exist in catalog {3} "
         "(oc get packagemanifests -n openshift-marketplace -l catalog={3} -o yaml); another Subscription in the "
         "namespace can also conflict with this one.".format(
             spec.get("name"), spec.get("channel"), spec.get("startingCSV") or "(none)", spec.get("source")
@@ -161,7 +261,67 @@ def _resolution_failure(sub, cond, manifests):
     )
 
 
-def _assess_conditions(sub, manifests, plan):
+def _sibling_failure(sub, cond, others, siblings, manifests):
+    """ResolutionFailed caused by other Subscriptions of the namespace: name them before anything about this one."""
+    ns = ((sub or {}).get("metadata") or {}).get("namespace", "")
+    found = {_name(s): s for s in siblings or []}
+    parts = []
+    for other in others:
+        sibling = found.get(other)
+        if not sibling:
+            parts.append("Subscription {0}".format(other))
+            continue
+        spec = sibling.get("spec") or {}
+        parts.append(
+            "Subscription {0} (package {1}, channel {2}, catalog {3})".format(
+                other, spec.get("name"), spec.get("channel"), spec.get("source")
+            )
+        )
+    text = "Resolution of namespace {0} fails because of {1}: {2}: {3}.".format(
+        ns, " and ".join(parts), cond.get("reason"), cond.get("message")
+    )
+    if _name(sub) in named_subscriptions(cond.get("message")):
+        return text + " " + _package_advice((sub or {}).get("spec") or {}, manifests)
+    advice = (
+        " OLM resolves all Subscriptions of a namespace together, so Subscription {0} installs nothing until that is "
+        "fixed. Correct or delete {1} (oc get subscription {2} -n {3} -o yaml).".format(
+            _name(sub), "it" if len(others) == 1 else "them", " ".join(others), ns
+        )
+    )
+    sibling = found.get(others[0])
+    where = catalog_without_content(sub, others[0])
+    if where:
+        advice += " " + _catalog_advice(others[0], where)
+    elif sibling and manifests is not None:
+        spec = sibling.get("spec") or {}
+        mine = (sub or {}).get("spec") or {}
+        # The PackageManifests were read for this Subscription's catalog: they only judge a sibling of the same one.
+        if (spec.get("source"), spec.get("sourceNamespace")) == (mine.get("source"), mine.get("sourceNamespace")):
+            check = catalog_check(
+                manifests,
+                spec.get("name", ""),
+                spec.get("channel", ""),
+                spec.get("source", ""),
+                spec.get("startingCSV"),
+            )
+            if check:
+                advice += " " + check
+    return text + advice
+
+
+def _resolution_failure(sub, cond, manifests, siblings=None):
+    spec = (sub or {}).get("spec") or {}
+    others = [n for n in named_subscriptions(cond.get("message")) if n != _name(sub)]
+    if others:
+        return _sibling_failure(sub, cond, others, siblings, manifests)
+    text = "Subscription {0} cannot be resolved ({1}: {2}).".format(_name(sub), cond.get("reason"), cond.get("message"))
+    where = catalog_without_content(sub)
+    if where:
+        return text + " " + _catalog_advice(_name(sub), where)
+    return text + " " + _package_advice(spec, manifests)
+
+
+def _assess_conditions(sub, manifests, plan, siblings=None):
     """Subscription conditions that block resolution, or None."""
     current = _status(sub).get("currentCSV") or ""
     failed = condition(sub, "ResolutionFailed")
@@ -171,7 +331,7 @@ def _assess_conditions(sub, manifests, plan):
         final = failed.get("reason") == "ConstraintsNotSatisfiable" or bool(
             NO_OPERATORS.search(failed.get("message", ""))
         )
-        diagnosis = _resolution_failure(sub, failed, manifests)
+        diagnosis = _resolution_failure(sub, failed, manifests, siblings)
         return _result(FAILED if final else RESOLVING, diagnosis, csv_name=current, final=final, stuck=True)
     plan_failed = condition(sub, "InstallPlanFailed")
     if plan_failed and not plan:  # the plan itself says more, when it still exists
@@ -183,6 +343,20 @@ def _assess_conditions(sub, manifests, plan):
             final=True,
         )
     unhealthy = condition(sub, "CatalogSourcesUnhealthy")
+    where = catalog_without_content(sub)
+    if unhealthy and where:
+        # Not final: the CatalogSource may be created a moment later; the caller's grace for stuck states applies.
+        return _result(
+            RESOLVING,
+            "Subscription {0} cannot be resolved ({1}: {2}). {3}".format(
+                _name(sub),
+                unhealthy.get("reason"),
+                unhealthy.get("message"),
+                _catalog_advice(_name(sub), where),
+            ),
+            csv_name=current,
+            stuck=True,
+        )
     if unhealthy:
         refs = [
             h.get("catalogSourceRef") or {} for h in _status(sub).get("catalogHealth") or [] if not h.get("healthy")
@@ -231,43 +405,205 @@ def _assess_plan(plan, ns, current, starting_csv):
     )
 
 
-def assess(sub, plan=None, csv=None, *, installed=None, manifests=None, starting_csv=""):
-    """Derive one state from what OLM shows for one Subscription.
-
-    ``plan`` is the InstallPlan of ``status.installPlanRef``; ``csv`` the CSV named by ``status.currentCSV``;
-    ``installed`` the one named by ``status.installedCSV`` when different; ``manifests`` the catalog's
-    PackageManifests (optional: they let a resolution failure list the channels that exist).
-    Returns dict(state, diagnosis, csv, phase, final, stuck): ``final`` means waiting longer cannot help, ``stuck``
-    that progress is blocked by something that might still clear by itself.
-    """
-    if not sub:
-        return _result(RESOLVING, "The Subscription does not exist.", stuck=True)
-    ns = (sub.get("metadata") or {}).get("namespace", "")
-    status = _status(sub)
-    current = status.get("currentCSV") or ""
-    installed_name = status.get("installedCSV") or ""
-    # An upgrade left for manual approval does not undo what is installed.
-    if installed and _status(installed).get("phase") == "Succeeded" and not csv and _plan_waits_for_approval(plan):
+def _installed_while_upgrade_waits(installed, current, plan, ns):
+    """The installed CSV decides while the next version waits for a person's approval."""
+    waiting = "the upgrade to {0} waits for manual approval ({1})".format(current, _approve_hint(plan, ns))
+    if _status(installed).get("phase") == "Succeeded":
         return _result(
             SUCCEEDED,
-            "CSV {0} is installed; the upgrade to {1} waits for manual approval ({2}).".format(
-                installed_name, current, _approve_hint(plan, ns)
-            ),
-            csv_name=installed_name,
+            "CSV {0} is installed; {1}.".format(_name(installed), waiting),
+            csv_name=_name(installed),
             phase="Succeeded",
             final=True,
         )
+    result = _assess_csv(installed, "", ns)
+    result["diagnosis"] += " Meanwhile {0}.".format(waiting)
+    return result
+
+
+def unresolved(sub):
+    """Whether OLM has shown nothing for an existing Subscription yet: no state, no InstallPlan, no CSV."""
+    status = _status(sub)
+    return bool(sub) and not (status.get("state") or status.get("installPlanRef") or status.get("currentCSV"))
+
+
+def _live(groups):
+    return [g for g in groups or [] if not (g.get("metadata") or {}).get("deletionTimestamp")]
+
+
+def _group_conditions(groups):
+    seen = []
+    for group in groups:
+        for cond in _conditions(group):
+            if str(cond.get("status")) == "True":
+                text = "{0}: {1}".format(cond.get("reason") or cond.get("type"), cond.get("message", ""))
+                if text not in seen:
+                    seen.append(text)
+    return "; ".join(seen)
+
+
+def _keep_one_group(namespace, which):
+    return (
+        "OLM installs nothing in a namespace with more than one (TooManyOperatorGroups). Delete all but one, keeping "
+        "one whose install mode {1}: oc get operatorgroups -n {0}; oc delete operatorgroup <extra> -n {0}.".format(
+            namespace, which
+        )
+    )
+
+
+def _too_many_groups(namespace, groups, install_mode):
+    return "Namespace {0} has {1} OperatorGroups ({2}); {3}".format(
+        namespace,
+        len(groups),
+        ", ".join(sorted(_name(g) for g in groups)),
+        _keep_one_group(namespace, "is " + install_mode),
+    )
+
+
+def _assess_groups(sub, groups):
+    """The Subscription OLM has not touched, judged by its namespace's OperatorGroups (see Tracker.wants_groups).
+
+    With none or several OperatorGroups, OLM's catalog operator only logs "found N operatorGroups, expected 1" and
+    writes nothing on the Subscription; the OperatorGroups carry a MultipleOperatorGroup condition at most.
+    """
+    ns = (sub.get("metadata") or {}).get("namespace", "")
+    live = _live(groups)
+    state = _status(sub).get("state", "")
+    if len(live) == 1:
+        return _result(
+            RESOLVING,
+            "Waiting for OLM to resolve the Subscription (state {0!r}). Namespace {1} has exactly one "
+            "OperatorGroup ({2}), as OLM needs, yet OLM has written neither a state nor an InstallPlan on the "
+            "Subscription: check that OLM's catalog operator runs and what it logs "
+            "(oc get pods -n openshift-operator-lifecycle-manager).".format(state, ns, _name(live[0])),
+        )
+    found = "found {0} OperatorGroups in namespace {1}".format(len(live), ns)
+    conds = _group_conditions(live)
+    if live:
+        found += " ({0}{1})".format(", ".join(sorted(_name(g) for g in live)), "; " + conds if conds else "")
+        advice = _keep_one_group(ns, "the operator supports")
+    else:
+        advice = CSV_FAILURE_ADVICE["NoOperatorGroup"].format(ns=ns) + (
+            " OwnNamespace: spec.targetNamespaces: [{0}]; AllNamespaces: spec: {{}}.".format(ns)
+        )
+    return _result(
+        FAILED,
+        "Subscription {0}: expected exactly one OperatorGroup in namespace {1}, {2}. OLM resolves nothing in such a "
+        "namespace and writes no condition on the Subscription (state {3!r}, no InstallPlan). {4}".format(
+            _name(sub), ns, found, state, advice
+        ),
+        final=True,
+    )
+
+
+def assess(sub, plan=None, csv=None, *, installed=None, manifests=None, starting_csv="", groups=None, siblings=None):
+    """Derive one state from what OLM shows for one Subscription.
+
+    ``plan`` is the InstallPlan of ``status.installPlanRef``; ``csv`` the CSV named by ``status.currentCSV``;
+    ``installed`` the one named by ``status.installedCSV`` when different (copied CSVs count as absent);
+    ``manifests`` the catalog's PackageManifests (optional: they let a resolution failure list the channels that
+    exist); ``groups`` the namespace's OperatorGroups, given once the Subscription has shown nothing for a while;
+    ``siblings`` the other Subscriptions of the namespace (optional: they let a namespace-wide resolution failure
+    describe the Subscription it is about).
+    Returns dict(state, diagnosis, csv, phase, final, stuck, transient): ``final`` means waiting longer cannot help,
+    ``stuck`` that progress is blocked by something that might still clear by itself, ``transient`` that a final
+    failure is one OLM often leaves by itself within seconds (see Tracker).
+    """
+    if not sub:
+        return _result(RESOLVING, "The Subscription does not exist.", stuck=True)
+    csv = None if is_copy(csv) else csv
+    installed = None if is_copy(installed) else installed
+    ns = (sub.get("metadata") or {}).get("namespace", "")
+    status = _status(sub)
+    current = status.get("currentCSV") or ""
+    # An upgrade left for manual approval does not undo what is installed, nor hide what happened to it.
+    if installed and not csv and _plan_waits_for_approval(plan):
+        return _installed_while_upgrade_waits(installed, current, plan, ns)
     if csv:
-        return _assess_csv(csv, installed_name, ns)
-    blocked = _assess_conditions(sub, manifests, plan)
+        return _assess_csv(csv, status.get("installedCSV") or "", ns)
+    blocked = _assess_conditions(sub, manifests, plan, siblings)
     if blocked:
         return blocked
     if plan:
         return _assess_plan(plan, ns, current, starting_csv)
+    return _waiting(sub, groups)
+
+
+def _waiting(sub, groups):
+    if groups is not None and unresolved(sub):
+        return _assess_groups(sub, groups)
+    status = _status(sub)
+    current = status.get("currentCSV") or ""
     waiting = "OLM to create CSV {0}".format(current) if current else "OLM to resolve the Subscription"
     return _result(
         RESOLVING, "Waiting for {0} (state {1!r}).".format(waiting, status.get("state", "")), csv_name=current
     )
+
+
+class Tracker(object):
+    """The verdict on one Subscription over successive reads, for what one read of OLM cannot tell.
+
+    * A Failed CSV whose reason is not in FAILURES_THAT_HOLD ends the wait only once it has lasted ``confirm``
+      seconds across reads: OLM leaves ComponentUnhealthy or "install timeout" within about a second and reinstalls,
+      so one read that lands in that second must not decide the outcome.
+    * A stuck state (assess's ``stuck``) ends the wait once it has lasted ``stuck_grace`` seconds unchanged.
+    * A Subscription that shows neither state nor InstallPlan for ``group_grace`` seconds is worth a look at its
+      namespace's OperatorGroups (``wants_groups``): with none or two, OLM writes nothing on it.
+
+    ``now`` is the caller's clock in seconds since its wait began; nothing here reads a clock or the API.
+    """
+
+    def __init__(self, confirm=5.0, stuck_grace=30.0, group_grace=20.0):
+        self.confirm = confirm
+        self.stuck_grace = stuck_grace
+        self.group_grace = group_grace
+        self._since = {}  # the result last seen -> when it was first seen in an unbroken run of reads
+        self._unresolved_since = None
+        self._retried = None  # (when, diagnosis) of a failure OLM went on from by itself, kept for the diagnosis
+
+    def wants_groups(self, sub, now):
+        """Whether the Subscription has shown nothing for ``group_grace`` seconds, so its OperatorGroups matter."""
+        if not unresolved(sub):
+            self._unresolved_since = None
+            return False
+        if self._unresolved_since is None:
+            self._unresolved_since = now
+        return now - self._unresolved_since >= self.group_grace
+
+    def judge(self, result, now):
+        """``result`` from assess(), with ``final`` and ``state`` decided by how long it has lasted."""
+        key = (result["state"], result["csv"], result["phase"], result["diagnosis"])
+        since = self._since.get(key, now)
+        self._since = {key: since}
+        lasted = now - since
+        if result["final"] and result.get("transient"):
+            if lasted < self.confirm:
+                note = (
+                    " OLM often goes on from this failure by itself within a second, so it is read again before the "
+                    "wait ends (Failed since {0:.1f} s into the wait).".format(since)
+                )
+                self._retried = (since, result["diagnosis"])
+                return dict(result, final=False, diagnosis=result["diagnosis"] + note)
+            self._retried = None
+            return dict(result, diagnosis=result["diagnosis"] + " (still Failed after {0:.0f} s)".format(lasted))
+        if result["state"] == SUCCEEDED or result["final"]:
+            self._retried = None
+            return result
+        if result["stuck"] and lasted >= self.stuck_grace:
+            return dict(
+                result,
+                state=FAILED,
+                final=True,
+                diagnosis=result["diagnosis"] + " (unchanged for {0:.0f} s)".format(lasted),
+            )
+        if self._retried:
+            return dict(
+                result,
+                diagnosis="{0} Earlier ({1:.0f} s into the wait) OLM went on by itself from: {2}".format(
+                    result["diagnosis"], *self._retried
+                ),
+            )
+        return result
 
 
 def compact(obj):
@@ -313,19 +649,11 @@ def operator_group_plan(groups, namespace, install_mode, name=None):
     Returns dict(action=create|reuse|error, name, message).
     """
     name = name or namespace
-    groups = [g for g in groups or [] if not (g.get("metadata") or {}).get("deletionTimestamp")]
+    groups = _live(groups)
     if not groups:
         return dict(action="create", name=name, message="")
     if len(groups) > 1:
-        names = ", ".join(sorted(_name(g) for g in groups))
-        return dict(
-            action="error",
-            name="",
-            message="Namespace {0} already has {1} OperatorGroups ({2}); OLM installs nothing in a namespace with "
-            "more than one (TooManyOperatorGroups). Delete all but one, keeping one whose install mode is {3}.".format(
-                namespace, len(groups), names, install_mode
-            ),
-        )
+        return dict(action="error", name="", message=_too_many_groups(namespace, groups, install_mode))
     group = groups[0]
     mode = group_mode(group, namespace)
     if mode == install_mode:

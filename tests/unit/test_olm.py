@@ -29,6 +29,8 @@ def run_case(case):
         installed=case.get("installed"),
         manifests=manifests,
         starting_csv=case.get("starting_csv", ""),
+        groups=case.get("operatorgroups"),
+        siblings=case.get("siblings"),
     )
 
 
@@ -41,7 +43,7 @@ def test_assess_fixture(path):
     assert result["final"] == expect["final"], result
     if "stuck" in expect:
         assert result["stuck"] == expect["stuck"], result
-    for key in ("phase", "csv"):
+    for key in ("phase", "csv", "transient"):
         if key in expect:
             assert result[key] == expect[key], result
     for text in expect.get("diagnosis_contains", []):
@@ -100,6 +102,161 @@ def test_compact_keeps_what_a_person_needs():
     assert olm.compact(None) is None
 
 
+def test_sibling_failure_checks_the_sibling_package_in_the_same_catalog():
+    case = load("real_resolution_failed_sibling.yaml")
+    manifests = [dict(m, status=dict(m["status"], catalogSource="spike")) for m in MANIFESTS]
+    result = olm.assess(case["subscription"], manifests=manifests, siblings=case["siblings"])
+    assert "Package ghost-op is not in catalog spike" in result["diagnosis"]
+    # A sibling of another catalog is not judged by this catalog's PackageManifests.
+    other = [dict(case["siblings"][0], spec=dict(case["siblings"][0]["spec"], source="elsewhere"))]
+    result = olm.assess(case["subscription"], manifests=manifests, siblings=other)
+    assert "is not in catalog" not in result["diagnosis"]
+
+
+def test_sibling_failure_without_the_sibling_object_still_names_it():
+    case = load("real_resolution_failed_sibling.yaml")
+    result = olm.assess(case["subscription"])
+    assert result["diagnosis"].startswith("Resolution of namespace operators fails because of Subscription ghost:")
+
+
+def test_a_conflict_naming_this_subscription_and_another_names_both_then_checks_this_one():
+    sub = load("real_resolution_failed_sibling.yaml")["subscription"]
+    sub["status"]["conditions"][1]["message"] = (
+        "constraints not satisfiable: subscription simple-op requires @existing/operators//allns-op.v1.1.0, "
+        "subscription allns-op exists, subscription simple-op exists"
+    )
+    result = olm.assess(sub)
+    assert "fails because of Subscription allns-op" in result["diagnosis"]
+    assert "Check that package simple-op" in result["diagnosis"]
+
+
+def test_named_subscriptions_reads_olm_messages():
+    assert olm.named_subscriptions(
+        "constraints not satisfiable: no operators found in package ghost-op in the catalog referenced by "
+        "subscription ghost, subscription ghost exists"
+    ) == ["ghost"]
+    assert olm.named_subscriptions("subscription a.b-c requires x, subscription d exists") == ["a.b-c", "d"]
+    assert olm.named_subscriptions("") == []
+
+
+def test_missing_catalog_of_a_sibling_is_named_with_the_sibling():
+    case = load("real_resolution_failed_missing_catalog.yaml")
+    sub = case["subscription"]
+    sub["status"]["conditions"] = sub["status"]["conditions"][1:]  # the sibling's catalog is not this one's
+    sub["metadata"]["name"] = "other-op"
+    result = olm.assess(sub)
+    assert "fails because of Subscription simple-op" in result["diagnosis"]
+    assert "OLM has no operators from CatalogSource missing-catalog in namespace olm" in result["diagnosis"]
+    assert "Subscription simple-op to a catalog that exists" in result["diagnosis"]
+
+
+def test_no_operators_from_a_catalog_that_exists_is_not_called_missing():
+    sub = load("real_resolution_failed_missing_catalog.yaml")["subscription"]
+    sub["status"]["conditions"] = sub["status"]["conditions"][1:]
+    result = olm.assess(sub)
+    assert result["state"] == "failed"
+    assert "does not exist or has not served its content yet" in result["diagnosis"]
+
+
+def test_copies_are_recognised_by_label_or_reason():
+    assert olm.is_copy({"metadata": {"labels": {"olm.copiedFrom": "operators"}}})
+    assert olm.is_copy({"metadata": {}, "status": {"reason": "Copied"}})
+    assert not olm.is_copy(load("csv_succeeded.yaml")["csv"])
+    assert not olm.is_copy(None)
+
+
+def test_groups_are_ignored_once_olm_has_acted():
+    case = load("csv_installing.yaml")
+    sub = load(case["subscription_file"])
+    result = olm.assess(sub, None, case["csv"], groups=[])
+    assert result["state"] == "installing"
+
+
+# --- Tracker: verdicts over successive reads (a fake clock: the ``now`` passed in) -----------------------------------
+
+
+def assessed(name):
+    return run_case(load(name))
+
+
+def test_transient_failure_seen_once_does_not_end_the_wait():
+    tracker = olm.Tracker(confirm=5)
+    failed = assessed("real_csv_failed_component_unhealthy.yaml")
+    first = tracker.judge(failed, 100.0)
+    assert first["state"] == "failed" and not first["final"]
+    assert "read again" in first["diagnosis"]
+    # A second read within the confirmation time still does not decide.
+    assert not tracker.judge(failed, 102.0)["final"]
+    # OLM reinstalls: the wait goes on, and the failure stays in the diagnosis for whoever reads it at the end.
+    installing = tracker.judge(assessed("csv_installing.yaml"), 103.0)
+    assert installing["state"] == "installing" and not installing["final"]
+    assert "ComponentUnhealthy" in installing["diagnosis"] and "100 s into the wait" in installing["diagnosis"]
+    # A success forgets it.
+    done = tracker.judge(assessed("csv_succeeded.yaml"), 110.0)
+    assert done["final"] and "ComponentUnhealthy" not in done["diagnosis"]
+
+
+def test_transient_failure_that_holds_across_reads_ends_the_wait():
+    tracker = olm.Tracker(confirm=5)
+    failed = assessed("real_csv_failed_install_timeout.yaml")
+    assert not tracker.judge(failed, 10.0)["final"]
+    assert not tracker.judge(failed, 12.0)["final"]
+    held = tracker.judge(failed, 15.0)
+    assert held["final"] and held["state"] == "failed"
+    assert "install timeout" in held["diagnosis"] and "still Failed after 5 s" in held["diagnosis"]
+
+
+def test_a_break_in_the_failure_restarts_the_confirmation():
+    tracker = olm.Tracker(confirm=5)
+    failed = assessed("real_csv_failed_component_unhealthy.yaml")
+    tracker.judge(failed, 0.0)
+    tracker.judge(assessed("csv_installing.yaml"), 3.0)
+    assert not tracker.judge(failed, 6.0)["final"]
+    assert tracker.judge(failed, 11.0)["final"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "real_csv_failed_progress_deadline.yaml",
+        "real_csv_failed_unsupported_operator_group.yaml",
+        "csv_failed_too_many_operator_groups.yaml",
+        "csv_failed_requirements_not_met.yaml",
+        "real_upgrade_waits_installed_failed.yaml",
+    ],
+)
+def test_failures_that_hold_end_the_wait_on_the_first_read(name):
+    result = olm.Tracker(confirm=5).judge(assessed(name), 0.0)
+    assert result["final"] and result["state"] == "failed"
+
+
+def test_stuck_state_ends_the_wait_after_the_grace_unless_it_changes():
+    tracker = olm.Tracker(stuck_grace=30)
+    stuck = assessed("catalog_unhealthy.yaml")
+    assert not tracker.judge(stuck, 0.0)["final"]
+    assert not tracker.judge(stuck, 29.0)["final"]
+    ended = tracker.judge(stuck, 30.0)
+    assert ended["final"] and ended["state"] == "failed" and "unchanged for 30 s" in ended["diagnosis"]
+    tracker = olm.Tracker(stuck_grace=30)
+    tracker.judge(stuck, 0.0)
+    tracker.judge(assessed("resolving_new.yaml"), 20.0)
+    assert not tracker.judge(stuck, 40.0)["final"]
+
+
+def test_operator_groups_are_wanted_only_after_the_grace_without_state_or_plan():
+    tracker = olm.Tracker(group_grace=20)
+    sub = load("real_two_operator_groups.yaml")["subscription"]
+    assert not tracker.wants_groups(sub, 3.0)  # first seen at 3 s
+    assert not tracker.wants_groups(sub, 22.9)
+    assert tracker.wants_groups(sub, 23.0)
+    # OLM acts: the clock starts again if it ever shows nothing again.
+    resolved = load("_sub_installing.yaml")
+    assert not tracker.wants_groups(resolved, 24.0)
+    assert not tracker.wants_groups(sub, 25.0)
+    assert tracker.wants_groups(sub, 45.0)
+    assert not tracker.wants_groups(None, 50.0)
+
+
 # --- OperatorGroups -----------------------------------------------------------------------------------------------
 
 
@@ -146,6 +303,7 @@ def test_two_groups_are_an_error_naming_both():
     plan = olm.operator_group_plan(groups, "openshift-nfd", "OwnNamespace")
     assert plan["action"] == "error"
     assert "TooManyOperatorGroups" in plan["message"] and "a, b" in plan["message"]
+    assert "keeping one whose install mode is OwnNamespace" in plan["message"]
 
 
 def test_group_being_deleted_does_not_count():
