@@ -56,3 +56,48 @@ def module_dir(wrapper: str, module: str) -> Path:
             )
         )
     return Path(info["Dir"])
+
+
+OLM_COMPONENTS = ("olm", "catalog", "package-server", "opm")
+OLM_MODULE = "github.com/operator-framework/operator-lifecycle-manager"
+
+
+def olm_bin_dir() -> Path:
+    """The bin dir with olm, catalog, package-server and opm that build.sh fills (`OCP_SIM_OLM_BIN_DIR` overrides)."""
+    env = os.environ.get("OCP_SIM_OLM_BIN_DIR")
+    if env:
+        d = Path(env)
+    else:
+        try:
+            proc = subprocess.run(
+                ["bash", str(HERE / "build.sh"), "--print-olm-bindir"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UpstreamError("cannot run {0}: {1}".format(HERE / "build.sh", exc)) from exc
+        lines = proc.stdout.strip().splitlines()
+        if not lines:
+            raise UpstreamError(
+                "build.sh --print-olm-bindir printed nothing ({0}). Run: bash tests/ocp_sim/build.sh".format(
+                    proc.stderr.strip() or "exit code {0}".format(proc.returncode)
+                )
+            )
+        d = Path(lines[-1])
+    missing = [c for c in OLM_COMPONENTS if not os.access(d / c, os.X_OK)]
+    if missing:
+        raise UpstreamError(
+            "OLM binaries missing in {0}: {1}. Run: bash tests/ocp_sim/build.sh".format(d, ", ".join(missing))
+        )
+    return d
+
+
+def olm_crd_paths() -> list[Path]:
+    """OLM's CRD manifests (deploy/chart/crds/*.yaml) at the version pinned by gomod/olm, sorted by file name."""
+    crds = module_dir("olm", OLM_MODULE) / "deploy" / "chart" / "crds"
+    paths = sorted(crds.glob("*.yaml"))
+    if not paths:
+        raise UpstreamError("no CRD files in {0}".format(crds))
+    return paths
