@@ -4,9 +4,10 @@
   only while the serverless-operator CSV in the cluster has phase Succeeded.
 - LeaderWorkerSetOperator `cluster`: Available, and the CRD leaderworkersets.leaderworkerset.x-k8s.io appears
   (the real LWS operator installs the operand CRD itself; OLM does not).
-- Kueue `cluster`: Available and Deployment kueue-controller-manager in the operator's namespace, but only when
-  cert-manager is installed (CRD certificates.cert-manager.io); otherwise Degraded with the message the real operator
-  loops on.
+- Kueue `cluster`: Available, Deployment kueue-controller-manager in the operator's namespace and, while Managed, the
+  kueue.x-k8s.io CRDs (ClusterQueue, LocalQueue, ...), but only when cert-manager is installed (CRD
+  certificates.cert-manager.io); otherwise Degraded with the message the real operator loops on.
+  Operand CRDs come from upstream_crds (the upstream project's files at the pinned version).
 - CertManager `cluster`, Authorino, Limitador: Available / Ready.
 """
 
@@ -17,15 +18,15 @@ import datetime
 import hashlib
 import threading
 import time
-from pathlib import Path
 
 import yaml
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from kubernetes.dynamic.exceptions import ConflictError, ResourceNotFoundError
 
+from .. import upstream_crds
 from .base import Controller
 
-CRD_DIR = Path(__file__).resolve().parent.parent / "crds" / "operands"
 LWS_CRD = "leaderworkersets.leaderworkerset.x-k8s.io"
+KUEUE_CRDS = upstream_crds.group_crds("kueue.x-k8s.io")
 CERT_MANAGER_CRD = "certificates.cert-manager.io"
 KUEUE_NAMESPACE = "openshift-kueue-operator"
 KUEUE_CERT_MANAGER_MESSAGE = (
@@ -127,6 +128,28 @@ def ensure_object(ctrl, obj):
     return ctrl.apply(desired)
 
 
+def install_crds(ctrl, names):
+    """Create those of the CRDs `names` that are missing, as an operator does with the CRDs in its image.
+
+    Lists CRD names only and creates instead of applying: some of these CRDs are megabytes, too much to read back or
+    hash on every resync.
+    """
+    listing = ctrl.dyn.request(
+        "GET",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        header_params={"Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"},
+    )
+    present = {item.metadata.name for item in listing.items or []}
+    for name in names:
+        if name not in present:
+            try:
+                ctrl.resource("apiextensions.k8s.io/v1", "CustomResourceDefinition").create(
+                    body=upstream_crds.load_or_local(name)
+                )
+            except ConflictError:
+                pass
+
+
 class OperandController(Controller):
     """Controller for kinds that may not be installed yet (operand CRDs arrive with their operator).
 
@@ -223,8 +246,7 @@ class OperandStatusController(OperandController):
             if age_seconds(lws) < self.latency():
                 continue
             if lws.get("spec", {}).get("managementState", "Managed") == "Managed":
-                crd = yaml.safe_load((CRD_DIR / (LWS_CRD + ".yaml")).read_text())
-                ensure_object(self, crd)
+                install_crds(self, [LWS_CRD])
             set_conditions(
                 self,
                 lws,
@@ -254,6 +276,8 @@ class OperandStatusController(OperandController):
             namespace = deps[0]["metadata"]["namespace"] if deps else KUEUE_NAMESPACE
             if self.get("v1", "Namespace", namespace) is not None:
                 ensure_object(self, kueue_deployment(kueue, namespace))
+            if kueue.get("spec", {}).get("managementState", "Managed") == "Managed":
+                install_crds(self, KUEUE_CRDS)
             set_conditions(
                 self,
                 kueue,
