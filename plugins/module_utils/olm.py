@@ -421,10 +421,15 @@ def _installed_while_upgrade_waits(installed, current, plan, ns):
     return result
 
 
+BLOCKING_CONDITIONS = ("ResolutionFailed", "CatalogSourcesUnhealthy", "InstallPlanFailed")
+
+
 def unresolved(sub):
-    """Whether OLM has shown nothing for an existing Subscription yet: no state, no InstallPlan, no CSV."""
+    """Whether OLM has shown nothing for an existing Subscription: no state, no InstallPlan, no CSV, no reason why."""
     status = _status(sub)
-    return bool(sub) and not (status.get("state") or status.get("installPlanRef") or status.get("currentCSV"))
+    if not sub or status.get("state") or status.get("installPlanRef") or status.get("currentCSV"):
+        return False
+    return not any(condition(sub, ctype) for ctype in BLOCKING_CONDITIONS)
 
 
 def _live(groups):

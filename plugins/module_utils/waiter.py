@@ -4,8 +4,9 @@
 """A bounded poll loop with backoff, reusable by any module that waits for the cluster.
 
 Polls quickly while things move and slows down while nothing changes: the delay starts at ``initial``, grows by
-``factor`` up to ``maximum`` and drops back to ``initial`` whenever the probe reports a change. The clock and the
-sleep are injectable so that unit tests run instantly on simulated time.
+``factor`` up to ``maximum`` and drops back to ``initial`` whenever the probe reports a change. An optional ``pace``
+can only lengthen a delay (``Budget`` keeps API requests to a rate). The clock and the sleep are injectable so that
+unit tests run instantly on simulated time.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,6 +32,37 @@ class Backoff(object):
         return delay
 
 
+class Budget(object):
+    """Keeps requests to ``rate`` per second on average while allowing a burst of ``burst`` (a token bucket).
+
+    Quick polls right after a change stay quick; a long run of changes (many installs moving at different moments)
+    is spread out instead of multiplying the request rate. ``spend`` records requests as they are made; ``delay``
+    says how long to wait before a round that will cost ``cost`` requests.
+    """
+
+    def __init__(self, rate=2.0, burst=6.0, clock=time.monotonic):
+        self.rate = float(rate)
+        self.burst = float(burst)
+        self._clock = clock
+        self._tokens = self.burst
+        self._stamp = clock()
+
+    def _refill(self):
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def spend(self, count=1):
+        self._refill()
+        self._tokens -= count
+
+    def delay(self, cost):
+        if self.rate <= 0:
+            return 0.0
+        self._refill()
+        return max(0.0, (cost - self._tokens) / self.rate)
+
+
 class WaitResult(object):
     def __init__(self, done, value, elapsed):
         self.done = done
@@ -42,12 +74,13 @@ class WaitResult(object):
         return not self.done
 
 
-def poll(probe, timeout, clock=time.monotonic, sleep=time.sleep, backoff=None):
+def poll(probe, timeout, clock=time.monotonic, sleep=time.sleep, backoff=None, *, pace=None):
     """Call ``probe(elapsed)`` until it reports done or ``timeout`` seconds have passed.
 
     ``probe`` returns ``(done, value, fingerprint)``; a fingerprint different from the previous one counts as a change
-    and resets the backoff. The probe always runs once more at the deadline, so a result that arrived during the last
-    sleep is not reported as a timeout. Returns a WaitResult with the last value.
+    and resets the backoff. ``pace()``, when given, is the least delay before the next probe. The probe always runs
+    once more at the deadline, so a result that arrived during the last sleep is not reported as a timeout. Returns
+    a WaitResult with the last value.
     """
     backoff = backoff or Backoff()
     start = clock()
@@ -63,4 +96,7 @@ def poll(probe, timeout, clock=time.monotonic, sleep=time.sleep, backoff=None):
         remaining = deadline - clock()
         if remaining <= 0:
             return WaitResult(False, value, clock() - start)
-        sleep(min(backoff.next(), remaining))
+        delay = backoff.next()
+        if pace is not None:
+            delay = max(delay, pace())
+        sleep(min(delay, remaining))

@@ -16,13 +16,30 @@ description:
     each one installs has reached phase C(Succeeded).
   - Waiting for all Subscriptions in one call costs about as long as the slowest install, not the sum of all of them.
   - Returns as soon as every CSV has Succeeded, and fails as soon as any Subscription reaches a state that waiting
-    cannot fix (CSV C(Failed), InstallPlan C(Failed), a package or channel that is not in the catalog, an InstallPlan
-    that needs a person's approval), naming the Subscription, what was expected, what was found and what to do.
+    cannot fix, naming the Subscription, what was expected, what was found, what to do and OLM's own message.
+    Such states are a CSV C(Failed), an InstallPlan C(Failed), a package, channel or CatalogSource that does not
+    exist, a failure of another Subscription that blocks resolution of the whole namespace, an InstallPlan that
+    needs a person's approval (also an upgrade waiting while the installed CSV failed), none or several
+    OperatorGroups in the namespace, rejected credentials (HTTP 401), missing permissions (HTTP 403) and an API
+    server without OLM.
+  - A CSV C(Failed) for a reason OLM often leaves by itself within a second (for example C(ComponentUnhealthy), or
+    C(InstallCheckFailed) with message C(install timeout), after which OLM reinstalls) ends the wait only when a
+    read at least 5 seconds later still finds it C(Failed). Reasons that hold until someone acts
+    (C(UnsupportedOperatorGroup), C(TooManyOperatorGroups), C(RequirementsNotMet), C(InstallCheckFailed) at the
+    Deployment's progress deadline, ...) end it at once.
+  - With none or two OperatorGroups in a namespace, OLM writes nothing on the Subscription. When a Subscription has
+    shown neither a state nor an InstallPlan for I(operator_group_grace) seconds, the module reads the namespace's
+    OperatorGroups and fails unless there is exactly one.
   - Follows each Subscription's C(status.installPlanRef) and C(status.currentCSV), so a CSV replaced during the
     install (phase C(Replacing) while OLM walks an upgrade chain) is followed to its successor.
   - Approves a Manual InstallPlan only when I(approve_pinned=true) and the plan installs the Subscription's pinned
     CSV (I(starting_csv) is listed in the plan's C(spec.clusterServiceVersionNames)); never any other plan.
-  - Polls every 0.5 seconds while something changes, backing off to every 5 seconds while nothing does.
+  - Reads with one LIST per kind per round, whatever the number of Subscriptions; cluster-wide while the
+    Subscriptions span several namespaces (one LIST per namespace instead when the credentials may not list
+    cluster-wide), and InstallPlans only while a Subscription's CSV does not exist yet. Copies of CSVs that OLM
+    places in the namespaces an AllNamespaces operator watches (label C(olm.copiedFrom)) are never read or counted.
+  - Polls every 0.5 seconds while something changes, backing off to every 5 seconds while nothing does, and paces
+    the polls so that they make at most 2 API requests per second on average.
 author:
   - rhoai.gpu_infra contributors (@rhoai-gpu-infra)
 extends_documentation_fragment:
@@ -67,9 +84,18 @@ options:
         default: ""
   timeout:
     description:
-      - Seconds to wait, overall, for all Subscriptions together.
+      - Seconds to wait, overall, for all Subscriptions together, connecting to the API included.
+      - Every API request has a timeout of 30 seconds at most, and never one past this deadline.
     type: int
     default: 900
+  operator_group_grace:
+    description:
+      - Seconds a Subscription may show neither a state nor an InstallPlan before the module reads the OperatorGroups
+        of its namespace and fails if there is not exactly one.
+      - OLM usually acts on a new Subscription within seconds; a Subscription it has not touched for longer, with
+        exactly one OperatorGroup in its namespace, is waited for until I(timeout).
+    type: int
+    default: 20
   approve_pinned:
     description:
       - Approve a Manual InstallPlan that installs the pinned I(starting_csv) of its Subscription.
@@ -83,10 +109,16 @@ options:
         with C(tail -f) in another terminal (a module cannot print while it runs).
     type: path
 notes:
-  - A blocked state that might still clear by itself (an unhealthy catalog source, a CSV pending on requirements, a
-    Subscription that does not exist) fails after it has lasted 30 seconds unchanged, not at the overall timeout.
+  - A blocked state that might still clear by itself (an unhealthy or missing catalog source, a CSV pending on
+    requirements, a Subscription that does not exist) fails after it has lasted 30 seconds unchanged, not at the
+    overall timeout.
+  - Other API errors (timeouts, HTTP 5xx, connection errors) do not end the wait; if they last until the timeout,
+    the message quotes the last one.
   - On timeout, the result holds the last observed Subscription, InstallPlan and CSV of every unfinished
     Subscription (phase, conditions, message).
+  - Needs permission to list C(subscriptions), C(installplans), C(clusterserviceversions) and C(operatorgroups)
+    (C(operators.coreos.com)) in the Subscriptions' namespaces (or cluster-wide, which saves requests), and to patch
+    C(installplans) when I(approve_pinned=true).
 seealso:
   - name: Operator Lifecycle Manager, Subscription status
     description: The conditions and states this module interprets.
@@ -109,9 +141,18 @@ EXAMPLES = r"""
     progress_file: /tmp/csv_wait.log
   register: gpu_operator_install
 
-- name: Show where the GPU Operator came from
+- name: Show where the GPU Operator came from, and what the wait cost
   ansible.builtin.debug:
-    msg: "{{ gpu_operator_install.subscriptions[0].csv }} after {{ gpu_operator_install.subscriptions[0].seconds }} s"
+    msg: >-
+      {{ gpu_operator_install.subscriptions[0].csv }} after {{ gpu_operator_install.subscriptions[0].seconds }} s;
+      {{ gpu_operator_install.api_requests }} API requests in {{ gpu_operator_install.elapsed }} s
+
+- name: Wait for Subscriptions in namespaces whose OperatorGroups another team manages; fail sooner if OLM ignores one
+  rhoai.gpu_infra.csv_wait:
+    subscriptions:
+      - name: kueue-operator
+        namespace: openshift-kueue-operator
+    operator_group_grace: 10
 """
 
 RETURN = r"""
@@ -162,12 +203,25 @@ subscriptions:
       description:
         - The last observed Subscription, InstallPlan and CSV in compact form (kind, name, phase or state, conditions,
           message); only for Subscriptions that did not succeed.
+        - The InstallPlan is read only while the CSV does not exist yet; it is shown as last read.
       type: dict
       returned: when the Subscription did not succeed
       sample:
         subscription: {kind: Subscription, name: nfd, state: UpgradePending, currentCSV: nfd.4.20.0-202510211040}
         installplan: {kind: InstallPlan, name: install-7xk2p, phase: Installing}
         csv: {kind: ClusterServiceVersion, name: nfd.4.20.0-202510211040, phase: Installing}
+api_requests:
+  description:
+    - Number of API requests the module made (API discovery, which the client caches, not counted).
+    - With I(elapsed), the request rate of the wait, for example to compare runs in a benchmark.
+  returned: always
+  type: int
+  sample: 84
+elapsed:
+  description: Seconds the module took, from connecting to the API to the end of the wait.
+  returned: always
+  type: float
+  sample: 61.3
 """
 
 # ansible-test requires the imports below the documentation strings.
@@ -180,84 +234,331 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.olm import (  # no
     FAILED,
     RESOLVING,
     SUCCEEDED,
+    Tracker,
     assess,
     compact,
     condition,
+    is_copy,
     should_approve,
 )
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils.waiter import poll  # noqa: E402
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.waiter import Budget, poll  # noqa: E402
 
 OLM = "operators.coreos.com/v1alpha1"
+OLM_V1 = "operators.coreos.com/v1"
 PACKAGES = "packages.operators.coreos.com/v1"
 STUCK_GRACE = 30
+FAILED_CONFIRM = 5
+OPERATOR_GROUP_GRACE = 20
+# Per request; a request near the deadline gets only what is left of it.
+REQUEST_TIMEOUT = 30
+# Requests per second on average, and the burst allowed right after a change (see waiter.Budget).
+REQUEST_RATE = 2.0
+REQUEST_BURST = 6
+# From this many namespaces on, one cluster-wide LIST per kind costs fewer requests than one LIST per namespace.
+CLUSTER_WIDE_FROM = 2
+NOT_COPIES = "!olm.copiedFrom"
+
+
+class ApiFailure(Exception):
+    """An API error that waiting cannot fix (credentials, permissions, OLM missing); the message says what to do."""
+
+
+def error_text(exc):
+    """The API's own words for an error, on one line (the dynamic client's str() adds headers and a traceback)."""
+    summary = getattr(exc, "summary", None)
+    text = summary() if callable(summary) else str(exc)
+    status = getattr(exc, "status", None)
+    if status and not str(text).startswith(str(status)):
+        text = "{0} {1}: {2}".format(status, getattr(exc, "reason", "") or "", text)
+    return " ".join(str(text).split())
+
+
+def refusal(exc, doing, namespaces):
+    """ApiFailure for 401/403, None for anything else (anything else may pass: the wait goes on)."""
+    status = getattr(exc, "status", None)
+    if status == 401:
+        return ApiFailure(
+            "Could not {0}: the API server rejected the credentials ({1}). Expected credentials the cluster "
+            "accepts: log in again (oc login) or renew the token or kubeconfig given to the module (api_key, "
+            "kubeconfig, K8S_AUTH_API_KEY, K8S_AUTH_KUBECONFIG); 'oc whoami' must work with the same "
+            "credentials.".format(doing, error_text(exc))
+        )
+    if status == 403:
+        where = "namespace {0}".format(", ".join(namespaces)) if namespaces else "all namespaces"
+        return ApiFailure(
+            "Could not {0}: the credentials lack permission ({1}). Expected permission to list subscriptions, "
+            "installplans, clusterserviceversions and operatorgroups (operators.coreos.com) in {2}, and to patch "
+            "installplans when approve_pinned is true: grant them to this user or service account, or run as one "
+            "that has them (check: oc auth can-i list subscriptions.operators.coreos.com -n {3}).".format(
+                doing, error_text(exc), where, namespaces[0] if namespaces else "<namespace>"
+            )
+        )
+    return None
+
+
+def settle(exc, doing, namespaces):
+    """Raise what ends the wait (or, for anything but 401/403, the round); return a refusal scoped to a namespace."""
+    failure = refusal(exc, doing, namespaces)
+    if failure is None:
+        raise exc
+    if getattr(exc, "status", None) == 401 or not namespaces:
+        raise failure from exc
+    return failure
+
+
+class Api(object):
+    """The client as one wait uses it: counts requests, paces them, and keeps each within the overall deadline."""
+
+    def __init__(self, k8s, deadline, clock=time.monotonic, budget=None):
+        self.k8s = k8s
+        self.deadline = deadline
+        self.clock = clock
+        self.budget = budget
+        self.requests = 0
+
+    def call(self, method, *args, **kwargs):
+        self.requests += 1
+        if self.budget:
+            self.budget.spend()
+        self.k8s.request_timeout = max(1.0, min(REQUEST_TIMEOUT, self.deadline - self.clock()))
+        return getattr(self.k8s, method)(*args, **kwargs)
+
+    def missing_olm(self):
+        """Why OLM's API is not there, or "" (discovery is cached by the client; not counted as requests)."""
+        try:
+            missing = [
+                kind
+                for kind in ("Subscription", "InstallPlan", "ClusterServiceVersion")
+                if not self.k8s.has_kind(OLM, kind)
+            ]
+        except Exception as exc:  # discovery refused: the same causes as any other request
+            failure = refusal(exc, "read the API server's list of kinds", [])
+            if failure:
+                raise failure from exc
+            raise
+        if not missing:
+            return ""
+        return (
+            "The API server does not serve {0} of {1}. Expected OLM (the Operator Lifecycle Manager, part of every "
+            "OpenShift cluster) to be installed; it is not, or its CRDs are missing. Check: oc api-resources "
+            "--api-group=operators.coreos.com; oc get pods -n openshift-operator-lifecycle-manager.".format(
+                ", ".join(missing), OLM
+            )
+        )
+
+
+class Snapshot(object):
+    """One round's reads: Subscriptions, CSVs and InstallPlans by (namespace, name), and refusals by namespace."""
+
+    def __init__(self):
+        self.subscriptions = {}
+        self.csvs = {}
+        self.plans = {}
+        self.refused = {}
+        self.groups = {}
+
+    def siblings(self, namespace, name):
+        return [s for (ns, n), s in self.subscriptions.items() if ns == namespace and n != name]
+
+
+class Reader(object):
+    """Reads what every unfinished Subscription needs with as few requests as the namespaces allow.
+
+    Per round: one LIST of Subscriptions and one LIST of CSVs (copies excluded), cluster-wide when the Subscriptions
+    span several namespaces, else in their one namespace; InstallPlans only for Subscriptions whose CSV does not
+    exist yet (a GET, or a LIST for several in one namespace). A cluster-wide LIST the credentials may not make falls
+    back to one LIST per namespace.
+    """
+
+    def __init__(self, api):
+        self.api = api
+        self.cluster_wide = True
+
+    def _list(self, kind, namespaces, api_version=OLM, label_selector=None):
+        """Items of ``kind`` in ``namespaces``; refusals of single namespaces are returned, not raised."""
+        items, refused = [], {}
+        wanted = set(namespaces)
+        if self.cluster_wide and len(namespaces) >= CLUSTER_WIDE_FROM:
+            try:
+                found = self.api.call("list", api_version, kind, label_selector=label_selector)
+                return [o for o in found if (o.get("metadata") or {}).get("namespace") in wanted], refused
+            except Exception as exc:
+                if getattr(exc, "status", None) != 403:
+                    failure = refusal(exc, "list {0}s in all namespaces".format(kind), [])
+                    if failure:
+                        raise failure from exc
+                    raise
+                self.cluster_wide = False  # namespaced RBAC: ask each namespace instead
+        for ns in namespaces:
+            try:
+                items.extend(self.api.call("list", api_version, kind, namespace=ns, label_selector=label_selector))
+            except Exception as exc:
+                refused[ns] = settle(exc, "list {0}s in namespace {1}".format(kind, ns), [ns])
+        return items, refused
+
+    def read(self, watches):
+        snap = Snapshot()
+        namespaces = sorted({w.namespace for w in watches})
+        subs, snap.refused = self._list("Subscription", namespaces)
+        snap.subscriptions = {_key(s): s for s in subs}
+        named = sorted(
+            {
+                w.namespace
+                for w in watches
+                if _names_csv(snap.subscriptions.get((w.namespace, w.name))) and w.namespace not in snap.refused
+            }
+        )
+        if named:
+            csvs, refused = self._list("ClusterServiceVersion", named, label_selector=NOT_COPIES)
+            snap.csvs = {_key(c): c for c in csvs if not is_copy(c)}
+            snap.refused.update(refused)
+        self._read_plans(snap, watches)
+        return snap
+
+    def _read_plans(self, snap, watches):
+        """Only a Subscription whose current CSV does not exist yet needs its InstallPlan."""
+        wanted = {}
+        for w in watches:
+            status = (snap.subscriptions.get((w.namespace, w.name)) or {}).get("status") or {}
+            ref = status.get("installPlanRef") or {}
+            if not ref.get("name") or (w.namespace, status.get("currentCSV")) in snap.csvs:
+                continue
+            wanted.setdefault(ref.get("namespace") or w.namespace, set()).add(ref["name"])
+        for ns, names in sorted(wanted.items()):
+            if ns in snap.refused:
+                continue
+            try:
+                if len(names) == 1:
+                    name = next(iter(names))
+                    plans = [self.api.call("get", OLM, "InstallPlan", name, ns)]
+                else:
+                    plans = self.api.call("list", OLM, "InstallPlan", namespace=ns)
+            except Exception as exc:
+                snap.refused[ns] = settle(exc, "read InstallPlans in namespace {0}".format(ns), [ns])
+                continue
+            snap.plans.update({_key(p): p for p in plans if p and _key(p)[1] in names})
+
+    def operator_groups(self, namespace, snap):
+        """The namespace's OperatorGroups, or (None, why) when they cannot be read; read once per round."""
+        if namespace not in snap.groups:
+            try:
+                snap.groups[namespace] = (self.api.call("list", OLM_V1, "OperatorGroup", namespace=namespace), "")
+            except Exception as exc:  # only needed to explain an absent InstallPlan: the wait goes on without it
+                failure = refusal(exc, "list OperatorGroups in namespace {0}".format(namespace), [namespace])
+                if getattr(exc, "status", None) == 401:
+                    raise failure from exc
+                snap.groups[namespace] = (None, str(failure) if failure else error_text(exc))
+        return snap.groups[namespace]
+
+    def manifests(self, sub):
+        """The catalog's PackageManifests, to name the channels that exist; None when unknown or unreadable."""
+        spec = sub.get("spec") or {}
+        try:
+            found = self.api.call(
+                "list",
+                PACKAGES,
+                "PackageManifest",
+                namespace=spec.get("sourceNamespace") or "openshift-marketplace",
+                label_selector="catalog={0}".format(spec.get("source")),
+            )
+        except Exception as exc:  # only a diagnosis detail: its absence must not end the wait
+            if getattr(exc, "status", None) == 401:
+                raise refusal(exc, "list PackageManifests", []) from exc
+            return None
+        return found or None
+
+
+def _key(obj):
+    meta = (obj or {}).get("metadata") or {}
+    return meta.get("namespace"), meta.get("name")
+
+
+def _names_csv(sub):
+    status = (sub or {}).get("status") or {}
+    return bool(status.get("currentCSV") or status.get("installedCSV"))
 
 
 class Watch(object):
     """What is known about one Subscription while waiting for it."""
 
-    def __init__(self, ref):
+    def __init__(self, ref, tracker=None):
         self.name = ref["name"]
         self.namespace = ref["namespace"]
         self.starting_csv = ref.get("starting_csv") or ""
         self.component = ref.get("component") or ""
+        self.tracker = tracker or Tracker(confirm=FAILED_CONFIRM, stuck_grace=STUCK_GRACE)
         self.result = dict(state=RESOLVING, diagnosis="Not looked at yet.", csv="", phase="", final=False, stuck=False)
         self.objects = {}
         self.approved = ""
         self.seconds = 0.0
-        self.stuck_since = None
         self.manifests = None
+        self.manifests_read = False
+        self.read_error = ""  # the last failed read, until a read succeeds again
 
     @property
     def done(self):
         return self.result["final"]
 
-    def observe(self, k8s, approve, now, dry_run=False):
-        """Read the Subscription's objects, approve its pinned plan when allowed, and assess it."""
-        sub = k8s.get(OLM, "Subscription", self.name, self.namespace)
+    def fail(self, diagnosis, now):
+        self.result = dict(self.result, state=FAILED, diagnosis=diagnosis, final=True)
+        self.seconds = round(now, 1)
+
+    def observe(self, snap, reader, approve, now, dry_run=False):
+        """Assess the Subscription from this round's reads; approve its pinned plan when allowed."""
+        if self.namespace in snap.refused:
+            self.fail(str(snap.refused[self.namespace]), now)
+            return
+        sub = snap.subscriptions.get((self.namespace, self.name))
         status = (sub or {}).get("status") or {}
         plan_ref = status.get("installPlanRef") or {}
-        plan = None
-        if plan_ref.get("name"):
-            plan = k8s.get(OLM, "InstallPlan", plan_ref["name"], plan_ref.get("namespace") or self.namespace)
+        plan = snap.plans.get((plan_ref.get("namespace") or self.namespace, plan_ref.get("name")))
         if approve and should_approve(plan, self.starting_csv):
             if not dry_run:
-                k8s.merge_patch(
-                    OLM, "InstallPlan", plan["metadata"]["name"], {"spec": {"approved": True}}, self.namespace
-                )
+                try:
+                    reader.api.call(
+                        "merge_patch", OLM, "InstallPlan", _key(plan)[1], {"spec": {"approved": True}}, self.namespace
+                    )
+                except Exception as exc:
+                    failure = settle(exc, "approve InstallPlan {0}".format(_key(plan)[1]), [self.namespace])
+                    self.fail("{0} Or approve it by hand, or set approve_pinned to false.".format(failure), now)
+                    return
                 plan["spec"]["approved"] = True
-            self.approved = plan["metadata"]["name"]
+            self.approved = _key(plan)[1]
         current, installed_name = status.get("currentCSV"), status.get("installedCSV")
-        csv = k8s.get(OLM, "ClusterServiceVersion", current, self.namespace) if current else None
+        csv = snap.csvs.get((self.namespace, current)) if current else None
         installed = None
         if installed_name and installed_name != current:
-            installed = k8s.get(OLM, "ClusterServiceVersion", installed_name, self.namespace)
-        if condition(sub, "ResolutionFailed") and self.manifests is None:
-            self.manifests = self._manifests(k8s, sub)
-        result = assess(sub, plan, csv, installed=installed, manifests=self.manifests, starting_csv=self.starting_csv)
-        self.objects = dict(subscription=compact(sub), installplan=compact(plan), csv=compact(csv or installed))
-        self._update(result, now)
-
-    @staticmethod
-    def _manifests(k8s, sub):
-        """The catalog's PackageManifests, to name the channels that exist; None when unknown."""
-        spec = sub.get("spec") or {}
-        manifests = k8s.list(
-            PACKAGES,
-            "PackageManifest",
-            namespace=spec.get("sourceNamespace") or "openshift-marketplace",
-            label_selector="catalog={0}".format(spec.get("source")),
+            installed = snap.csvs.get((self.namespace, installed_name))
+        if condition(sub, "ResolutionFailed") and not self.manifests_read:
+            self.manifests = reader.manifests(sub)
+            self.manifests_read = True
+        groups, groups_unread = None, ""
+        if self.tracker.wants_groups(sub, now):
+            groups, groups_unread = reader.operator_groups(self.namespace, snap)
+        result = assess(
+            sub,
+            plan,
+            csv,
+            installed=installed,
+            manifests=self.manifests,
+            starting_csv=self.starting_csv,
+            groups=groups,
+            siblings=snap.siblings(self.namespace, self.name),
         )
-        return manifests or None
-
-    def _update(self, result, now):
-        if (result["state"], result["diagnosis"]) != (self.result["state"], self.result["diagnosis"]):
-            self.stuck_since = now if result["stuck"] else None
-        elif result["stuck"] and self.stuck_since is None:
-            self.stuck_since = now
-        if result["stuck"] and not result["final"] and now - self.stuck_since >= STUCK_GRACE:
-            result = dict(result, state=FAILED, final=True)
-            result["diagnosis"] += " (unchanged for {0:.0f} s)".format(now - self.stuck_since)
-        self.result = result
+        if groups_unread:
+            result = dict(
+                result,
+                diagnosis="{0} (Its OperatorGroups could not be read: {1})".format(result["diagnosis"], groups_unread),
+            )
+        last_plan = self.objects.get("installplan") or {}
+        if not plan and last_plan.get("name") == plan_ref.get("name"):
+            # Plans are read only until the CSV exists; the last one read still says how the install began.
+            observed_plan = last_plan
+        else:
+            observed_plan = compact(plan)
+        self.objects = dict(subscription=compact(sub), installplan=observed_plan, csv=compact(csv or installed))
+        self.result = self.tracker.judge(result, now)
+        self.read_error = ""
         self.seconds = round(now, 1)
 
     def fingerprint(self):
@@ -272,39 +573,107 @@ class Watch(object):
             phase=self.result["phase"],
             state=self.result["state"],
             seconds=self.seconds,
-            diagnosis=self.result["diagnosis"],
+            diagnosis=self.result["diagnosis"] + self._read_error_note(),
             approved=self.approved,
         )
         if self.result["state"] != SUCCEEDED:
             out["observed"] = self.objects
         return out
 
+    def _read_error_note(self):
+        if not self.read_error:
+            return ""
+        return " The last attempt to read it failed: {0}".format(self.read_error)
+
     def expectation(self):
         wanted = self.starting_csv or self.result["csv"] or "the channel's CSV"
-        return "Subscription {0}/{1}: expected {2} to reach Succeeded, found {3}{4}. {5}".format(
+        return "Subscription {0}/{1}: expected {2} to reach Succeeded, found {3}{4}. {5}{6}".format(
             self.namespace,
             self.name,
             wanted,
             self.result["state"],
             " (CSV {0} {1})".format(self.result["csv"], self.result["phase"]) if self.result["phase"] else "",
             self.result["diagnosis"],
+            self._read_error_note(),
         )
 
 
-def wait_all(k8s, refs, timeout, *, approve=True, progress=None, clock=time.monotonic, sleep=time.sleep):
-    """Wait for every Subscription in ``refs``; returns (watches, timed_out)."""
-    watches = [Watch(ref) for ref in refs]
+class Outcome(object):
+    """What a wait ended with: the watches, whether it timed out, the API requests it made and how long it took."""
+
+    def __init__(self, watches, timed_out, requests, elapsed):
+        self.watches = watches
+        self.timed_out = timed_out
+        self.requests = requests
+        self.elapsed = elapsed
+
+
+def _round(reader, watches, approve, now, dry_run=False):
+    """One read of every unfinished Subscription; a read error is kept on the watches it hit and the wait goes on."""
+    pending = [w for w in watches if not w.done]
+    try:
+        snap = reader.read(pending)
+    except ApiFailure as failure:
+        _fail_all(pending, failure, now)
+        return
+    except Exception as exc:  # a transient API error must not end a long wait; the deadline still holds
+        for watch in pending:
+            watch.read_error = error_text(exc)
+        return
+    for watch in pending:
+        try:
+            watch.observe(snap, reader, approve, now, dry_run=dry_run)
+        except ApiFailure as failure:
+            _fail_all(pending, failure, now)
+            return
+        except Exception as exc:
+            watch.read_error = error_text(exc)
+
+
+def _fail_all(watches, failure, now):
+    for watch in watches:
+        if not watch.done:
+            watch.fail(str(failure), now)
+
+
+def wait_all(
+    k8s,
+    refs,
+    timeout,
+    *,
+    approve=True,
+    progress=None,
+    group_grace=OPERATOR_GROUP_GRACE,
+    clock=time.monotonic,
+    sleep=time.sleep,
+):
+    """Wait for every Subscription in ``refs`` within ``timeout`` seconds overall; returns an Outcome."""
+    start = clock()
+    budget = Budget(REQUEST_RATE, REQUEST_BURST, clock=clock)
+    api = Api(k8s, start + timeout, clock=clock, budget=budget)
+    reader = Reader(api)
+    watches = [
+        Watch(ref, Tracker(confirm=FAILED_CONFIRM, stuck_grace=STUCK_GRACE, group_grace=group_grace)) for ref in refs
+    ]
+    try:
+        missing = api.missing_olm()
+    except ApiFailure as failure:
+        missing = str(failure)
+    except Exception:  # discovery hiccup: the first round reports it if it persists
+        missing = ""
+    if missing:
+        for watch in watches:
+            watch.fail(missing, 0.0)
+        return Outcome(watches, False, api.requests, clock() - start)
+    cost = [1]
 
     def probe(elapsed):
-        for watch in watches:
-            if watch.done:
-                continue
-            before = watch.fingerprint()
-            try:
-                watch.observe(k8s, approve, elapsed)
-            except Exception as exc:  # a transient API error must not end a long wait; the deadline still holds
-                watch.result = dict(watch.result, diagnosis="Could not read it from the API: {0}".format(exc))
-            if progress and watch.fingerprint() != before:
+        before_requests = api.requests
+        before = [w.fingerprint() for w in watches]
+        _round(reader, watches, approve, elapsed)
+        cost[0] = max(1, api.requests - before_requests)
+        for watch, fingerprint in zip(watches, before):
+            if progress and watch.fingerprint() != fingerprint:
                 progress(
                     "{0:7.1f}s {1}/{2}: {3} {4} {5} {6}".format(
                         elapsed, watch.namespace, watch.name, *watch.fingerprint()
@@ -314,18 +683,28 @@ def wait_all(k8s, refs, timeout, *, approve=True, progress=None, clock=time.mono
         done = failed or all(w.done for w in watches)
         return done, None, tuple(w.fingerprint() for w in watches)
 
-    result = poll(probe, timeout, clock=clock, sleep=sleep)
-    return watches, result.timed_out
+    result = poll(probe, timeout, clock=clock, sleep=sleep, pace=lambda: budget.delay(cost[0]))
+    return Outcome(watches, result.timed_out, api.requests, clock() - start)
 
 
-def preview(k8s, refs, timeout, approve):
-    """Check mode: one read-only look, nothing waited for, nothing approved."""
+def preview(k8s, refs, timeout, approve, clock=time.monotonic):
+    """Check mode: one read-only look, nothing waited for, nothing approved. Returns (reports, would_approve, api)."""
+    api = Api(k8s, clock() + min(timeout, REQUEST_TIMEOUT), clock=clock)
+    reader = Reader(api)
     watches = [Watch(ref) for ref in refs]
+    try:
+        missing = api.missing_olm()
+    except Exception as exc:  # reported, not failed: check mode never fails for what a real run would find
+        missing = error_text(exc)
+    if missing:
+        for watch in watches:
+            watch.result = dict(watch.result, diagnosis=missing)
+        return [w.report() for w in watches], False, api
+    # Objects a real run creates may be missing, and so may their namespace: report, do not fail.
+    _round(reader, watches, approve, 0.0, dry_run=True)
     for watch in watches:
-        try:
-            watch.observe(k8s, approve, 0.0, dry_run=True)
-        except Exception as exc:  # objects a real run creates may be missing, and so may their namespace
-            watch.result = dict(watch.result, diagnosis="Could not read it: {0}".format(exc))
+        if watch.read_error or (watch.done and watch.result["state"] == FAILED and not watch.objects):
+            continue
         if not watch.objects.get("subscription"):
             watch.result = dict(
                 watch.result, diagnosis="Would wait up to {0} s for it; it does not exist yet.".format(timeout)
@@ -335,7 +714,7 @@ def preview(k8s, refs, timeout, approve):
                 watch.result,
                 diagnosis="Would approve InstallPlan {0}. {1}".format(watch.approved, watch.result["diagnosis"]),
             )
-    return [w.report() for w in watches], any(w.approved for w in watches)
+    return [w.report() for w in watches], any(w.approved for w in watches), api
 
 
 def main():
@@ -353,17 +732,26 @@ def main():
         ),
         timeout=dict(type="int", default=900),
         approve_pinned=dict(type="bool", default=True),
+        operator_group_grace=dict(type="int", default=OPERATOR_GROUP_GRACE),
         progress_file=dict(type="path"),
     )
     argument_spec.update(AUTH_ARG_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    k8s = get_k8s(module)
+    started = time.monotonic()
+    # Connecting includes API discovery: it counts against the same deadline as the wait.
+    k8s = get_k8s(module, request_timeout=max(1, min(REQUEST_TIMEOUT, params["timeout"])), retries=False)
     refs = params["subscriptions"]
 
     if module.check_mode:
-        reports, would_approve = preview(k8s, refs, params["timeout"], params["approve_pinned"])
-        module.exit_json(changed=would_approve, subscriptions=reports, msg="Check mode: waited for nothing.")
+        reports, would_approve, api = preview(k8s, refs, params["timeout"], params["approve_pinned"])
+        module.exit_json(
+            changed=would_approve,
+            subscriptions=reports,
+            api_requests=api.requests,
+            elapsed=round(time.monotonic() - started, 1),
+            msg="Check mode: waited for nothing.",
+        )
 
     progress = None
     if params["progress_file"]:
@@ -372,7 +760,17 @@ def main():
             with open(params["progress_file"], "a") as handle:
                 handle.write(line + "\n")
 
-    watches, timed_out = wait_all(k8s, refs, params["timeout"], approve=params["approve_pinned"], progress=progress)
+    setup = time.monotonic() - started
+    outcome = wait_all(
+        k8s,
+        refs,
+        max(0, params["timeout"] - setup),
+        approve=params["approve_pinned"],
+        progress=progress,
+        group_grace=params["operator_group_grace"],
+    )
+    watches = outcome.watches
+    stats = dict(api_requests=outcome.requests, elapsed=round(setup + outcome.elapsed, 1))
     reports = [w.report() for w in watches]
     changed = any(w.approved for w in watches)
     bad = [w for w in watches if w.result["state"] != SUCCEEDED]
@@ -381,12 +779,13 @@ def main():
             changed=changed,
             subscriptions=reports,
             msg="All {0} Subscription(s) installed their CSV.".format(len(watches)),
+            **stats,
         )
-    if timed_out:
+    if outcome.timed_out:
         msg = "Timed out after {0} s. {1}".format(params["timeout"], " | ".join(w.expectation() for w in bad))
     else:
         msg = " | ".join(w.expectation() for w in bad if w.done)
-    module.fail_json(msg=msg, changed=changed, subscriptions=reports)
+    module.fail_json(msg=msg, changed=changed, subscriptions=reports, **stats)
 
 
 if __name__ == "__main__":

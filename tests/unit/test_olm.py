@@ -257,6 +257,15 @@ def test_operator_groups_are_wanted_only_after_the_grace_without_state_or_plan()
     assert not tracker.wants_groups(None, 50.0)
 
 
+def test_a_subscription_with_a_reason_for_no_plan_is_not_unresolved():
+    assert olm.unresolved(load("real_two_operator_groups.yaml")["subscription"])
+    assert olm.unresolved(load("resolving_new.yaml")["subscription"])
+    assert not olm.unresolved(load("catalog_unhealthy.yaml")["subscription"])
+    assert not olm.unresolved(load("real_resolution_failed_missing_catalog.yaml")["subscription"])
+    assert not olm.unresolved(load("_sub_installing.yaml"))
+    assert not olm.unresolved(None)
+
+
 # --- OperatorGroups -----------------------------------------------------------------------------------------------
 
 
