@@ -1,8 +1,8 @@
-"""The olm_operator role and csv_wait against the OpenShift simulator.
+"""The olm_operator role and csv_wait against the test bed's real OLM (v0.46.0, catalogs served by opm).
 
-The simulator runs a real kube-apiserver with a simulated OLM (tests/ocp_sim/openshift/controllers/olm.py), so these
-tests prove what the role sends, how it waits and what it reports, not the behaviour of the real OLM.
-Every test installs into namespaces of its own, so tests do not see each other's Subscriptions.
+What is simulated is only what needs a container runtime: how long an operator pod takes to become Ready and whether
+it ever does (knobs). Every test installs into namespaces of its own, so tests do not see each other's Subscriptions
+(OLM resolves a namespace as a whole).
 """
 
 import json
@@ -243,15 +243,18 @@ def test_csv_wait_reports_unsupported_operator_group(sim, cluster):
     assert "Timed out" not in proc.stdout
 
 
-def test_failing_csv_fails_fast_with_its_reason(playbook, sim, knobs, tmp_path):
-    knobs({"fail_csv.leader-worker-set": "InstallComponentFailed"})
+def test_stalled_operator_deployment_fails_at_its_progress_deadline(playbook, sim, knobs, tmp_path):
+    """The operator pod never becomes Ready: the real OLM fails the CSV at the Deployment's progress deadline
+    (InstallCheckFailed), and csv_wait reports that with its cause instead of waiting out its timeout."""
+    knobs({"fail_csv.leader-worker-set": "crash"})
     op = operator("leader-worker-set", "olm-test-fail", channel="stable-v1.0")
     outcome = run(playbook, sim, [op], tmp_path, olm_timeout=300, gpu_infra_timeout=300)
     assert outcome.rc != 0
     assert "Subscription olm-test-fail/leader-worker-set: expected" in outcome.stdout
-    assert "InstallComponentFailed" in outcome.stdout
+    assert "InstallCheckFailed" in outcome.stdout
+    assert "exceeded its progress deadline" in outcome.stdout
     assert "oc get pods -n olm-test-fail" in outcome.stdout
-    print("failed CSV reported after {0:.1f} s (whole playbook, timeout 300 s)".format(outcome.seconds))
+    print("stalled Deployment reported after {0:.1f} s (whole playbook, timeout 300 s)".format(outcome.seconds))
     assert "Timed out" not in outcome.stdout
 
 

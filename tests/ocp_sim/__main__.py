@@ -6,7 +6,9 @@ down    stop every process recorded in the state dir and remove the state dir
 status  say what runs
 env     print `export KUBECONFIG=...` lines for eval
 restart-apiserver / stop-apiserver / start-apiserver
-        fault injection on a running simulator; etcd keeps the data
+        fault injection on a running test bed; etcd keeps the data
+stop-catalog NAME / start-catalog NAME
+        fault injection: stop or start the `opm serve` behind CatalogSource NAME
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .controlplane import (
     running,
     stop_recorded,
 )
+from .openshift import olm
 
 
 def _log(msg: str) -> None:
@@ -136,6 +139,16 @@ def cmd_restart_apiserver(args) -> int:
     return 0
 
 
+def cmd_stop_catalog(args) -> int:
+    olm.stop_catalog(_attached(args), args.name)
+    return 0
+
+
+def cmd_start_catalog(args) -> int:
+    print(olm.start_catalog(_attached(args), args.name))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.ocp_sim", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -156,6 +169,10 @@ def main(argv=None) -> int:
     sub.add_parser("stop-apiserver").set_defaults(func=cmd_stop_apiserver)
     sub.add_parser("start-apiserver").set_defaults(func=cmd_start_apiserver)
     sub.add_parser("restart-apiserver").set_defaults(func=cmd_restart_apiserver)
+    for name, func in (("stop-catalog", cmd_stop_catalog), ("start-catalog", cmd_start_catalog)):
+        catalog_cmd = sub.add_parser(name, help="fault injection on a catalog server")
+        catalog_cmd.add_argument("name", help="CatalogSource name, e.g. redhat-operators")
+        catalog_cmd.set_defaults(func=func)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -278,6 +278,28 @@ class ControlPlane:
         self.procs[name] = popen
         self._save_state()
 
+    def spawn(self, name: str, argv: list[str], env: dict | None = None, cwd=None) -> subprocess.Popen:
+        """Start `argv` as a process of this test bed: logs in logs/<name>.log, its own process group, dies with
+        us under pytest, recorded so `stop()` and `down` stop it."""
+        if name in COMPONENTS:
+            raise ValueError(f"{name!r} is a control-plane component name")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path(name), "ab") as log:
+            log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {name}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=str(cwd or self.state_dir),
+                env=dict(os.environ, **(env or {})),
+                start_new_session=True,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,  # noqa: PLW1509
+            )
+        self.register_process(name, proc)
+        return proc
+
     def alive(self) -> dict[str, bool]:
         return {name: p.poll() is None for name, p in self.procs.items()}
 

@@ -1,15 +1,17 @@
-"""The OpenShift layer of the simulator: OpenShift's APIs as CRDs, a scenario's objects, and simulated controllers.
+"""The OpenShift layer of the test bed: OpenShift's APIs as CRDs, the real OLM, a scenario's objects, and simulated
+operators.
 
-`bootstrap(cp, scenario=None)` turns a running Kubernetes control plane (tests/ocp_sim/controlplane.py) into a
-simulated OpenShift 4.20 cluster on AWS: it applies the CRDs, creates the platform namespaces, the scenario's objects
-(Infrastructure, ClusterVersion, control-plane nodes, worker MachineSets, catalogs, PackageManifests) and starts the
-controllers runner (OLM, NFD, GPU operator, machine-api, monitoring, operands) as a child process of `cp`.
+`bootstrap(cp, scenario=None)` turns a running Kubernetes control plane (tests/ocp_sim/controlplane.py) into an
+OpenShift 4.20 cluster on AWS as far as this collection can tell: it applies the CRDs (OLM's own from its module),
+creates the platform namespaces, serves the catalogs with `opm serve`, starts OLM's `catalog` and `olm`, applies the
+scenario's objects (Infrastructure, ClusterVersion, control-plane nodes, worker MachineSets, CatalogSources,
+PackageManifests) and starts the controllers runner (NFD, GPU operator, machine-api, monitoring, operands, operator
+pods) as a child process of `cp`.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,14 +21,11 @@ from kubernetes import client, config
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ConflictError
 
-from tests.ocp_sim.controlplane import _die_with_parent
-
-from . import catalog, scenario as scenario_mod
+from . import catalog, fbc, olm, scenario as scenario_mod, upstream_crds
 from . import knobs as knobs_mod
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent.parent
-OPENSHIFT_CRDS = HERE / "crds" / "openshift"
 OPERAND_CRDS = HERE / "crds" / "operands"
 SCENARIOS = HERE / "scenarios"
 DEFAULT_SCENARIO = SCENARIOS / "default.yaml"
@@ -67,26 +66,27 @@ def load_docs(path):
     return [d for d in yaml.safe_load_all(Path(path).read_text()) if d]
 
 
-def crd_files(directory):
-    return sorted(Path(directory).glob("*.yaml"))
-
-
 def apply_crds(api_client, paths, timeout=60.0):
-    """Create or update the CRDs in `paths` and wait until every one is Established; returns their names."""
+    """Create or update the CRDs in the YAML files `paths` and wait until every one is Established; returns names."""
+    return apply_crd_docs(api_client, [doc for path in paths for doc in load_docs(path)], timeout)
+
+
+def apply_crd_docs(api_client, docs, timeout=60.0):
+    """Create or update the CRD documents `docs` (create/replace, not apply: OLM's CSV CRD is too large for the
+    last-applied annotation) and wait until every one is Established; returns their names."""
     ext = client.ApiextensionsV1Api(api_client)
     names = []
-    for path in paths:
-        for doc in load_docs(path):
-            name = doc["metadata"]["name"]
-            names.append(name)
-            try:
-                ext.create_custom_resource_definition(doc)
-            except client.exceptions.ApiException as exc:
-                if exc.status != 409:
-                    raise BootstrapError("CRD {0} from {1} rejected: {2}".format(name, path, exc.body)) from exc
-                current = ext.read_custom_resource_definition(name)
-                doc["metadata"]["resourceVersion"] = current.metadata.resource_version
-                ext.replace_custom_resource_definition(name, doc)
+    for doc in docs:
+        name = doc["metadata"]["name"]
+        names.append(name)
+        try:
+            ext.create_custom_resource_definition(doc)
+        except client.exceptions.ApiException as exc:
+            if exc.status != 409:
+                raise BootstrapError("CRD {0} rejected: {1}".format(name, exc.body)) from exc
+            current = ext.read_custom_resource_definition(name)
+            doc["metadata"]["resourceVersion"] = current.metadata.resource_version
+            ext.replace_custom_resource_definition(name, doc)
     wait_established(api_client, names, timeout)
     return names
 
@@ -149,23 +149,16 @@ def load_scenario(scenario=None):
 def start_controllers(cp, timeout=60.0):
     """Start the controllers runner as a child of `cp`, logging to <state_dir>/logs/controllers.log; wait for ready."""
     log_path = Path(cp.state_dir) / "logs" / "controllers.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in [env.get("PYTHONPATH")] if p])
-    env["PYTHONUNBUFFERED"] = "1"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.ocp_sim.openshift.controllers", "--kubeconfig", str(cp.kubeconfig)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=str(REPO_ROOT),
-            env=env,
-            start_new_session=True,
-            # under pytest the runner must die with the test process, like the control plane does
-            preexec_fn=_die_with_parent if getattr(cp, "die_with_parent", False) else None,  # noqa: PLW1509 (prctl only)
-        )
-    cp.register_process("controllers", proc)
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p]),
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc = cp.spawn(
+        "controllers",
+        [sys.executable, "-m", "tests.ocp_sim.openshift.controllers", "--kubeconfig", str(cp.kubeconfig)],
+        env=env,
+        cwd=REPO_ROOT,
+    )
     deadline = time.monotonic() + timeout
     while True:
         text = log_path.read_text(errors="replace")
@@ -182,13 +175,23 @@ def start_controllers(cp, timeout=60.0):
         time.sleep(0.2)
 
 
+def progress_deadline(knobs):
+    """Seconds an operator Deployment may take before it counts as failed (see fbc.DEFAULT_PROGRESS_DEADLINE)."""
+    if knobs.get("progress_deadline_seconds"):
+        return int(float(knobs["progress_deadline_seconds"]))
+    latency = float(knobs.get("install_latency_seconds") or 0)
+    return max(fbc.DEFAULT_PROGRESS_DEADLINE, int(2 * latency + 30))
+
+
 def bootstrap(cp, scenario=None, knobs=None, controllers=True):
-    """Make the control plane `cp` look like OpenShift: CRDs, namespaces, scenario objects, controllers."""
+    """Make the control plane `cp` look like OpenShift: CRDs, namespaces, catalogs and OLM, scenario objects,
+    controllers."""
     started = time.monotonic()
     data = load_scenario(scenario)
     api_client = api_client_for(cp.kubeconfig)
     try:
-        apply_crds(api_client, crd_files(OPENSHIFT_CRDS))
+        apply_crds(api_client, olm.crd_paths())
+        apply_crd_docs(api_client, [*upstream_crds.openshift_crds(), *olm.openshift_mode_crds()])
         core = client.CoreV1Api(api_client)
         for name in (*PLATFORM_NAMESPACES, KNOBS_NAMESPACE):
             try:
@@ -199,9 +202,19 @@ def bootstrap(cp, scenario=None, knobs=None, controllers=True):
         initial_knobs = dict(data.get("knobs") or {})
         initial_knobs.update(knobs or {})
         knobs_mod.set_knobs(api_client, initial_knobs)
-        apply_objects(api_client, scenario_mod.objects(data, catalog.load()))
+        cat = catalog.load()
+        olm.write_catalogs(
+            cp,
+            cat,
+            image=initial_knobs.get("operator_image"),
+            progress_deadline=progress_deadline(initial_knobs),
+        )
+        addresses = {name: olm.start_catalog(cp, name) for name in cat.catalogs}
+        apply_objects(api_client, scenario_mod.objects(data, cat, addresses))
+        olm.start_operators(cp)
         if controllers:
             start_controllers(cp)
+        olm.wait_catalogs_ready(api_client, list(addresses))
     finally:
         api_client.close()
     return time.monotonic() - started

@@ -1,4 +1,4 @@
-"""The simulated catalogs (catalog.yaml): package lookup, channel heads, upgrade chains, PackageManifest objects."""
+"""The test bed's catalogs (catalog.yaml): package lookup, channel heads, upgrade chains, PackageManifest objects."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 """Per-test knobs (latency, faults), held in a ConfigMap so tests change them through the API at run time.
 
 ConfigMap `ocp-sim-knobs` in namespace `ocp-sim`; every value is a string. Keys (documented in the README):
-  install_latency_seconds          default seconds an operator install takes (CSV Installing -> Succeeded)
+  install_latency_seconds          default seconds an operator pod takes to become Ready (so its CSV to Succeed)
   latency.<package>                the same for one package
-  fail_csv.<package>               CSV of that package goes Failed with this reason (e.g. InstallComponentFailed)
-  catalog_unhealthy.<catalog>      "true": Subscriptions from that catalog get CatalogSourcesUnhealthy
-  crd_delay_seconds.<crd name>     that owned CRD is created this long after the CSV succeeds
-  operator_image                   image of every operator Deployment (for clusters with real kubelets, e.g. kind)
+  fail_csv.<package>               that package's operator pods crash-loop: the real OLM keeps the CSV Installing
+                                   until the Deployment's progress deadline, then fails it (InstallCheckFailed)
+  progress_deadline_seconds        progressDeadlineSeconds of the operator Deployments (read when the catalogs are
+                                   generated, at bootstrap; default max(45, 2 x install latency + 30))
+  operator_image                   image of every operator Deployment (read at bootstrap; for real kubelets, e.g. kind)
 """
 
 from __future__ import annotations

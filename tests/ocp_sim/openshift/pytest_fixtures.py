@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.ocp_sim.controlplane import BinariesMissing, ControlPlane, ControlPlaneError, read_state
-from tests.ocp_sim.openshift import api_client_for, bootstrap
+from tests.ocp_sim.openshift import api_client_for, bootstrap, olm
 from tests.ocp_sim.openshift.knobs import set_knobs
 from tests.ocp_sim.openshift.metrics import request_count
 
@@ -40,6 +40,19 @@ class OcpSim:
 
     def request_count(self):
         return request_count(self.api_client)
+
+    def stop_catalog(self, name):
+        """Fault: stop the `opm serve` behind CatalogSource `name`."""
+        olm.stop_catalog(self._control_plane(), name)
+
+    def start_catalog(self, name):
+        """Serve catalog `name` again on the address its CatalogSource points at."""
+        olm.start_catalog(self._control_plane(), name)
+
+    def _control_plane(self):
+        if self.cp is None:
+            raise RuntimeError("this test bed was not started by the fixtures and has no control-plane state")
+        return self.cp
 
     def close(self):
         self.api_client.close()

@@ -73,7 +73,7 @@ def cluster_version(data):
             ],
             "observedGeneration": 1,
             "versionHash": "Sx3vJ0-Ltz0=",
-            "availableUpdates": None,
+            "availableUpdates": [],  # required by the schema; a merge patch would drop a null
             "conditions": [
                 {
                     "type": "Available",
@@ -277,39 +277,24 @@ def masters(data):
     return out
 
 
-def catalog_sources(cat):
-    out = []
-    for name, spec in cat.catalogs.items():
-        out.append(
-            {
-                "apiVersion": "operators.coreos.com/v1alpha1",
-                "kind": "CatalogSource",
-                "metadata": _meta(name, MARKETPLACE),
-                "spec": {
-                    "displayName": spec["displayName"],
-                    "publisher": spec["publisher"],
-                    "sourceType": "grpc",
-                    "image": spec["image"],
-                    "priority": -100,
-                    "updateStrategy": {"registryPoll": {"interval": "10m"}},
-                },
-                "status": {
-                    "connectionState": {
-                        "address": "{0}.{1}.svc:50051".format(name, MARKETPLACE),
-                        "lastConnect": NOW,
-                        "lastObservedState": "READY",
-                    },
-                    "registryService": {
-                        "createdAt": NOW,
-                        "port": "50051",
-                        "protocol": "grpc",
-                        "serviceName": name,
-                        "serviceNamespace": MARKETPLACE,
-                    },
-                },
-            }
-        )
-    return out
+def catalog_sources(cat, addresses):
+    """CatalogSources pointing at the local `opm serve` of each catalog; OLM writes their status."""
+    return [
+        {
+            "apiVersion": "operators.coreos.com/v1alpha1",
+            "kind": "CatalogSource",
+            "metadata": _meta(name, MARKETPLACE),
+            "spec": {
+                "displayName": spec["displayName"],
+                "publisher": spec["publisher"],
+                "sourceType": "grpc",
+                "address": addresses[name],
+                "priority": -100,
+            },
+        }
+        for name, spec in cat.catalogs.items()
+        if name in addresses
+    ]
 
 
 def platform_objects():
@@ -319,7 +304,7 @@ def platform_objects():
             "apiVersion": "operators.coreos.com/v1",
             "kind": "OperatorGroup",
             "metadata": _meta("global-operators", "openshift-operators"),
-            "spec": {"upgradeStrategy": {"name": "Default"}},
+            "spec": {"upgradeStrategy": "Default"},
         },
         {
             "apiVersion": "operators.coreos.com/v1",
@@ -327,7 +312,7 @@ def platform_objects():
             "metadata": _meta("olm-operators", "openshift-operator-lifecycle-manager"),
             "spec": {
                 "targetNamespaces": ["openshift-operator-lifecycle-manager"],
-                "upgradeStrategy": {"name": "Default"},
+                "upgradeStrategy": "Default",
             },
         },
     ]
@@ -347,14 +332,14 @@ def monitoring_config(data):
     ]
 
 
-def objects(data, cat):
-    """Every object of the scenario, in apply order."""
+def objects(data, cat, addresses):
+    """Every object of the scenario, in apply order; `addresses`: {catalog: host:port of its server}."""
     return [
         infrastructure(data),
         cluster_version(data),
         *masters(data),
         *worker_machinesets(data),
-        *catalog_sources(cat),
+        *catalog_sources(cat, addresses),
         *cat.package_manifests(),
         *platform_objects(),
         *monitoring_config(data),

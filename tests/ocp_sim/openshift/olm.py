@@ -1,0 +1,170 @@
+"""The real OLM on the test bed: its CRDs from the module cache, one `opm serve` per catalog, `catalog` and `olm`.
+
+OLM v0 runs here exactly as shipped (github.com/operator-framework/operator-lifecycle-manager, pinned in
+gomod/olm); only its Deployment is replaced by local processes, restarted when they exit (tests/ocp_sim/supervise.py).
+Catalogs are generated from catalog.yaml (fbc.py) and served by the real `opm serve`; the CatalogSources point at
+them with `spec.address`, so OLM needs no registry pod and unpacks no bundle image.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from kubernetes import client
+
+from tests.ocp_sim import upstream
+from tests.ocp_sim.controlplane import free_port
+
+from . import fbc
+from . import upstream_crds
+
+MARKETPLACE = "openshift-marketplace"
+OLM_V1ALPHA1 = "operators.coreos.com/v1alpha1"
+#: OLM switches to its OpenShift mode when config.openshift.io/v1 is served, then waits for informers on these two
+#: kinds forever unless they exist (a real cluster has them)
+OPENSHIFT_MODE_CRDS = (("apiservers", "APIServer"), ("proxies", "Proxy"))
+CATALOG_TIMEOUT = 120.0
+
+
+class OlmError(RuntimeError):
+    pass
+
+
+def _open_config_crd(plural, kind):
+    """A cluster-scoped config.openshift.io/v1 CRD that accepts any spec (fallback when openshift/api is not read)."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "{0}.config.openshift.io".format(plural)},
+        "spec": {
+            "group": "config.openshift.io",
+            "names": {"kind": kind, "listKind": kind + "List", "plural": plural, "singular": kind.lower()},
+            "scope": "Cluster",
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
+
+
+def openshift_mode_crds():
+    out = []
+    for plural, kind in OPENSHIFT_MODE_CRDS:
+        name = "{0}.config.openshift.io".format(plural)
+        out.append(upstream_crds.load(name) or _open_config_crd(plural, kind))
+    return out
+
+
+def crd_paths():
+    """OLM's own CRDs (deploy/chart/crds of the pinned module)."""
+    return upstream.olm_crd_paths()
+
+
+def _port_open(port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def catalog_dir(cp, name):
+    return Path(cp.state_dir) / "catalogs" / name
+
+
+def write_catalogs(cp, cat, image=None, progress_deadline=fbc.DEFAULT_PROGRESS_DEADLINE):
+    return fbc.write(cat, Path(cp.state_dir) / "catalogs", image=image, progress_deadline=progress_deadline)
+
+
+def start_catalog(cp, name, timeout=60.0):
+    """Serve catalog `name` (already written under <state dir>/catalogs/) with `opm serve`; returns its address.
+
+    The port is kept in the test bed's state, so a catalog stopped with stop_catalog() comes back where its
+    CatalogSource points."""
+    key = "opm-" + name
+    port = cp.ports.get(key)
+    if not port:
+        port = cp.ports[key] = free_port()
+    binary = upstream.olm_bin_dir() / "opm"
+    proc = cp.spawn(
+        key,
+        [str(binary), "serve", str(catalog_dir(cp, name)), "--port", str(port), "--pprof-addr=",
+         "--termination-log=/dev/null"],
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while not _port_open(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise OlmError(
+                "opm serve for catalog {0} {1}; expected it to listen on 127.0.0.1:{2}. Last lines of {3}:\n{4}".format(
+                    name,
+                    "exited with code {0}".format(proc.returncode) if proc.poll() is not None else "is not listening",
+                    port,
+                    cp.log_path(key),
+                    _tail(cp.log_path(key)),
+                )
+            )
+        time.sleep(0.2)
+    return "127.0.0.1:{0}".format(port)
+
+
+def stop_catalog(cp, name):
+    """Stop the `opm serve` of catalog `name` (fault: a catalog whose server is down)."""
+    proc = cp.procs.pop("opm-" + name, None)
+    if proc is not None and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)  # it leads its own process group (ControlPlane.spawn)
+        proc.wait(timeout=10)
+    cp._save_state()
+
+
+def start_operators(cp):
+    """`catalog` and `olm` as supervised processes of `cp`."""
+    bin_dir = upstream.olm_bin_dir()
+    supervise = [sys.executable, "-m", "tests.ocp_sim.supervise"]
+    env = {"KUBECONFIG": str(cp.kubeconfig), "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    cp.spawn(
+        "catalog",
+        [*supervise, "catalog", "--", str(bin_dir / "catalog"), "--kubeconfig", str(cp.kubeconfig),
+         "--namespace", MARKETPLACE],
+        env=env,
+    )  # fmt: skip
+    # olm has no kubeconfig flag; it reads KUBECONFIG
+    cp.spawn("olm", [*supervise, "olm", "--", str(bin_dir / "olm")], env=env)
+
+
+def wait_catalogs_ready(api_client, names, timeout=CATALOG_TIMEOUT):
+    """Wait until OLM reports every CatalogSource in `names` READY (its gRPC connection is up)."""
+    api = client.CustomObjectsApi(api_client)
+    deadline = time.monotonic() + timeout
+    states = {}
+    while True:
+        listed = api.list_namespaced_custom_object("operators.coreos.com", "v1alpha1", MARKETPLACE, "catalogsources")
+        for item in listed["items"]:
+            conn = (item.get("status") or {}).get("connectionState") or {}
+            states[item["metadata"]["name"]] = conn.get("lastObservedState")
+        pending = sorted(n for n in names if states.get(n) != "READY")
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise OlmError(
+                "CatalogSources not READY after {0:.0f}s: {1}; expected OLM's catalog operator to connect to the "
+                "opm servers. See logs/catalog.log and logs/opm-*.log in the state dir.".format(
+                    timeout, ", ".join("{0}={1}".format(n, states.get(n)) for n in pending)
+                )
+            )
+        time.sleep(0.5)
+
+
+def _tail(path, lines=20):
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
