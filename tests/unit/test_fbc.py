@@ -44,7 +44,8 @@ def test_csv_has_install_modes_deployment_and_owned_crds(rendered):
     [deployment] = csv["spec"]["install"]["spec"]["deployments"]
     assert deployment["name"] == "nfd-controller-manager"
     assert deployment["spec"]["template"]["metadata"]["labels"][fbc.OPERATOR_LABEL] == "nfd"
-    assert [c["metadata"]["name"] for c in crds] == [o["name"] for o in csv["spec"]["customresourcedefinitions"]["owned"]]
+    owned = [o["name"] for o in csv["spec"]["customresourcedefinitions"]["owned"]]
+    assert [c["metadata"]["name"] for c in crds] == owned
 
 
 def test_channels_chain_their_entries_with_replaces(rendered):
