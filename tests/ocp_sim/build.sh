@@ -205,7 +205,8 @@ build_olm() {
   local -A pkg_of=(
     [olm]="$olm_pkg/cmd/olm"
     [catalog]="$olm_pkg/cmd/catalog"
-    [package-server]="$olm_pkg/cmd/package-server"
+    # Our own main around OLM's packageserver packages: upstream's needs an in-cluster config.
+    [package-server]=rhoai.gpu_infra/ocp_sim/olm/cmd/package-server
     [opm]="$reg_pkg/cmd/opm"
   )
   [[ $force == 1 ]] && rm -rf "$partial" "$olm_final"

@@ -1,6 +1,8 @@
 // Wrapper module: builds OLM v0 (olm, catalog, package-server) and opm from the published
 // operator-lifecycle-manager and operator-registry modules, so the test bed runs the real
-// OLM controllers as local processes instead of a simulation. Upstream builds from a vendor
+// OLM controllers as local processes instead of a simulation. package-server is our own
+// cmd/package-server around OLM's packageserver packages, because upstream's main cannot run
+// outside a cluster (see the comment there). Upstream builds from a vendor
 // directory that the module zips do not carry; here the module graph is resolved from the
 // proxy instead. The cmd packages are required as tools (not only the module roots) so that
 // go.sum covers everything they import, e.g. github.com/openshift/client-go.
@@ -9,6 +11,13 @@
 module rhoai.gpu_infra/ocp_sim/olm
 
 go 1.26.3
+
+require (
+	github.com/operator-framework/operator-lifecycle-manager v0.46.0
+	github.com/spf13/pflag v1.0.10
+	k8s.io/component-base v0.36.2
+	k8s.io/klog/v2 v2.140.0
+)
 
 require (
 	cel.dev/expr v0.25.1 // indirect
@@ -128,7 +137,6 @@ require (
 	github.com/openshift/client-go v0.0.0-20260108185524-48f4ccfc4e13 // indirect
 	github.com/openshift/library-go v0.0.0-20260204111611-b7d4fa0e292a // indirect
 	github.com/operator-framework/api v0.45.0 // indirect
-	github.com/operator-framework/operator-lifecycle-manager v0.46.0 // indirect
 	github.com/operator-framework/operator-registry v1.73.0 // indirect
 	github.com/otiai10/copy v1.14.1 // indirect
 	github.com/otiai10/mint v1.6.3 // indirect
@@ -147,7 +155,6 @@ require (
 	github.com/sirupsen/logrus v1.9.4 // indirect
 	github.com/smallstep/pkcs7 v0.2.1 // indirect
 	github.com/spf13/cobra v1.10.2 // indirect
-	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/stefanberger/go-pkcs11uri v0.0.0-20230803200340-78284954bff6 // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
 	github.com/tidwall/btree v1.8.1 // indirect
@@ -203,8 +210,6 @@ require (
 	k8s.io/apiserver v0.36.2 // indirect
 	k8s.io/cli-runtime v0.36.1 // indirect
 	k8s.io/client-go v0.36.2 // indirect
-	k8s.io/component-base v0.36.2 // indirect
-	k8s.io/klog/v2 v2.140.0 // indirect
 	k8s.io/kms v0.36.2 // indirect
 	k8s.io/kube-aggregator v0.36.2 // indirect
 	k8s.io/kube-openapi v0.0.0-20260427204847-8949caaa1199 // indirect
@@ -223,6 +228,5 @@ require (
 tool (
 	github.com/operator-framework/operator-lifecycle-manager/cmd/catalog
 	github.com/operator-framework/operator-lifecycle-manager/cmd/olm
-	github.com/operator-framework/operator-lifecycle-manager/cmd/package-server
 	github.com/operator-framework/operator-registry/cmd/opm
 )
