@@ -85,7 +85,8 @@ options:
   timeout:
     description:
       - Seconds to wait, overall, for all Subscriptions together, connecting to the API included.
-      - Every API request has a timeout of 30 seconds at most, and never one past this deadline.
+      - Every API request has a timeout of 30 seconds at most, and none that ends more than a second after this
+        deadline.
     type: int
     default: 900
   operator_group_grace:
