@@ -167,8 +167,15 @@ def _assess_csv(csv, installed_name, ns):
     csv_name = _name(csv)
     status = _status(csv)
     phase = status.get("phase", "")
-    if phase == "Succeeded":
+    if phase == "Succeeded" and installed_name == csv_name:
         return _result(SUCCEEDED, "CSV {0} Succeeded.".format(csv_name), csv_name=csv_name, phase=phase, final=True)
+    if phase == "Succeeded":
+        # OLM's catalog operator records the install on the Subscription in a sync of its own, often after the CSV
+        # already Succeeded: done means the Subscription says so too, as `oc get subscription` will show.
+        msg = "CSV {0} Succeeded; waiting for OLM to record it as the Subscription's installedCSV (now {1!r}).".format(
+            csv_name, installed_name
+        )
+        return _result(INSTALLING, msg, csv_name=csv_name, phase=phase)
     if phase == "Failed":
         return _result(
             FAILED, _csv_failure(csv, ns), csv_name=csv_name, phase=phase, final=True, transient=not failure_holds(csv)
