@@ -521,8 +521,9 @@ def assess(sub, plan=None, csv=None, *, installed=None, manifests=None, starting
     ``stuck`` that progress is blocked by something that might still clear by itself, ``transient`` that a final
     failure is one OLM often leaves by itself within seconds (see Tracker).
     """
-    if not sub:
-        return _result(RESOLVING, "The Subscription does not exist.", stuck=True)
+    early = _absent_or_elsewhere(sub, plan, csv)
+    if early:
+        return early
     csv = None if is_copy(csv) else csv
     installed = None if is_copy(installed) else installed
     ns = (sub.get("metadata") or {}).get("namespace", "")
@@ -539,6 +540,30 @@ def assess(sub, plan=None, csv=None, *, installed=None, manifests=None, starting
     if plan:
         return _assess_plan(plan, ns, current, starting_csv)
     return _waiting(sub, groups)
+
+
+def _absent_or_elsewhere(sub, plan, csv):
+    if not sub:
+        return _result(RESOLVING, "The Subscription does not exist.", stuck=True)
+    if is_copy(csv) and _status(plan).get("phase") == "Complete":
+        return _installed_elsewhere(sub, csv)
+    return None
+
+
+def _installed_elsewhere(sub, copy):
+    """The plan is Complete, but the CSV of that name in this namespace is OLM's copy of an install elsewhere."""
+    ns, name = (sub.get("metadata") or {}).get("namespace", ""), (sub.get("metadata") or {}).get("name", "")
+    origin = ((copy.get("metadata") or {}).get("labels") or {}).get("olm.copiedFrom", "another namespace")
+    return _result(
+        FAILED,
+        "CSV {0} in namespace {1} is OLM's copy of the same operator installed in namespace {2} (label "
+        "olm.copiedFrom): that install already watches {1}, so OLM cannot install it here a second time. Use the "
+        "install in {2} and remove this one (oc delete subscription {3} -n {1}), or uninstall the one in {2} "
+        "first.".format(_name(copy), ns, origin, name),
+        csv_name=_name(copy),
+        phase=_status(copy).get("phase", ""),
+        final=True,
+    )
 
 
 def _waiting(sub, groups):

@@ -439,6 +439,13 @@ class Reader(object):
                 continue
             snap.plans.update({_key(p): p for p in plans if p and _key(p)[1] in names})
 
+    def csv(self, namespace, name):
+        """One CSV by name, copies included, or None when it does not exist or cannot be read."""
+        try:
+            return self.api.call("get", OLM, "ClusterServiceVersion", name, namespace)
+        except Exception:  # only a diagnosis detail: the next round reads again
+            return None
+
     def operator_groups(self, namespace, snap):
         """The namespace's OperatorGroups, or (None, why) when they cannot be read; read once per round."""
         if namespace not in snap.groups:
@@ -527,6 +534,9 @@ class Watch(object):
             self.approved = _key(plan)[1]
         current, installed_name = status.get("currentCSV"), status.get("installedCSV")
         csv = snap.csvs.get((self.namespace, current)) if current else None
+        if current and csv is None and ((plan or {}).get("status") or {}).get("phase") == "Complete":
+            # Lists leave copies out; a complete plan whose CSV is missing may have found the name taken by one.
+            csv = reader.csv(self.namespace, current)
         installed = None
         if installed_name and installed_name != current:
             installed = snap.csvs.get((self.namespace, installed_name))
