@@ -34,3 +34,21 @@ def gpu_nodes(core, count=GPU_NODES_IN_SCENARIO, timeout=180):
         if len(nodes) >= count or time.monotonic() > deadline:
             return nodes
         time.sleep(1)
+
+
+def wait_copies_gone(cluster, namespaces, timeout=180):
+    """Wait until OLM removed the copies of the CSVs installed in `namespaces` (an AllNamespaces install is copied
+    into every namespace, so until then the same operator cannot be installed anywhere else)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        copies = sorted(
+            c["metadata"]["namespace"]
+            for c in cluster.list(
+                "operators.coreos.com/v1alpha1", "ClusterServiceVersion", label_selector="olm.copiedFrom"
+            )
+            if c["metadata"]["labels"]["olm.copiedFrom"] in namespaces
+        )
+        if not copies:
+            return
+        assert time.monotonic() < deadline, "copies of CSVs from {0} still in {1}".format(sorted(namespaces), copies)
+        time.sleep(1)

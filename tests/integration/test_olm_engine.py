@@ -5,6 +5,7 @@ it ever does (knobs). Every test installs into namespaces of its own, so tests d
 (OLM resolves a namespace as a whole).
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cluster import Cluster
+from tests.integration.cluster import Cluster, wait_copies_gone
 
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -106,14 +107,19 @@ def test_automatic_install_rerun_verify_check_mode_and_remove(playbook, sim, clu
 
     verify = run(playbook, sim, [op], tmp_path, tasks_from="verify")
     assert verify.rc == 0, verify
-    [check] = verify.result["checks"]
+    checks = {c["check"]: c for c in verify.result["checks"]}
+    check = checks["nfd operator CSV Succeeded"]
     assert check["status"] == "passed" and installed in check["evidence"], check
+    assert checks["Namespace {0} labelled example.com/team=gpu".format(ns)]["status"] == "passed", checks
 
     removed = run(playbook, sim, [op], tmp_path, tasks_from="remove")
     assert removed.rc == 0, removed
     assert cluster.get(OLM, "Subscription", "nfd", ns) is None
     assert cluster.get(OLM, "ClusterServiceVersion", installed, ns) is None
-    assert cluster.get("operators.coreos.com/v1", "Operator", "nfd." + ns) is None
+    # The real OLM recreates its Operator object on events of the operator's components while the namespace
+    # terminates; what counts is that nothing of the operator is left in it.
+    leftover = cluster.get("operators.coreos.com/v1", "Operator", "nfd." + ns)
+    assert leftover is None or not (leftover.get("status") or {}).get("components", {}).get("refs"), leftover
     namespace = cluster.get("v1", "Namespace", ns)
     assert namespace is None or namespace["status"].get("phase") == "Terminating"
 
@@ -121,7 +127,7 @@ def test_automatic_install_rerun_verify_check_mode_and_remove(playbook, sim, clu
     assert again.rc == 0, again
 
     verify = run(playbook, sim, [op], tmp_path, tasks_from="verify")
-    [check] = verify.result["checks"]
+    check = next(c for c in verify.result["checks"] if c["check"] == "nfd operator CSV Succeeded")
     assert check["status"] == "failed" and "does not exist" in check["evidence"]
 
 
@@ -253,12 +259,12 @@ def test_stalled_operator_deployment_fails_at_its_progress_deadline(playbook, si
     assert "Subscription olm-test-fail/leader-worker-set: expected" in outcome.stdout
     assert "InstallCheckFailed" in outcome.stdout
     assert "exceeded its progress deadline" in outcome.stdout
-    assert "oc get pods -n olm-test-fail" in outcome.stdout
+    assert "oc get deployments,pods -n olm-test-fail" in outcome.stdout
     print("stalled Deployment reported after {0:.1f} s (whole playbook, timeout 300 s)".format(outcome.seconds))
     assert "Timed out" not in outcome.stdout
 
 
-def test_three_subscriptions_in_one_call_take_about_the_slowest(playbook, sim, knobs, tmp_path):
+def test_three_subscriptions_in_one_call_take_about_the_slowest(playbook, sim, cluster, knobs, tmp_path):
     latencies = {"authorino-operator": 3, "limitador-operator": 6, "dns-operator": 9}
     knobs({"latency." + pkg: seconds for pkg, seconds in latencies.items()})
     # Slowest last, so that the single wait covers most of its install.
@@ -268,14 +274,33 @@ def test_three_subscriptions_in_one_call_take_about_the_slowest(playbook, sim, k
     wait = outcome.result["wait"]
     assert [s["state"] for s in wait["subscriptions"]] == ["succeeded"] * 3
     subscribe_s, wait_s = outcome.result["entry_seconds"], outcome.result["wait_seconds"]
+    # What each install took by itself on the cluster (Subscription created -> CSV Succeeded): OLM's own resolution
+    # and requirement checks add seconds to every install on top of the operator's start-up.
+    installs = [install_seconds(cluster, op["namespace"], op["package"]) for op in ops]
     print(
         "three installs with latencies {0}: subscribe phase {1:.1f} s, one csv_wait call {2:.1f} s, per "
-        "Subscription {3}".format(
-            sorted(latencies.values()), subscribe_s, wait_s, [s["seconds"] for s in wait["subscriptions"]]
+        "Subscription {3}, each install by itself {4} s".format(
+            sorted(latencies.values()), subscribe_s, wait_s, [s["seconds"] for s in wait["subscriptions"]], installs
         )
     )
-    assert wait_s < sum(latencies.values())
+    # AllNamespaces installs are copied into every namespace: remove them so other tests can install these again.
+    removed = run(playbook, sim, ops, tmp_path, tasks_from="remove")
+    assert removed.rc == 0, removed
+    wait_copies_gone(cluster, [op["namespace"] for op in ops])
+    # Installed in parallel: the whole run costs less than the installs one after another would.
+    assert subscribe_s + wait_s < sum(installs)
     assert subscribe_s + wait_s >= max(latencies.values())
+
+
+def install_seconds(cluster, ns, package):
+    sub = cluster.get(OLM, "Subscription", package, ns)
+    csv = cluster.get(OLM, "ClusterServiceVersion", sub["status"]["installedCSV"], ns)
+    succeeded = next(c["lastTransitionTime"] for c in csv["status"]["conditions"] if c["phase"] == "Succeeded")
+    return (parse_time(succeeded) - parse_time(sub["metadata"]["creationTimestamp"])).total_seconds()
+
+
+def parse_time(stamp):
+    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")
 
 
 def ansible_module(sim, module, args):

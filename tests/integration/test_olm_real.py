@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.integration.cluster import Cluster
+from tests.integration.cluster import Cluster, wait_copies_gone
 from tests.integration.test_olm_engine import OLM, ROOT, ansible_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -25,11 +25,23 @@ def sim(request):
 
 @pytest.fixture
 def cluster(sim):
-    return Cluster(sim.api_client)
+    """The shared test bed; every namespace a test creates is deleted afterwards, and the wait lasts until OLM
+    removed the copies of its CSVs: an AllNamespaces install is visible in every namespace of the cluster."""
+    cluster = Cluster(sim.api_client)
+    yield cluster
+    created = [ns for ns in CREATED if cluster.get("v1", "Namespace", ns)]
+    for ns in created:
+        cluster.resource("v1", "Namespace").delete(name=ns)
+    CREATED.clear()
+    wait_copies_gone(cluster, created)
+
+
+CREATED = []
 
 
 def namespace_with_group(cluster, ns, targets=None):
     cluster.create(dict(apiVersion="v1", kind="Namespace", metadata=dict(name=ns)))
+    CREATED.append(ns)
     spec = {"targetNamespaces": targets} if targets is not None else {}
     cluster.create(dict(apiVersion=OLM_V1, kind="OperatorGroup", metadata=dict(name=ns, namespace=ns), spec=spec))
 
@@ -93,7 +105,8 @@ def test_all_namespaces_and_own_namespace_operators_install(sim, cluster):
     copy = cluster.get(OLM, "ClusterServiceVersion", "serverless-operator.v1.37.0", "real-olm-own")
     assert copy["metadata"]["labels"]["olm.copiedFrom"] == "real-olm-all"
     assert copy["status"]["reason"] == "Copied"
-    own = cluster.get(OLM, "Subscription", "nfd", "real-olm-own")["status"]["installedCSV"]
+    # OLM rewrites the Subscription's status while it finishes; currentCSV is there once the plan was made
+    own = cluster.get(OLM, "Subscription", "nfd", "real-olm-own")["status"]["currentCSV"]
     assert cluster.get(OLM, "ClusterServiceVersion", own, "real-olm-own")["status"]["phase"] == "Succeeded"
     # the Operator object OLM keeps per installed package
     assert cluster.get(OLM_V1, "Operator", "nfd.real-olm-own") is not None
