@@ -3,8 +3,8 @@
     python -m tests.ocp_sim.openshift bootstrap --kubeconfig K --state-dir D [--scenario S] [--knob key=value ...]
     python -m tests.ocp_sim.openshift stop --state-dir D
 
-`bootstrap` applies the OpenShift CRDs and the scenario's objects and starts the controllers runner in the
-background (pid in D/controllers.pid, log in D/logs/controllers.log); `stop` stops that runner.
+`bootstrap` applies the OpenShift CRDs and the scenario's objects, serves the catalogs and starts OLM and the
+controllers runner in the background (pids in D/<name>.pid, logs in D/logs/<name>.log); `stop` stops them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from tests.ocp_sim.controlplane import ControlPlane
 from tests.ocp_sim.openshift import bootstrap
 
 
@@ -27,9 +28,25 @@ class ExternalCluster:
         self.kubeconfig = str(Path(kubeconfig).resolve())
         self.state_dir = Path(state_dir).resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.ports = {}
+        self.procs = {}
+
+    # the processes of the OpenShift layer (opm, OLM, controllers) start as they do for a ControlPlane
+    spawn = ControlPlane.spawn
+
+    @property
+    def log_dir(self):
+        return self.state_dir / "logs"
+
+    def log_path(self, name):
+        return self.log_dir / "{0}.log".format(name)
 
     def register_process(self, name, popen):
+        self.procs[name] = popen
         (self.state_dir / "{0}.pid".format(name)).write_text(str(popen.pid))
+
+    def _save_state(self):
+        """Nothing beyond the pid files to record for a cluster someone else runs."""
 
 
 def main(argv=None):
@@ -48,15 +65,15 @@ def main(argv=None):
         seconds = bootstrap(ExternalCluster(args.kubeconfig, args.state_dir), scenario=args.scenario, knobs=knobs)
         print("ocp_sim: OpenShift layer up in {0:.1f}s".format(seconds), file=sys.stderr)
         return 0
-    pid_file = Path(args.state_dir) / "controllers.pid"
-    if not pid_file.exists():
-        print("ocp_sim: no controllers runner recorded in {0}".format(args.state_dir), file=sys.stderr)
-        return 0
-    try:
-        os.kill(int(pid_file.read_text()), signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    pid_file.unlink()
+    stopped = []
+    for pid_file in sorted(Path(args.state_dir).glob("*.pid")):
+        try:
+            os.killpg(int(pid_file.read_text()), signal.SIGTERM)  # each leads its own process group
+            stopped.append(pid_file.stem)
+        except (ProcessLookupError, ValueError):
+            pass
+        pid_file.unlink()
+    print("ocp_sim: stopped {0}".format(", ".join(stopped) or "nothing"), file=sys.stderr)
     return 0
 
 
