@@ -795,7 +795,9 @@ def catalog_check(manifests, package, channel, source, starting_csv="", *, insta
     supported = [m.get("type") for m in modes if m.get("supported")]
     if install_mode and modes and install_mode not in supported:
         return (
-            "Package {0} (channel {1}) does not support install mode {2}; it supports {3}. Set install_mode to one "
-            "of those.".format(package, channel, install_mode, ", ".join(supported))
+            "Package {0} (channel {1}) does not support install mode {2}; it supports {3}. The install mode is a fact "
+            "of the operator's bundle, not a setting: this catalog carries a different build than the one this "
+            "collection knows. Check the catalog source and channel (oc get packagemanifest {0} -n "
+            "openshift-marketplace -o yaml).".format(package, channel, install_mode, ", ".join(supported))
         )
     return ""
