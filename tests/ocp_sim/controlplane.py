@@ -152,6 +152,9 @@ class ControlPlane:
     off because its processes must outlive `up`.
     """
 
+    #: control planes this process has started and not stopped yet (see running_here())
+    _running_here: list["ControlPlane"] = []
+
     def __init__(self, state_dir: str | os.PathLike | None = None, bin_dir=None, die_with_parent: bool = False):
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self.state_dir = self.state_dir.resolve()
@@ -213,6 +216,7 @@ class ControlPlane:
             )
         if self.state_dir.exists():
             shutil.rmtree(self.state_dir)
+        ControlPlane._running_here.append(self)
         self.state_dir.mkdir(parents=True)
         self.log_dir.mkdir()
         for name in ("etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "kwok"):
@@ -244,6 +248,8 @@ class ControlPlane:
         """Stop every process started (or registered) for this state dir, newest first."""
         stop_recorded(self.state_dir, self.procs)
         self.procs.clear()
+        if self in ControlPlane._running_here:
+            ControlPlane._running_here.remove(self)
         self._save_state()
         if remove and self.state_dir.exists():
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -299,6 +305,11 @@ class ControlPlane:
             )
         self.register_process(name, proc)
         return proc
+
+    @classmethod
+    def running_here(cls) -> list["ControlPlane"]:
+        """The control planes this process started and has not stopped (whether their processes still run or not)."""
+        return list(cls._running_here)
 
     def alive(self) -> dict[str, bool]:
         return {name: p.poll() is None for name, p in self.procs.items()}
@@ -448,9 +459,10 @@ class ControlPlane:
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             f"--cluster-cidr={CLUSTER_CIDR}",
             "--allocate-node-cidrs=false",
-            # Long enough that a heartbeat kwok misses on a loaded 2-core machine does not mark nodes NotReady
-            # and every pod unready (kwok never sets Ready back).
-            "--node-monitor-grace-period=5m",
+            # kwok renews every node's Lease every 10 s (see kwok below). A node marked NotReady leaves its pods
+            # unready for good (kwok's pod stages never set Ready back), so a kwok starved for a while on a loaded
+            # 2-core machine must not count as a dead node: 12 missed renewals, not the default 50 s.
+            "--node-monitor-grace-period=2m",
             "--terminated-pod-gc-threshold=100",
             *common,
         ]
@@ -476,6 +488,9 @@ class ControlPlane:
             f"--tls-private-key-file={p / 'kwok-serving.key'}",
             "--node-ip=127.0.0.1",
             "--cidr=10.244.0.0/16",
+            # Node Leases, as kubelets keep them (40 s, renewed every 10 s): without them the node lifecycle
+            # controller only sees kwok's rare status heartbeats (kwok.yaml) and marks every node NotReady.
+            "--node-lease-duration-seconds=40",
         ]
 
     def _spawn(self, name: str) -> subprocess.Popen:
@@ -627,6 +642,34 @@ def read_state(state_dir) -> dict | None:
         return None
 
 
+def _process_table() -> dict[int, tuple[int, str]]:
+    """{pid: (ppid, start time)} of every process on the machine."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry)] = (int(fields[1]), fields[19])  # fields 4 (ppid) and 22 (starttime) of stat(5)
+    return table
+
+
+def _descendants(roots) -> set[tuple[int, str]]:
+    """(pid, start time) of every descendant of `roots`, the roots excluded."""
+    table = _process_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _start) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = set(), list(roots)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            found.add((child, table[child][1]))
+            todo.append(child)
+    return found
+
+
 def _terminate(
     pids: dict[str, int],
     popens: dict[str, object] | None = None,
@@ -636,6 +679,9 @@ def _terminate(
     """SIGTERM each process (its group when it leads one), then SIGKILL after a grace period."""
     popens = popens or {}
     pgids = pgids or {}
+    # A child that left its parent's process group (or a parent that leads none) is not reached by the group
+    # signals below; it gets SIGKILL at the end unless it is gone by then.
+    descendants = _descendants(pids.values())
 
     def signal_one(name: str, sig: int) -> None:
         pid, pgid = pids[name], pgids.get(name)
@@ -671,6 +717,13 @@ def _terminate(
         elif pgids.get(name):  # leftovers in the group (children of the leader)
             try:
                 os.killpg(pgids[name], signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    table = _process_table()
+    for pid, start in descendants:
+        if table.get(pid, (None, None))[1] == start:  # still the same process, not a reused pid
+            try:
+                os.kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
     for name in pids:

@@ -1,8 +1,11 @@
 """pytest fixtures for the local control plane.
 
-`controlplane` (session): a started, bare ControlPlane (no OpenShift layer). If the env var
-OCP_SIM_KUBECONFIG is set, the cluster behind that kubeconfig is used instead and nothing is
-started or stopped. `k8s` (session): a kubernetes.client.ApiClient for it.
+`controlplane` (module): a started, bare ControlPlane (no OpenShift layer), stopped when the module's tests are
+done. If the env var OCP_SIM_KUBECONFIG is set, the cluster behind that kubeconfig is used instead and nothing is
+started or stopped. `k8s` (module): a kubernetes.client.ApiClient for it.
+
+At most MAX_TEST_BEDS test beds run at once in one pytest process (env OCP_SIM_MAX_TEST_BEDS): on 2 cores more
+of them only slow each other down. Starting one more fails the test, naming the test beds that are running.
 
 Enabled from tests/conftest.py with `pytest_plugins = ["tests.ocp_sim.pytest_plugin"]`.
 """
@@ -19,6 +22,8 @@ import yaml
 from kubernetes import config as k8s_config
 
 from .controlplane import BinariesMissing, ControlPlane, ControlPlaneError, read_state
+
+MAX_TEST_BEDS = int(os.environ.get("OCP_SIM_MAX_TEST_BEDS") or 2)
 
 
 class ExternalCluster:
@@ -41,6 +46,22 @@ class ExternalCluster:
         pytest.skip("the cluster from OCP_SIM_KUBECONFIG is not managed by this run")
 
     stop_apiserver = start_apiserver = restart_apiserver = register_process = _unsupported
+
+
+def check_test_bed_limit(state_dir, limit=None):
+    """Fail the current test when starting a test bed in `state_dir` would exceed the limit; else return."""
+    limit = MAX_TEST_BEDS if limit is None else limit
+    running = ControlPlane.running_here()
+    if len(running) < limit:
+        return
+    pytest.fail(
+        "not starting a test bed in {0}: {1} already run in this pytest process ({2}) and at most {3} may run at "
+        "once. A session test bed and one private one (ocp_sim_factory, a module's own) are the most a test should "
+        "need; end the `with ocp_sim_factory()` block (or the module) that holds the other one first.".format(
+            state_dir, len(running), ", ".join(str(cp.state_dir) for cp in running), limit
+        ),
+        pytrace=False,
+    )
 
 
 def pytest_configure(config):
@@ -75,7 +96,8 @@ def _install_cleanup(cp: ControlPlane):
     return cleanup
 
 
-@pytest.fixture(scope="session")
+# Module scope: a test module that wants a bare control plane should not keep one running for the rest of the session.
+@pytest.fixture(scope="module")
 def controlplane(tmp_path_factory):
     external = os.environ.get("OCP_SIM_KUBECONFIG")
     if external:
@@ -85,7 +107,8 @@ def controlplane(tmp_path_factory):
         else:
             yield ExternalCluster(external)
         return
-    state_dir = tmp_path_factory.mktemp("ocp_sim")
+    state_dir = tmp_path_factory.mktemp("ocp_sim_bare")
+    check_test_bed_limit(state_dir)
     # die_with_parent: a SIGKILLed pytest still takes the control plane down with it.
     cp = ControlPlane(state_dir, die_with_parent=True)
     try:
@@ -101,7 +124,7 @@ def controlplane(tmp_path_factory):
         cleanup()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def k8s(controlplane):
     client = k8s_config.new_client_from_config(config_file=controlplane.kubeconfig)
     try:

@@ -1,10 +1,13 @@
 """pytest fixtures for the simulated OpenShift cluster (a real control plane + the OpenShift layer).
 
-`ocp_sim` (session): one simulated cluster for the whole run, default scenario, install latency 1 s. With
+`ocp_sim` (session): one simulated cluster for the whole run, default scenario, install latency 1 s; also when a
+test module imports the fixture (which makes pytest see a second session fixture of that name). With
 OCP_SIM_KUBECONFIG set, the simulator behind that kubeconfig (e.g. started by `python -m tests.ocp_sim up`) is used
 and nothing is started or stopped.
 `ocp_sim_factory`: `with ocp_sim_factory(scenario=None, knobs=None) as sim:` a private, fresh simulated cluster in
-its own state dir, for tests that break things.
+its own state dir, for tests that break things; stopped when the `with` block ends.
+`start()` is also what a module-scoped fixture calls for a module's own cluster. Every start counts against the
+limit of test beds running at once (tests/ocp_sim/pytest_plugin.py, MAX_TEST_BEDS).
 
 Every object yielded has `.kubeconfig`, `.api_client`, `.state_dir`, `.cp`, `.set_knobs(dict)`, `.request_count()`.
 """
@@ -21,6 +24,7 @@ from tests.ocp_sim.controlplane import BinariesMissing, ControlPlane, ControlPla
 from tests.ocp_sim.openshift import api_client_for, bootstrap, olm
 from tests.ocp_sim.openshift.knobs import set_knobs
 from tests.ocp_sim.openshift.metrics import request_count
+from tests.ocp_sim.pytest_plugin import check_test_bed_limit
 
 TEST_KNOBS = {"install_latency_seconds": "1"}
 
@@ -60,6 +64,7 @@ class OcpSim:
 
 def start(state_dir, scenario=None, knobs=None):
     """Start a control plane in `state_dir` and bootstrap the OpenShift layer; fails the test on error."""
+    check_test_bed_limit(state_dir)
     cp = ControlPlane(state_dir, die_with_parent=True)
     try:
         cp.start()
@@ -70,7 +75,14 @@ def start(state_dir, scenario=None, knobs=None):
     except (ControlPlaneError, RuntimeError) as exc:
         cp.stop()
         pytest.fail("simulated OpenShift did not start: {0}".format(exc), pytrace=False)
+    except BaseException:  # anything else (an API error, ^C): no half-started test bed may outlive the attempt
+        cp.stop()
+        raise
     return cp
+
+
+#: the session test bed and how many `ocp_sim` fixture definitions currently hold it
+_SESSION = {"sim": None, "holders": 0}
 
 
 @pytest.fixture(scope="session")
@@ -85,13 +97,19 @@ def ocp_sim(tmp_path_factory):
         finally:
             sim.close()
         return
-    cp = start(tmp_path_factory.mktemp("ocp_sim"))
-    sim = OcpSim(cp.kubeconfig, cp)
+    if _SESSION["sim"] is None:
+        cp = start(tmp_path_factory.mktemp("ocp_sim"))
+        _SESSION["sim"] = OcpSim(cp.kubeconfig, cp)
+    _SESSION["holders"] += 1
+    sim = _SESSION["sim"]
     try:
         yield sim
     finally:
-        sim.close()
-        cp.stop(remove=False)  # logs stay under pytest's tmp dir for post-mortems
+        _SESSION["holders"] -= 1
+        if not _SESSION["holders"]:
+            _SESSION["sim"] = None
+            sim.close()
+            sim.cp.stop(remove=False)  # logs stay under pytest's tmp dir for post-mortems
 
 
 @pytest.fixture

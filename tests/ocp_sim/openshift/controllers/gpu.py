@@ -201,8 +201,10 @@ class GPUOperatorController(OperandController):
         ("nvidia.com/v1", "ClusterPolicy"),
         ("v1", "Pod"),
         ("v1", "Node"),
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "DaemonSet"),
+        ("v1", "Namespace"),
     )
-    resync = 2.0
 
     def __init__(self, api_client, knobs):
         super().__init__(api_client, knobs)

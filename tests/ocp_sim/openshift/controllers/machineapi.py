@@ -154,7 +154,7 @@ class MachineAPIController(OperandController):
         (MACHINE_API, "Machine"),
         ("v1", "Node"),
     )
-    resync = 0.5
+    resync = OperandController.poll(0.5)
 
     def latency(self):
         return self.knobs.float("machine_latency_seconds", 1.0)

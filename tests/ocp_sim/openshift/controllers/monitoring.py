@@ -166,8 +166,7 @@ UWM_OBJECTS = (
 
 class MonitoringController(OperandController):
     name = "monitoring"
-    watches = (("v1", "ConfigMap"), ("apps/v1", "StatefulSet"))
-    resync = 2.0
+    watches = (("v1", "ConfigMap"), ("apps/v1", "StatefulSet"), ("apps/v1", "Deployment"), ("v1", "Namespace"))
 
     def reconcile(self):
         for obj in admission_policy():

@@ -185,8 +185,9 @@ class NFDController(OperandController):
         ("nfd.openshift.io/v1", "NodeFeatureDiscovery"),
         ("v1", "Pod"),
         ("v1", "Node"),
+        ("apps/v1", "DaemonSet"),
+        ("apps/v1", "Deployment"),
     )
-    resync = 2.0
 
     def reconcile(self):
         crs = self.list("nfd.openshift.io/v1", "NodeFeatureDiscovery")

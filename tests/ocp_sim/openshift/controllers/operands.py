@@ -186,8 +186,12 @@ class OperandStatusController(OperandController):
         ("operator.openshift.io/v1alpha1", "CertManager"),
         ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
         ("operators.coreos.com/v1alpha1", "ClusterServiceVersion"),
+        ("operator.authorino.kuadrant.io/v1beta1", "Authorino"),
+        ("limitador.kuadrant.io/v1alpha1", "Limitador"),
+        ("apps/v1", "Deployment"),
+        ("v1", "Namespace"),
     )
-    resync = 1.0
+    resync = Controller.poll(1.0)
 
     def latency(self):
         return self.knobs.float("operand_latency_seconds", 1.0)
