@@ -8,14 +8,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 import textwrap
 import xml.etree.ElementTree as ET
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.evidence import redact
+
 STATUSES = ("passed", "failed", "skipped")
 TABLE_WIDTH = 118
-SECRET_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|KEY|CREDENTIAL", re.IGNORECASE)
-REDACTED = "<redacted>"
 
 
 def _status(check):
@@ -123,39 +122,9 @@ def verify_report_junit(report):
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
 
 
-def _redact_env(env):
-    return [
-        dict(var, value=REDACTED)
-        if isinstance(var, dict) and "value" in var and SECRET_NAME.search(str(var.get("name")))
-        else var
-        for var in env
-    ]
-
-
 def diagnose_redact(obj):
-    """A copy of an API object (or list of them) that is safe to hand to someone else.
-
-    Secrets lose data/stringData, env values whose name looks like a credential are replaced, and managedFields and
-    last-applied-configuration (which can hold anything that was ever applied) are dropped.
-    """
-    if isinstance(obj, list):
-        return [diagnose_redact(item) for item in obj]
-    if not isinstance(obj, dict):
-        return obj
-    result = {}
-    for key, value in obj.items():
-        if key == "managedFields":
-            continue
-        if key == "env" and isinstance(value, list):
-            result[key] = _redact_env(value)
-        elif key == "annotations" and isinstance(value, dict):
-            result[key] = {k: v for k, v in value.items() if k != "kubectl.kubernetes.io/last-applied-configuration"}
-        else:
-            result[key] = diagnose_redact(value)
-    if obj.get("kind") == "Secret":
-        for key in ("data", "stringData"):
-            result.pop(key, None)
-    return result
+    """A copy of an API object (or list of them) that is safe to hand to someone else (see module_utils.evidence)."""
+    return redact(obj)
 
 
 class FilterModule(object):

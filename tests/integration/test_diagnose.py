@@ -1,4 +1,10 @@
-"""diagnose.yml against the OpenShift simulator: an archive with the evidence, the diagnosis, and no Secret data."""
+"""diagnose.yml against the OpenShift simulator: an archive with the evidence, the diagnosis, and no credentials.
+
+Credentials are planted in a pod's env and args and in Event messages; none of them may appear in the `-vvv` output
+(what AWX/AAP keep as job events) or in any file of the evidence. Pod logs cannot be planted here: the test bed's
+nodes are kwok's, without a kubelet to serve `pods/log`, so a log read is empty (pod never scheduled) or fails. The
+redaction of log lines is proven by tests/unit/test_evidence.py instead.
+"""
 
 import tarfile
 from pathlib import Path
@@ -13,6 +19,13 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "s3cr3t-value-that-must-not-leak"
+# Values that only their shape gives away: an AWS access key ID under an innocent name, a flag's value, a password and a
+# bearer token in event messages.
+KEY_ID = "AKIAOCPSIMTESTLEAK01"
+FLAG_TOKEN = "flag-t0ken-that-must-not-leak"
+EVENT_PASSWORD = "ev3nt-passw0rd-that-must-not-leak"
+EVENT_BEARER = "sha256~ev3ntB3arerTokenThatMustNotLeak"
+PLANTED = (MARKER, KEY_ID, FLAG_TOKEN, EVENT_PASSWORD, EVENT_BEARER)
 
 
 def members(archive):
@@ -20,15 +33,25 @@ def members(archive):
         return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers() if m.isfile()}
 
 
+def event(namespace, name, message):
+    return {
+        "metadata": {"name": name, "namespace": namespace},
+        "involvedObject": {"kind": "Pod", "name": "nfd-worker-stuck", "namespace": namespace},
+        "reason": "Failed",
+        "type": "Warning",
+        "message": message,
+    }
+
+
 @pytest.mark.slow
-def test_diagnose_archives_the_evidence_without_secrets_in_normal_and_check_mode(request, playbook, tmp_path):
+def test_diagnose_archives_the_evidence_without_credentials_in_output_or_files(request, playbook, tmp_path):
     with request.getfixturevalue("ocp_sim_factory")(scenario="gpu-nodes") as sim:
         core = client.CoreV1Api(sim.api_client)
         assert len(cluster.gpu_nodes(core)) == cluster.GPU_NODES_IN_SCENARIO
         namespace = "openshift-nfd"
         core.create_namespace({"metadata": {"name": namespace}})
         core.create_namespaced_secret(namespace, {"metadata": {"name": "pull-creds"}, "stringData": {"token": MARKER}})
-        # A pod that can never be scheduled: unhealthy, with a credential in its env.
+        # A pod that can never be scheduled: unhealthy, with credentials in its env and args.
         core.create_namespaced_pod(
             namespace,
             {
@@ -39,17 +62,30 @@ def test_diagnose_archives_the_evidence_without_secrets_in_normal_and_check_mode
                         {
                             "name": "worker",
                             "image": "registry.example.com/nfd:4.20",
-                            "env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": MARKER}, {"name": "LOG", "value": "3"}],
+                            "env": [
+                                {"name": "AWS_SECRET_ACCESS_KEY", "value": MARKER},
+                                {"name": "LOG", "value": "3"},
+                                {"name": "S3_ACCOUNT", "value": KEY_ID},
+                            ],
+                            "args": ["--token", FLAG_TOKEN, "--v=2"],
                         }
                     ],
                 },
             },
         )
+        core.create_namespaced_event(namespace, event(namespace, "login", "login failed: password=" + EVENT_PASSWORD))
+        core.create_namespaced_event(
+            namespace, event(namespace, "pull", "pull refused: Authorization: Bearer " + EVENT_BEARER)
+        )
         runs = {}
         for check_mode in (False, True):
             out = tmp_path / ("check" if check_mode else "run")
             runs[check_mode] = playbook(
-                "diagnose.yml", sim.kubeconfig, extra_vars={"gpu_infra_report_dir": str(out)}, check=check_mode
+                "diagnose.yml",
+                sim.kubeconfig,
+                extra_vars={"gpu_infra_report_dir": str(out)},
+                check=check_mode,
+                extra_args=["-vvv"],
             )
 
     for check_mode, run in runs.items():
@@ -63,13 +99,31 @@ def test_diagnose_archives_the_evidence_without_secrets_in_normal_and_check_mode
         assert {"Node.yaml", "Pod.yaml", "Event.yaml", "Subscription.yaml", "ClusterServiceVersion.yaml"} <= names
         assert {"NodeFeatureDiscovery.yaml", "ClusterPolicy.yaml", "node_label_check.json"} <= names
         assert "logs/openshift-nfd_nfd-worker-stuck.log" in names
-        assert not any(MARKER in text for text in files.values())
+        for planted in PLANTED:
+            assert planted not in run.stdout and planted not in run.stderr, planted
+            assert not any(planted in text for text in files.values()), planted
+            for path in out.rglob("*"):  # the unpacked directory as well as the archive
+                assert path.is_dir() or planted.encode() not in path.read_bytes(), (planted, path)
         assert not any("pull-creds" in text for text in files.values())  # Secrets are never read at all
+        # -vvv really printed the module results (the redacted objects) that AWX/AAP would store
+        assert "<redacted>" in run.stdout and "nfd-worker-stuck" in run.stdout
 
         pod_file = next(text for name, text in files.items() if name.endswith("/Pod.yaml"))
         pods = {p["metadata"]["name"]: p for p in yaml.safe_load(pod_file)}
-        env = pods["nfd-worker-stuck"]["spec"]["containers"][0]["env"]
-        assert env == [{"name": "AWS_SECRET_ACCESS_KEY", "value": "<redacted>"}, {"name": "LOG", "value": "3"}]
+        container = pods["nfd-worker-stuck"]["spec"]["containers"][0]
+        assert container["env"] == [
+            {"name": "AWS_SECRET_ACCESS_KEY", "value": "<redacted>"},
+            {"name": "LOG", "value": "3"},
+            {"name": "S3_ACCOUNT", "value": "<redacted>"},
+        ]
+        assert container["args"] == ["--token", "<redacted>", "--v=2"]
+        events = yaml.safe_load(next(text for name, text in files.items() if name.endswith("/Event.yaml")))
+        messages = {e["metadata"]["name"]: e["message"] for e in events}
+        assert messages["login"] == "login failed: password=<redacted>"
+        assert messages["pull"] == "pull refused: Authorization: Bearer <redacted>"
+        log = next(text for name, text in files.items() if name.endswith("/logs/openshift-nfd_nfd-worker-stuck.log"))
+        # Never scheduled: the API server answers an empty log (a scheduled pod's would fail: no kubelet serves it).
+        assert log == ""
         nodes = yaml.safe_load(next(text for name, text in files.items() if name.endswith("/Node.yaml")))
         assert any("node-role.kubernetes.io/gpu" in n["metadata"]["labels"] for n in nodes)
 

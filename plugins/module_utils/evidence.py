@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rhoai.gpu_infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Evidence for support, without credentials: redaction of API objects and text, and the reads diagnose needs.
+
+AWX/AAP stores every task result as a job event, and ``-vvv`` prints it: redacting when files are written is too late.
+``collect`` therefore redacts what it read before it returns, and the ``diagnose_redact`` filter uses the same
+``redact``, so there is one implementation of what counts as a credential.
+
+Pure functions except ``collect``, which reads through the facade of ``client.py`` (or a fake in unit tests).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+REDACTED = "<redacted>"
+
+# Environment variable names that hold credentials (AWS_SECRET_ACCESS_KEY, API_TOKEN, DB_PASSWORD, ...).
+SECRET_ENV_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|KEY|CREDENTIAL", re.IGNORECASE)
+
+# A field, flag or assignment whose name, lower-cased without "-", "_" and ".", ends with one of these holds a
+# credential. Narrower than SECRET_ENV_NAME on purpose: "key" alone is a toleration's or a selector's key, and
+# "secretName" names a Secret without being one.
+CREDENTIAL_SUFFIXES = (
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "apikey",
+    "accesskey",
+    "secretkey",
+    "privatekey",
+    "clientkeydata",
+    "credential",
+    "credentials",
+)
+
+_PRIVATE_KEY = re.compile(
+    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*\Z)", re.DOTALL
+)
+_AUTH_SCHEME = re.compile(r"(?i)(?<![A-Za-z0-9])(bearer|basic)([ \t]+)(?P<credential>[A-Za-z0-9\-._~+/]{8,}=*)")
+# "bearer tokens are rejected": a word of prose after the scheme's name is not a credential.
+_PROSE_WORD = re.compile(r"[A-Za-z][a-z]*")
+# Service account tokens and other JWTs: three base64url parts, the first a JSON header ("{"..." is "eyJ").
+_JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+# AWS access key IDs (long-term AKIA, temporary ASIA).
+_AWS_KEY_ID = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+(@)")
+# name=value, name: value, "name": "value", --name=value. Names and values are matched apart so that a name inside
+# prose ("login failed: password=...") is still found after a non-credential name ("failed:") before it.
+_NAME = re.compile(r"""(?P<q>["']?)(?P<name>[A-Za-z][A-Za-z0-9_.-]*)(?P=q)[ \t]*[:=][ \t]*""")
+# The value is not a YAML block or flow start ("token: |", "secret: {name: x}").
+_VALUE = re.compile(r""""[^"\n]*"|'[^'\n]*'|[^\s"',;{}\[\]|>][^\s"',;}\]]*""")
+_FLAG = re.compile(r"^--?(?P<name>[A-Za-z][A-Za-z0-9_.-]*)$")
+
+# Keys whose whole value is dropped: managedFields and last-applied-configuration can hold anything ever applied.
+_DROPPED_KEYS = ("managedFields",)
+_DROPPED_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+
+
+def is_credential_name(name):
+    """Whether a field, flag or variable called ``name`` holds a credential (client-key-data, aws_secret_access_key)."""
+    normalized = re.sub(r"[-_.]", "", str(name)).lower()
+    return normalized.endswith(CREDENTIAL_SUFFIXES)
+
+
+def _redact_assignments(text):
+    parts = []
+    done = 0
+    for name in _NAME.finditer(text):
+        if name.start() < done or not is_credential_name(name.group("name")):
+            continue
+        value = _VALUE.match(text, name.end())
+        if not value:
+            continue
+        quote = value.group(0)[0] if value.group(0)[:1] in ("'", '"') else ""
+        parts.extend([text[done : name.end()], quote, REDACTED, quote])
+        done = value.end()
+    parts.append(text[done:])
+    return "".join(parts)
+
+
+def _authorization(match):
+    if _PROSE_WORD.fullmatch(match.group("credential")):
+        return match.group(0)
+    return match.group(1) + match.group(2) + REDACTED
+
+
+def redact_text(text):
+    """Text (a log, an event message, a flag) with credential-looking values replaced by ``<redacted>``.
+
+    Replaced: private keys in PEM form, Bearer and Basic authorization values, JWTs (service account tokens), AWS
+    access key IDs, passwords in URLs, and the value of any assignment whose name ends like a credential
+    (``password=``, ``aws_secret_access_key =``, ``client-key-data:``, ``"token": "..."``, ``--api-key=``).
+    """
+    if not isinstance(text, str) or not text:
+        return text
+    text = _PRIVATE_KEY.sub(REDACTED, text)
+    text = _AUTH_SCHEME.sub(_authorization, text)
+    text = _JWT.sub(REDACTED, text)
+    text = _AWS_KEY_ID.sub(REDACTED, text)
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
+    return _redact_assignments(text)
+
+
+def _redact_env(env):
+    result = []
+    for var in env:
+        if isinstance(var, dict) and "value" in var and SECRET_ENV_NAME.search(str(var.get("name"))):
+            result.append(dict(var, value=REDACTED))
+        else:
+            result.append(redact(var))
+    return result
+
+
+def _redact_argv(argv):
+    """args/command: ``--token abc`` hides its value in the next item; ``--token=abc`` is handled as text."""
+    result = []
+    hide_next = False
+    for item in argv:
+        if hide_next and isinstance(item, str):
+            result.append(REDACTED)
+            hide_next = False
+            continue
+        hide_next = False
+        flag = _FLAG.match(item) if isinstance(item, str) else None
+        if flag and is_credential_name(flag.group("name")):
+            hide_next = True
+        result.append(redact(item))
+    return result
+
+
+def redact(obj):
+    """A copy of an API object (or a list of them, or any JSON value) that is safe to hand to someone else.
+
+    Secrets lose ``data`` and ``stringData``; in ``env`` lists the ``value`` of a variable whose name looks like a
+    credential is replaced; in ``args``/``command`` the value after a credential flag is replaced; a string field whose
+    name ends like a credential (``token``, ``password``, ``client-key-data``, ...) is replaced; every other string
+    goes through ``redact_text``. ``managedFields`` and the last-applied-configuration annotation are dropped.
+    The input is not modified.
+    """
+    if isinstance(obj, list):
+        return [redact(item) for item in obj]
+    if isinstance(obj, str):
+        return redact_text(obj)
+    if not isinstance(obj, dict):
+        return obj
+    result = {}
+    for key, value in obj.items():
+        if key in _DROPPED_KEYS:
+            continue
+        if key == "env" and isinstance(value, list):
+            result[key] = _redact_env(value)
+        elif key in ("args", "command") and isinstance(value, list):
+            result[key] = _redact_argv(value)
+        elif key == "annotations" and isinstance(value, dict):
+            result[key] = {k: redact(v) for k, v in value.items() if k not in _DROPPED_ANNOTATIONS}
+        elif isinstance(value, str) and is_credential_name(key):
+            result[key] = REDACTED
+        else:
+            result[key] = redact(value)
+    if obj.get("kind") == "Secret":
+        for key in ("data", "stringData"):
+            result.pop(key, None)
+    return result
+
+
+def unhealthy_pods(pods):
+    """Pods that are neither Succeeded nor Running with every container ready, as {name, namespace, phase}."""
+    found = []
+    for pod in pods:
+        status = pod.get("status") or {}
+        phase = status.get("phase") or "Unknown"
+        unready = [c for c in status.get("containerStatuses") or [] if not c.get("ready")]
+        if phase not in ("Running", "Succeeded") or (phase == "Running" and unready):
+            metadata = pod.get("metadata") or {}
+            found.append({"name": metadata.get("name"), "namespace": metadata.get("namespace"), "phase": phase})
+    return found
+
+
+def pod_log(k8s, pod, tail_lines):
+    """The tail of every container's log of ``pod``, redacted; an explanation where there is none."""
+    containers = [c.get("name") for c in ((pod.get("spec") or {}).get("containers") or [])] or [None]
+    metadata = pod.get("metadata") or {}
+    parts = []
+    for container in containers:
+        try:
+            text = k8s.log(metadata.get("name"), metadata.get("namespace"), container=container, tail_lines=tail_lines)
+        except Exception as exc:  # the log is one piece of evidence; its absence is evidence too
+            text = "(no log: {0})".format(exc)
+        if len(containers) > 1:
+            text = "==> container {0} <==\n{1}".format(container, text)
+        # The API server answers an empty body (the client's None) for a pod that was never scheduled.
+        parts.append("" if text is None else text if isinstance(text, str) else str(text))
+    return redact_text("\n".join(parts))
+
+
+def _in_namespaces(obj, namespaces):
+    namespace = (obj.get("metadata") or {}).get("namespace")
+    return namespaces is None or not namespace or namespace in namespaces
+
+
+def collect(k8s, resources, namespaces=None, log_tail_lines=100, max_logs=20):
+    """Read ``resources`` ({api_version, kind, label_selectors}) from every namespace and return them redacted.
+
+    Each kind is one cluster-wide LIST (faster than one per namespace), then only objects of ``namespaces`` (all when
+    None) and cluster-scoped ones are kept. For the Pods read, the log tails of up to ``max_logs`` unhealthy ones are
+    read too. A kind that cannot be read is reported in ``errors`` and the others are still collected.
+    Returns {kinds: [{api_version, kind, resources}], unhealthy_pods, logs: [{namespace, name, log}], errors}; the
+    objects are under ``resources`` as in kubernetes.core.k8s_info (``items`` would be a dict method in Jinja).
+    """
+    wanted = set(namespaces) if namespaces is not None else None
+    result = {"kinds": [], "unhealthy_pods": [], "logs": [], "errors": []}
+    pods = []
+    for spec in resources:
+        api_version, kind = spec["api_version"], spec["kind"]
+        selector = ",".join(spec.get("label_selectors") or []) or None
+        try:
+            items = [o for o in k8s.list(api_version, kind, label_selector=selector) if _in_namespaces(o, wanted)]
+        except Exception as exc:  # one unreadable kind (403, a broken aggregated API) must not hide the others
+            result["errors"].append({"api_version": api_version, "kind": kind, "error": redact_text(str(exc)).strip()})
+            items = []
+        if kind == "Pod" and api_version == "v1":
+            pods.extend(items)
+        result["kinds"].append({"api_version": api_version, "kind": kind, "resources": redact(items)})
+    result["unhealthy_pods"] = unhealthy_pods(pods)
+    by_key = {((p.get("metadata") or {}).get("namespace"), (p.get("metadata") or {}).get("name")): p for p in pods}
+    for bad in result["unhealthy_pods"][: max(0, max_logs)]:
+        pod = by_key[(bad["namespace"], bad["name"])]
+        result["logs"].append(
+            {"namespace": bad["namespace"], "name": bad["name"], "log": pod_log(k8s, pod, log_tail_lines)}
+        )
+    return result
