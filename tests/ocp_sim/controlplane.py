@@ -423,7 +423,9 @@ class ControlPlane:
             "--requestheader-extra-headers-prefix=X-Remote-Extra-",
             f"--proxy-client-cert-file={p / 'front-proxy-client.crt'}",
             f"--proxy-client-key-file={p / 'front-proxy-client.key'}",
-            "--enable-aggregator-routing=true",  # no kube-proxy: reach API services via endpoints
+            # No kube-proxy: an aggregated API (OLM's package server) is reached through an ExternalName Service
+            # naming localhost, which only the non-routing resolver follows (Endpoints may not hold loopback).
+            "--enable-aggregator-routing=false",
             # No kubelets (kwok fakes them), so no kubelet client certs; logs/exec are not used.
             "--kubelet-preferred-address-types=InternalIP",
             # The `kubernetes` Service cannot get endpoints on 127.0.0.1 (loopback is invalid for

@@ -215,6 +215,8 @@ def bootstrap(cp, scenario=None, knobs=None, controllers=True):
         if controllers:
             start_controllers(cp)
         olm.wait_catalogs_ready(api_client, list(addresses))
+        # after READY: the package server lists what the catalog operator has connected to
+        olm.start_package_server(cp, api_client)
     finally:
         api_client.close()
     return time.monotonic() - started

@@ -1,4 +1,4 @@
-"""The test bed's catalogs (catalog.yaml): package lookup, channel heads, upgrade chains, PackageManifest objects."""
+"""The test bed's catalogs (catalog.yaml): package lookup, channel heads, upgrade chains."""
 
 from __future__ import annotations
 
@@ -66,57 +66,6 @@ class Catalog:
             if any(csv_name in c["entries"] for c in pkg["channels"]):
                 return pkg
         return None
-
-    def package_manifests(self):
-        """PackageManifest objects as the package-server would serve them from these catalogs."""
-        out = []
-        for pkg in self.packages.values():
-            cat = self.catalogs[pkg["catalog"]]
-            modes = [{"type": m, "supported": bool(pkg["installModes"].get(m))} for m in INSTALL_MODES]
-            channels = []
-            for channel in pkg["channels"]:
-                head = channel["entries"][-1]
-                channels.append(
-                    {
-                        "name": channel["name"],
-                        "currentCSV": head,
-                        "currentCSVDesc": {
-                            "displayName": pkg["displayName"],
-                            "version": csv_version(head),
-                            "provider": {"name": pkg["provider"]},
-                            "installModes": modes,
-                        },
-                        "entries": [{"name": e, "version": csv_version(e)} for e in reversed(channel["entries"])],
-                    }
-                )
-            out.append(
-                {
-                    "apiVersion": "packages.operators.coreos.com/v1",
-                    "kind": "PackageManifest",
-                    "metadata": {
-                        "name": pkg["name"],
-                        "namespace": MARKETPLACE,
-                        "labels": {
-                            "catalog": pkg["catalog"],
-                            "catalog-namespace": MARKETPLACE,
-                            "operatorframework.io/arch.amd64": "supported",
-                            "operatorframework.io/os.linux": "supported",
-                        },
-                    },
-                    "spec": {},
-                    "status": {
-                        "catalogSource": pkg["catalog"],
-                        "catalogSourceDisplayName": cat["displayName"],
-                        "catalogSourceNamespace": MARKETPLACE,
-                        "catalogSourcePublisher": cat["publisher"],
-                        "packageName": pkg["name"],
-                        "defaultChannel": pkg["defaultChannel"],
-                        "provider": {"name": pkg["provider"]},
-                        "channels": channels,
-                    },
-                }
-            )
-        return out
 
 
 def load(path=CATALOG_FILE):

@@ -8,6 +8,7 @@ them with `spec.address`, so OLM needs no registry pod and unpacks no bundle ima
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from kubernetes import client
 
-from tests.ocp_sim import upstream
+from tests.ocp_sim import pki, upstream
 from tests.ocp_sim.controlplane import free_port
 
 from . import fbc
@@ -29,6 +30,9 @@ OLM_V1ALPHA1 = "operators.coreos.com/v1alpha1"
 #: kinds forever unless they exist (a real cluster has them)
 OPENSHIFT_MODE_CRDS = (("apiservers", "APIServer"), ("proxies", "Proxy"))
 CATALOG_TIMEOUT = 120.0
+OLM_NAMESPACE = "openshift-operator-lifecycle-manager"
+PACKAGES_GROUP = "packages.operators.coreos.com"
+PACKAGE_SERVICE = "packageserver-service"
 
 
 class OlmError(RuntimeError):
@@ -138,6 +142,83 @@ def start_operators(cp):
     )  # fmt: skip
     # olm has no kubeconfig flag; it reads KUBECONFIG
     cp.spawn("olm", [*supervise, "olm", "--", str(bin_dir / "olm")], env=env)
+
+
+def start_package_server(cp, api_client, timeout=90.0):
+    """OLM's package server as the aggregated API `v1.packages.operators.coreos.com`, as on OpenShift.
+
+    kube-apiserver proxies to it through an ExternalName Service that names `localhost` (the test bed runs the
+    apiserver without aggregator routing): Endpoints may not hold loopback addresses, and every byte stays on
+    127.0.0.1."""
+    port = cp.ports.get("package-server") or free_port()
+    cp.ports["package-server"] = port
+    directory = Path(cp.state_dir) / "pki" / "package-server"
+    ca = pki.CA.create(directory, "ca", "ocp-sim-package-server-ca")
+    serving = ca.issue(
+        directory,
+        "serving",
+        "package-server",
+        server=True,
+        dns=("{0}.{1}.svc".format(PACKAGE_SERVICE, OLM_NAMESPACE), "localhost"),
+        ips=("127.0.0.1",),
+    )
+    cp.spawn(
+        "package-server",
+        [str(upstream.olm_bin_dir() / "package-server"), "--kubeconfig", str(cp.kubeconfig), "--secure-port", str(port),
+         "--tls-cert-file", str(serving.cert), "--tls-private-key-file", str(serving.key),
+         "--global-namespace", MARKETPLACE],
+    )  # fmt: skip
+    core = client.CoreV1Api(api_client)
+    service = client.V1Service(
+        metadata=client.V1ObjectMeta(name=PACKAGE_SERVICE, namespace=OLM_NAMESPACE),
+        spec=client.V1ServiceSpec(type="ExternalName", external_name="localhost"),
+    )
+    try:
+        core.create_namespaced_service(OLM_NAMESPACE, service)
+    except client.exceptions.ApiException as exc:
+        if exc.status != 409:
+            raise
+    body = {
+        "apiVersion": "apiregistration.k8s.io/v1",
+        "kind": "APIService",
+        "metadata": {"name": "v1." + PACKAGES_GROUP},
+        "spec": {
+            "group": PACKAGES_GROUP,
+            "version": "v1",
+            "service": {"name": PACKAGE_SERVICE, "namespace": OLM_NAMESPACE, "port": port},
+            "caBundle": base64.b64encode(Path(ca.paths.cert).read_bytes()).decode(),
+            "groupPriorityMinimum": 2000,
+            "versionPriority": 15,
+        },
+    }
+    api = client.ApiregistrationV1Api(api_client)
+    try:
+        api.create_api_service(body)
+    except client.exceptions.ApiException as exc:
+        if exc.status != 409:
+            raise
+        body["metadata"]["resourceVersion"] = api.read_api_service(body["metadata"]["name"]).metadata.resource_version
+        api.replace_api_service(body["metadata"]["name"], body)
+    deadline = time.monotonic() + timeout
+    while True:
+        found = api.read_api_service("v1." + PACKAGES_GROUP)
+        available = next((c for c in found.status.conditions or [] if c.type == "Available"), None)
+        if available is not None and available.status == "True":
+            return port
+        if time.monotonic() > deadline:
+            raise OlmError(
+                "APIService v1.{0} not Available after {1:.0f}s ({2}: {3}); expected the package server on "
+                "127.0.0.1:{4} to answer. Last lines of {5}:\n{6}".format(
+                    PACKAGES_GROUP,
+                    timeout,
+                    getattr(available, "reason", None),
+                    getattr(available, "message", None),
+                    port,
+                    cp.log_path("package-server"),
+                    _tail(cp.log_path("package-server")),
+                )
+            )
+        time.sleep(0.5)
 
 
 def wait_catalogs_ready(api_client, names, timeout=CATALOG_TIMEOUT):

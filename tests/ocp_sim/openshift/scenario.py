@@ -340,7 +340,6 @@ def objects(data, cat, addresses):
         *masters(data),
         *worker_machinesets(data),
         *catalog_sources(cat, addresses),
-        *cat.package_manifests(),
         *platform_objects(),
         *monitoring_config(data),
         *(data.get("objects") or []),

@@ -184,7 +184,6 @@ PLATFORM_CRDS = (
     "machineautoscalers.autoscaling.openshift.io",
     "servicemonitors.monitoring.coreos.com",
     "prometheusrules.monitoring.coreos.com",
-    "packagemanifests.packages.operators.coreos.com",
 )
 
 CRD_KIND = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
