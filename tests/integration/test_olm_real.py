@@ -74,7 +74,7 @@ def test_status_lists_the_olm_processes(sim):
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for name in ("olm", "catalog", "opm-redhat-operators", "opm-certified-operators"):
+    for name in ("olm", "catalog", "package-server", "opm-redhat-operators", "opm-certified-operators"):
         assert " {0} ".format(name) in proc.stdout, proc.stdout
 
 
