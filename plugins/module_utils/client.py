@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import traceback
 
@@ -25,6 +26,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 try:
     import kubernetes
+    import urllib3  # the kubernetes client's HTTP layer: connection errors and timeouts come from it
     from kubernetes.dynamic import DynamicClient
     from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
@@ -85,6 +87,63 @@ if HAS_KUBERNETES:
 
 class AuthError(Exception):
     """The auth options cannot produce a usable client configuration."""
+
+
+def is_api_error(exc):
+    """Whether ``exc`` came from the API or the way to it (HTTP status, connection, TLS, timeout), not from our code."""
+    if HAS_KUBERNETES and isinstance(exc, (kubernetes.client.exceptions.ApiException, urllib3.exceptions.HTTPError)):
+        return True
+    return isinstance(exc, OSError)
+
+
+def error_text(exc):
+    """The API's own words for an error, on one line (the dynamic client's str() adds headers and a traceback)."""
+    summary = getattr(exc, "summary", None)
+    body = getattr(exc, "body", None)
+    if callable(summary):
+        text = summary()
+    elif body:  # a plain ApiException: its str() carries the response headers too
+        try:
+            text = json.loads(body).get("message") or body
+        except (TypeError, ValueError, AttributeError):
+            text = body
+    else:
+        text = str(exc)
+    status = getattr(exc, "status", None)
+    if status and not str(text).startswith(str(status)):
+        text = "{0} {1}: {2}".format(status, getattr(exc, "reason", "") or "", text)
+    return " ".join(str(text).split())
+
+
+def api_failure_message(doing, exc, needs):
+    """Expected, found and what to do for an API error while ``doing`` something that ``needs`` a permission."""
+    status = getattr(exc, "status", None)
+    if status == 401:
+        found, remedy = (
+            "the API server rejected the credentials",
+            "Log in again (oc login) or renew the token or kubeconfig given to the module (api_key, kubeconfig, "
+            "K8S_AUTH_API_KEY, K8S_AUTH_KUBECONFIG); 'oc whoami' must work with the same credentials.",
+        )
+    elif status == 403:
+        found, remedy = (
+            "the credentials lack permission",
+            "Grant this user or service account permission to {0}, or run as one that has it (check with "
+            "'oc auth can-i').".format(needs),
+        )
+    elif status:
+        found, remedy = (
+            "the API server answered HTTP {0}".format(status),
+            "Re-run; if it persists, look at the API server's health (oc get clusteroperators kube-apiserver).",
+        )
+    else:
+        found, remedy = (
+            "the API server was unreachable",
+            "Check that the API URL is reachable from this host ('oc whoami' with the same kubeconfig or token) and "
+            "re-run; during a control-plane upgrade, wait until it finished.",
+        )
+    return "Could not {0}: {1} ({2}). Expected to be able to {3}. {4}".format(
+        doing, found, error_text(exc), needs, remedy
+    )
 
 
 def resolve_auth(params, environ=None):

@@ -16,6 +16,8 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import error_text
+
 REDACTED = "<redacted>"
 
 # Environment variable names that hold credentials (AWS_SECRET_ACCESS_KEY, API_TOKEN, DB_PASSWORD, ...).
@@ -190,7 +192,7 @@ def pod_log(k8s, pod, tail_lines):
         try:
             text = k8s.log(metadata.get("name"), metadata.get("namespace"), container=container, tail_lines=tail_lines)
         except Exception as exc:  # the log is one piece of evidence; its absence is evidence too
-            text = "(no log: {0})".format(exc)
+            text = "(no log: {0})".format(error_text(exc))
         if len(containers) > 1:
             text = "==> container {0} <==\n{1}".format(container, text)
         # The API server answers an empty body (the client's None) for a pod that was never scheduled.

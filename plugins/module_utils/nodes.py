@@ -138,6 +138,27 @@ def node_facts(node, nfd_worker_ds, nfd_worker_pods, gpu_daemonsets):
     }
 
 
+def toleration_for(formatted):
+    """The toleration, as YAML flow text, that tolerates a taint written by ``format_taint`` (key=value:Effect)."""
+    key_value, _, effect = formatted.rpartition(":")
+    key, _, value = key_value.partition("=")
+    if value:
+        return "{{key: {0}, operator: Equal, value: {1}, effect: {2}}}".format(key, value, effect)
+    return "{{key: {0}, operator: Exists, effect: {1}}}".format(key, effect)
+
+
+def gpu_operator_toleration_remedy(untolerated):
+    """What to set when GPU operator DaemonSets do not tolerate a node's taints: the variable, with the exact value."""
+    taints = sorted({taint for listed in untolerated.values() for taint in listed})
+    return (
+        "Set gpu_operator_extra_tolerations (a variable of the gpu_operator role) to tolerate {0}, e.g. "
+        "gpu_operator_extra_tolerations: [{1}], and re-run the site playbook. The role writes it, after the "
+        "nvidia.com/gpu:NoSchedule toleration it always sets, into ClusterPolicy gpu-cluster-policy "
+        "spec.daemonsets.tolerations; a NoSchedule taint may instead be listed by its key in "
+        "gpu_operator_extra_toleration_keys.".format(", ".join(taints), ", ".join(toleration_for(t) for t in taints))
+    )
+
+
 def _finding(node, severity, code, message, *, evidence, remedy):
     return {
         "node": node,
@@ -252,7 +273,7 @@ def node_findings(facts, nfd_worker_ds_found, driver_pods, nfd_namespace, gpu_op
                 "deploy there.".format(facts["nfd_worker_pod"], name, PCI_LABEL),
                 evidence=evidence,
                 remedy='Set sources.pci.deviceClassWhitelist ["0200", "03", "12"] and deviceLabelFields ["vendor"] in '
-                "NodeFeatureDiscovery nfd-instance spec.workerConfig.configData (the nfd role's worker config), "
+                "NodeFeatureDiscovery nfd-instance spec.workerConfig.configData (the nfd role's nfd_worker_config), "
                 "and check that the instance type really has an NVIDIA GPU.",
             )
         )
@@ -269,9 +290,7 @@ def node_findings(facts, nfd_worker_ds_found, driver_pods, nfd_namespace, gpu_op
                 "GPU operator DaemonSets cannot run on {0}: {1}. spec.daemonsets.tolerations of the ClusterPolicy "
                 "replaces the operator's default tolerations.".format(name, listed),
                 evidence=evidence,
-                remedy="List every taint of the GPU nodes, including {{key: nvidia.com/gpu, operator: Exists, effect: "
-                "NoSchedule}}, in ClusterPolicy gpu-cluster-policy spec.daemonsets.tolerations (the gpu_operator "
-                "role's tolerations variable).",
+                remedy=gpu_operator_toleration_remedy(facts["gpu_operator_untolerated"]),
             )
         )
     if facts["kernel_labels"] and not facts["gpu_present"] and not facts["gpu_operator_untolerated"]:

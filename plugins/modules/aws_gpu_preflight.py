@@ -74,6 +74,9 @@ requirements:
 notes:
   - Needs C(ec2:DescribeInstanceTypeOfferings), C(ec2:DescribeInstances), C(ec2:DescribeInstanceTypes) and
     C(servicequotas:GetServiceQuota).
+  - Every AWS request gives up after 10 seconds connecting or 30 seconds waiting for an answer, in at most 3 attempts.
+  - Missing or rejected credentials, a missing permission and an unreachable endpoint fail with AWS's own message and
+    what to do; any other error is reported as a bug of this module.
 """
 
 EXAMPLES = r"""
@@ -124,12 +127,88 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.machinesets import
 
 try:
     import boto3
+    from botocore.config import Config
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ProfileNotFound,
+        ReadTimeoutError,
+    )
 
     HAS_BOTO3 = True
     BOTO3_IMPORT_ERROR = None
 except ImportError:
     HAS_BOTO3 = False
     BOTO3_IMPORT_ERROR = traceback.format_exc()
+
+# Seconds to connect and to wait for an answer, per attempt; "standard" retries make 3 attempts with backoff. botocore's
+# own default read timeout is 60 s with up to 5 legacy retries, long for a preflight that should fail in seconds.
+CLIENT_CONFIG = dict(connect_timeout=10, read_timeout=30, retries={"total_max_attempts": 3, "mode": "standard"})
+REJECTED_CREDENTIALS = (
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidAccessKeyId",
+)
+MISSING_PERMISSION = ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException")
+PERMISSIONS = "ec2:DescribeInstanceTypeOfferings, ec2:DescribeInstances, ec2:DescribeInstanceTypes"
+SKIP = "or set machinesets_aws_preflight: false to skip this check"
+
+
+def aws_failure(exc, region):
+    """Expected, found and what to do for an error of AWS or of the way to it; None for anything else (a bug)."""
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError, ProfileNotFound)):
+        found = "no usable AWS credentials"
+        remedy = (
+            "Give the control node credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), "
+            "or AWS_PROFILE / machinesets_aws_profile naming a profile that exists, or an instance role; {0}.".format(
+                SKIP
+            )
+        )
+    elif isinstance(exc, NoRegionError):
+        found = "no region"
+        remedy = "Set the region option (AWS_REGION); the machinesets role reads it from Infrastructure/cluster."
+    elif isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in REJECTED_CREDENTIALS:
+            found = "AWS rejected the credentials ({0})".format(code)
+            remedy = (
+                "Renew or correct the AWS credentials of the control node (aws sts get-caller-identity must work); "
+                + SKIP
+                + "."
+            )
+        elif code in MISSING_PERMISSION:
+            found = "the credentials lack permission for {0} ({1})".format(exc.operation_name, code)
+            remedy = "Allow {0} to this identity; {1}.".format(PERMISSIONS, SKIP)
+        else:
+            found = "AWS answered {0} to {1}".format(code or "an error", exc.operation_name)
+            remedy = "Re-run; if it persists, check the AWS service health of the region; " + SKIP + "."
+    elif isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)):
+        found = "the EC2 endpoint of {0} could not be reached".format(region)
+        remedy = (
+            "Check this host's network access (and HTTPS_PROXY) to ec2.{0}.amazonaws.com and the region; {1}.".format(
+                region, SKIP
+            )
+        )
+    elif isinstance(exc, BotoCoreError):
+        found = "the AWS client failed"
+        remedy = "Check the AWS configuration of the control node (~/.aws/config, AWS_* variables); " + SKIP + "."
+    else:
+        return None
+    return (
+        "Could not check the GPU instance offerings and quota in {0}: {1} ({2}). Expected to be able to call {3}. "
+        "{4}".format(region, found, exc, PERMISSIONS, remedy)
+    )
 
 
 def main():
@@ -160,6 +239,7 @@ def main():
     region = params["region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
         module.fail_json(msg="Expected a region (option region, AWS_REGION or AWS_DEFAULT_REGION), found none.")
+    failure = None
     try:
         session = boto3.session.Session(
             aws_access_key_id=params["aws_access_key_id"],
@@ -168,17 +248,24 @@ def main():
             profile_name=params["profile"],
             region_name=region,
         )
+        config = Config(**CLIENT_CONFIG)
         problems, facts, warnings = aws_preflight(
-            session.client("ec2"), session.client("service-quotas"), params["instance_types"]
+            session.client("ec2", config=config),
+            session.client("service-quotas", config=config),
+            params["instance_types"],
         )
-    except Exception as exc:  # botocore raises many unrelated types: credentials, endpoint, client errors
-        module.fail_json(
-            msg="Could not query AWS in {0}: {1}. Check the AWS credentials (environment, profile or options) and "
-            "that they allow ec2:Describe*; or set machinesets_aws_preflight to false to skip this check.".format(
-                region, exc
-            ),
-            exception=traceback.format_exc(),
-        )
+    except Exception as exc:  # AWS errors get their cause and a remedy; anything else is a bug of this module
+        failure = aws_failure(exc, region)
+        if failure is None:
+            module.fail_json(
+                msg="aws_gpu_preflight failed with an unexpected {0}: {1}. This is a bug in rhoai.gpu_infra, not a "
+                "problem of the AWS account or credentials; please report it with the output of ansible-playbook "
+                "-vvv (which shows the traceback).".format(type(exc).__name__, exc),
+                exception=traceback.format_exc(),
+            )
+    if failure:
+        # Outside the except block: the message explains an AWS error in full; a traceback would only suggest a bug.
+        module.fail_json(msg=failure)
     for warning in warnings:
         module.warn(warning)
     result = dict(changed=False, problems=problems, **facts)

@@ -20,6 +20,9 @@ description:
     misleading driver error C(FATAL: failed to install elfutils-libelf-devel. RHEL entitlement may be improperly
     deployed.), whose cause is an NFD worker kept off a tainted GPU node, not entitlements.
   - Read-only. Never changes anything, also not outside check mode.
+  - Every API request attempt times out after 30 seconds. Rejected credentials (HTTP 401), missing permissions
+    (HTTP 403) and an unreachable API fail with the API's own message, what was expected and what to do; any other
+    error is reported as a bug of this module.
 author:
   - rhoai.gpu_infra contributors (@rhoai-gpu-infra)
 options:
@@ -204,19 +207,28 @@ cluster:
       type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 (ansible-test wants imports below the docs)
+import traceback  # noqa: E402 (ansible-test wants imports below the docs)
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  # noqa: E402
     AUTH_ARG_SPEC,
+    api_failure_message,
     build_configuration,
     get_k8s,
+    is_api_error,
     resolve_auth,
 )
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.nodes import checks, collect  # noqa: E402
 
 
 def cluster_identity(k8s, params):
-    infrastructure = k8s.get("config.openshift.io/v1", "Infrastructure", "cluster") or {}
+    try:
+        infrastructure = k8s.get("config.openshift.io/v1", "Infrastructure", "cluster") or {}
+    except Exception as exc:  # identity only labels the report: without it the API URL still names the cluster
+        if not is_api_error(exc):
+            raise
+        infrastructure = {}
     status = infrastructure.get("status") or {}
     api_url = status.get("apiServerURL")
     if not api_url:
@@ -237,14 +249,34 @@ def main(k8s_factory=get_k8s):
     argument_spec.update(AUTH_ARG_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     k8s = k8s_factory(module)
-    result = collect(
-        k8s,
-        node_selector=module.params["node_selector"],
-        nfd_namespace=module.params["nfd_namespace"],
-        gpu_operator_namespace=module.params["gpu_operator_namespace"],
-    )
-    result["checks"] = checks(result)
-    result["cluster"] = cluster_identity(k8s, module.params)
+    nfd_namespace, gpu_namespace = module.params["nfd_namespace"], module.params["gpu_operator_namespace"]
+    failure = None
+    try:
+        result = collect(
+            k8s,
+            node_selector=module.params["node_selector"],
+            nfd_namespace=nfd_namespace,
+            gpu_operator_namespace=gpu_namespace,
+        )
+        result["checks"] = checks(result)
+        result["cluster"] = cluster_identity(k8s, module.params)
+    except Exception as exc:  # an API error is the cluster's or the login's; anything else is a bug of this module
+        if not is_api_error(exc):
+            module.fail_json(
+                msg="node_label_check failed with an unexpected {0}: {1}. This is a bug in rhoai.gpu_infra, not a "
+                "problem of the cluster or the credentials; please report it with the output of ansible-playbook "
+                "-vvv (which shows the traceback).".format(type(exc).__name__, exc),
+                exception=traceback.format_exc(),
+            )
+        failure = api_failure_message(
+            "read the GPU nodes and the NFD and GPU operator DaemonSets",
+            exc,
+            "list nodes, and list daemonsets and pods in namespaces {0} and {1}".format(nfd_namespace, gpu_namespace),
+        )
+    if failure:
+        # Outside the except block: an API error is explained in full by the message; a traceback would only suggest
+        # a bug.
+        module.fail_json(msg=failure)
     module.exit_json(changed=False, **result)
 
 

@@ -9,6 +9,7 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from ansible.module_utils.testing import patch_module_args
 from moto import mock_aws
 
@@ -114,3 +115,78 @@ def test_secrets_are_not_echoed(aws, capsys):
     )
     assert result["failed"]
     assert "verysecretkeyvalue" not in json.dumps(result)
+
+
+class FailingEc2:
+    """An EC2 client whose first call raises ``error``."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def get_paginator(self, name):
+        raise self.error
+
+
+def client_error(code, operation="DescribeInstanceTypeOfferings"):
+    return ClientError({"Error": {"Code": code, "Message": "message of " + code}}, operation)
+
+
+@pytest.fixture
+def failing_ec2(monkeypatch):
+    """Set the error EC2 raises; records the client options the module passes."""
+    state = {"error": None, "configs": []}
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+    def client(self, service, *args, **kwargs):
+        state["configs"].append((service, kwargs.get("config")))
+        return FailingEc2(state["error"]) if service == "ec2" else StubQuotas(value=64)
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    return state
+
+
+@pytest.mark.parametrize(
+    "error, found, remedy",
+    [
+        (client_error("AuthFailure"), "AWS rejected the credentials (AuthFailure)", "aws sts get-caller-identity"),
+        (
+            client_error("UnauthorizedOperation"),
+            "the credentials lack permission for DescribeInstanceTypeOfferings (UnauthorizedOperation)",
+            "Allow ec2:DescribeInstanceTypeOfferings",
+        ),
+        (NoCredentialsError(), "no usable AWS credentials", "AWS_ACCESS_KEY_ID"),
+        (
+            EndpointConnectionError(endpoint_url="https://ec2.us-east-2.amazonaws.com/"),
+            "the EC2 endpoint of us-east-2 could not be reached",
+            "HTTPS_PROXY",
+        ),
+        (client_error("InternalError"), "AWS answered InternalError to DescribeInstanceTypeOfferings", "Re-run"),
+    ],
+)
+def test_aws_errors_fail_with_their_cause_and_the_next_step(failing_ec2, capsys, error, found, remedy):
+    failing_ec2["error"] = error
+    result = run(capsys, instance_types=DESIGN_POOLS)
+    assert result["rc"] == 1 and result["failed"]
+    msg = result["msg"]
+    assert msg.startswith("Could not check the GPU instance offerings and quota in us-east-2: " + found), msg
+    assert str(error) in msg  # the original cause is kept
+    assert remedy in msg and "machinesets_aws_preflight: false" in msg
+    assert "exception" not in result and "bug" not in msg
+
+
+def test_a_bug_of_ours_is_not_blamed_on_the_aws_credentials(failing_ec2, capsys):
+    failing_ec2["error"] = KeyError("InstanceTypeOfferings")
+    result = run(capsys, instance_types=DESIGN_POOLS)
+    assert result["rc"] == 1
+    assert "unexpected KeyError: 'InstanceTypeOfferings'" in result["msg"] and "bug in rhoai.gpu_infra" in result["msg"]
+    assert "credentials (" not in result["msg"] and "Check the AWS" not in result["msg"]
+
+
+def test_every_aws_client_has_a_request_timeout(failing_ec2, capsys):
+    failing_ec2["error"] = client_error("InternalError")
+    run(capsys, instance_types=DESIGN_POOLS)
+    assert {service for service, _ in failing_ec2["configs"]} == {"ec2", "service-quotas"}
+    for _, config in failing_ec2["configs"]:
+        assert (config.connect_timeout, config.read_timeout) == (10, 30)
+        assert config.retries == {"total_max_attempts": 3, "mode": "standard"}

@@ -3,7 +3,9 @@
 import json
 
 import pytest
+import urllib3
 from ansible.module_utils.testing import patch_module_args
+from kubernetes.client.exceptions import ApiException
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as n
 from ansible_collections.rhoai.gpu_infra.plugins.modules import node_label_check
@@ -72,3 +74,77 @@ def test_unknown_option_is_rejected(capsys):
         node_label_check.main(k8s_factory=lambda module: FakeK8s({}))
     assert exit_info.value.code == 1
     assert "node_selectr" in json.loads(capsys.readouterr().out)["msg"]
+
+
+class FailingK8s(FakeK8s):
+    """Lists fail with ``error``; reads of single objects (Infrastructure) succeed."""
+
+    def __init__(self, error, objects=None):
+        super().__init__(objects or {})
+        self.error = error
+
+    def list(self, *args, **kwargs):
+        raise self.error
+
+
+def api_exception(status, reason, message):
+    exc = ApiException(status=status, reason=reason)
+    exc.body = json.dumps({"kind": "Status", "message": message})
+    exc.headers = {"Content-Type": "application/json"}
+    return exc
+
+
+@pytest.mark.parametrize(
+    "error, found, remedy",
+    [
+        (
+            api_exception(403, "Forbidden", 'nodes is forbidden: User "dev" cannot list resource "nodes"'),
+            "the credentials lack permission",
+            "list nodes, and list daemonsets and pods in namespaces openshift-nfd and nvidia-gpu-operator",
+        ),
+        (api_exception(401, "Unauthorized", "Unauthorized"), "the API server rejected the credentials", "oc login"),
+        (
+            urllib3.exceptions.MaxRetryError(None, "/api/v1/nodes", "Connection refused"),
+            "the API server was unreachable",
+            "Check that the API URL is reachable",
+        ),
+    ],
+)
+def test_api_errors_fail_with_expected_found_and_next_step_without_traceback(capsys, error, found, remedy):
+    fake = FailingK8s(error)
+    with patch_module_args({}), pytest.raises(SystemExit) as exit_info:
+        node_label_check.main(k8s_factory=lambda module: fake)
+    result = json.loads(capsys.readouterr().out)
+    assert exit_info.value.code == 1
+    msg = result["msg"]
+    assert msg.startswith("Could not read the GPU nodes and the NFD and GPU operator DaemonSets: " + found)
+    assert "Expected to be able to list nodes" in msg and remedy in msg
+    assert "exception" not in result and "Traceback" not in msg
+    if getattr(error, "status", None) == 403:
+        assert 'User "dev" cannot list resource "nodes"' in msg  # the API's own words are kept
+    assert "AWS" not in msg
+
+
+def test_a_bug_of_ours_is_called_one(capsys):
+    fake = FailingK8s(KeyError("metadata"))
+    with patch_module_args({}), pytest.raises(SystemExit) as exit_info:
+        node_label_check.main(k8s_factory=lambda module: fake)
+    result = json.loads(capsys.readouterr().out)
+    assert exit_info.value.code == 1
+    assert "unexpected KeyError: 'metadata'" in result["msg"] and "bug in rhoai.gpu_infra" in result["msg"]
+    assert "not a problem of the cluster or the credentials" in result["msg"]
+
+
+def test_an_unreadable_infrastructure_only_leaves_the_cluster_name_unknown(capsys):
+    class NoInfrastructure(FakeK8s):
+        def get(self, api_version, kind, name, namespace=None):
+            if kind == "Infrastructure":
+                raise api_exception(403, "Forbidden", "infrastructures.config.openshift.io is forbidden")
+            return super().get(api_version, kind, name, namespace)
+
+    fake = NoInfrastructure({})
+    with patch_module_args({"host": "https://api.x.example.com:6443"}), pytest.raises(SystemExit) as exit_info:
+        node_label_check.main(k8s_factory=lambda module: fake)
+    result = json.loads(capsys.readouterr().out)
+    assert exit_info.value.code == 0, result
+    assert result["cluster"] == {"api_url": "https://api.x.example.com:6443", "infrastructure_name": None}

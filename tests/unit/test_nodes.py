@@ -1,6 +1,7 @@
 """GPU node diagnosis from realistic Node/Pod/DaemonSet dicts (as the API server returns them)."""
 
 import pytest
+import yaml
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as n
 
@@ -267,3 +268,41 @@ def test_collect_with_a_node_selector_lists_once():
     fake = FakeK8s({})
     n.collect(fake, node_selector="node.kubernetes.io/instance-type=g6.12xlarge")
     assert [c for c in fake.calls if c[0] == "Node"] == [("Node", None, "node.kubernetes.io/instance-type=g6.12xlarge")]
+
+
+def test_gpu_operator_taint_remedy_names_the_variable_with_a_toleration_that_works():
+    taints = (GPU_TAINT, ML_TAINT, {"key": "example.com/reserved", "effect": "NoSchedule"})
+    result = run([node("gpu-1", LABELLED, taints=taints)], nfd_ds=NFD_WORKER)
+    (finding,) = [f for f in result["findings"] if f["code"] == "gpu-operator-taint-not-tolerated"]
+    remedy = finding["remedy"]
+    assert remedy.startswith("Set gpu_operator_extra_tolerations (a variable of the gpu_operator role)")
+    assert "{{" not in remedy and "}}" not in remedy
+    example = remedy.split("gpu_operator_extra_tolerations: ", 1)[1].split("], ", 1)[0] + "]"
+    tolerations = yaml.safe_load(example)
+    assert tolerations == [
+        {"key": "dedicated", "operator": "Equal", "value": "ml", "effect": "NoExecute"},
+        {"key": "example.com/reserved", "operator": "Exists", "effect": "NoSchedule"},
+    ]
+    # With the remedy applied (the role puts its nvidia.com/gpu toleration first), nothing is left untolerated.
+    applied = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}, *tolerations]
+    assert n.untolerated_taints(list(taints), applied) == []
+
+
+def test_no_remedy_or_message_carries_unformatted_braces():
+    scenarios = [
+        run([node("gpu-1", taints=(GPU_TAINT, ML_TAINT))], nfd_ds=NFD_WORKER_NARROW),
+        run([node("gpu-1", LABELLED, taints=(GPU_TAINT, ML_TAINT))], nfd_ds=NFD_WORKER),
+        run([node("gpu-1", {n.KERNEL_LABELS[0]: "5", n.KERNEL_LABELS[1]: "5", n.KERNEL_LABELS[2]: "14"})]),
+        run([ready_node("gpu-1", gpus=0)]),
+        run([]),
+    ]
+    for result in scenarios:
+        for finding in result["findings"]:
+            for field in ("message", "remedy", "evidence"):
+                assert "{{" not in finding[field] and "}}" not in finding[field], finding
+
+
+def test_pci_label_remedy_names_the_nfd_variable():
+    result = run([node("gpu-1", dict(LABELLED, **{n.PCI_LABEL: "false"}))])
+    (finding,) = [f for f in result["findings"] if f["code"] == "pci-label-missing"]
+    assert "nfd_worker_config" in finding["remedy"]
