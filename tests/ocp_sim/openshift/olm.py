@@ -33,6 +33,7 @@ CATALOG_TIMEOUT = 120.0
 OLM_NAMESPACE = "openshift-operator-lifecycle-manager"
 PACKAGES_GROUP = "packages.operators.coreos.com"
 PACKAGE_SERVICE = "packageserver-service"
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 class OlmError(RuntimeError):
@@ -129,19 +130,25 @@ def stop_catalog(cp, name):
     cp._save_state()
 
 
+def supervised(cp, name, argv, env=None):
+    """Start `argv` as process `name` of `cp`, started again whenever it exits, as its Deployment would be."""
+    env = dict(env or {}, PYTHONPATH=str(REPO_ROOT))
+    return cp.spawn(name, [sys.executable, "-m", "tests.ocp_sim.supervise", name, "--", *argv], env=env)
+
+
 def start_operators(cp):
     """`catalog` and `olm` as supervised processes of `cp`."""
     bin_dir = upstream.olm_bin_dir()
-    supervise = [sys.executable, "-m", "tests.ocp_sim.supervise"]
-    env = {"KUBECONFIG": str(cp.kubeconfig), "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
-    cp.spawn(
+    env = {"KUBECONFIG": str(cp.kubeconfig)}
+    supervised(
+        cp,
         "catalog",
-        [*supervise, "catalog", "--", str(bin_dir / "catalog"), "--kubeconfig", str(cp.kubeconfig),
+        [str(bin_dir / "catalog"), "--kubeconfig", str(cp.kubeconfig),
          "--namespace", MARKETPLACE],
         env=env,
     )  # fmt: skip
     # olm has no kubeconfig flag; it reads KUBECONFIG
-    cp.spawn("olm", [*supervise, "olm", "--", str(bin_dir / "olm")], env=env)
+    supervised(cp, "olm", [str(bin_dir / "olm")], env=env)
 
 
 def start_package_server(cp, api_client, timeout=90.0):
@@ -162,7 +169,9 @@ def start_package_server(cp, api_client, timeout=90.0):
         dns=("{0}.{1}.svc".format(PACKAGE_SERVICE, OLM_NAMESPACE), "localhost"),
         ips=("127.0.0.1",),
     )
-    cp.spawn(
+    # it exits 0 by design when the OLMConfig's sync interval changes: restart it like OLM's other processes
+    supervised(
+        cp,
         "package-server",
         [str(upstream.olm_bin_dir() / "package-server"), "--kubeconfig", str(cp.kubeconfig), "--secure-port", str(port),
          "--tls-cert-file", str(serving.cert), "--tls-private-key-file", str(serving.key),
