@@ -136,7 +136,16 @@ def test_site_converges_every_component(sim, playbook):
         assert ns in namespaces(sim)
     (kueue,) = items(sim, "kueue.openshift.io/v1", "Kueue")
     assert conditions(kueue).get("Available") == "True"
-    assert "LeaderWorkerSet" in kueue.spec.config.integrations.frameworks
+    # Red Hat's list for RHOAI 3.x on the default channel stable-v1.2 (operators.md §2)
+    assert kueue.spec.config.integrations.frameworks == [
+        "Deployment",
+        "Pod",
+        "PyTorchJob",
+        "RayCluster",
+        "RayJob",
+        "StatefulSet",
+        "TrainJob",
+    ]
     (lwso,) = items(sim, "operator.openshift.io/v1", "LeaderWorkerSetOperator")
     assert lwso.metadata.name == "cluster"
     (serving,) = items(sim, "operator.knative.dev/v1beta1", "KnativeServing")
@@ -147,6 +156,47 @@ def test_site_converges_every_component(sim, playbook):
     gpu_sets = [m for m in items(sim, "machine.openshift.io/v1beta1", "MachineSet") if "-gpu-" in m.metadata.name]
     assert gpu_sets, "no GPU MachineSet"
     assert "COMPONENT" in run.stdout and "Succeeded" in run.stdout  # the summary table
+
+
+def test_users_can_create_kueue_queues_once_kueue_is_installed(sim):
+    """The Kueue operator installs kueue.x-k8s.io (the upstream CRDs): what a user creates next is accepted."""
+    dyn = dynamic.DynamicClient(sim.api_client)
+    api = "kueue.x-k8s.io/v1beta1"
+    flavor = {"apiVersion": api, "kind": "ResourceFlavor", "metadata": {"name": "gpu-l4"}, "spec": {}}
+    cluster_queue = {
+        "apiVersion": api,
+        "kind": "ClusterQueue",
+        "metadata": {"name": "team-a"},
+        "spec": {
+            "namespaceSelector": {},
+            "resourceGroups": [
+                {
+                    "coveredResources": ["cpu", "nvidia.com/gpu"],
+                    "flavors": [
+                        {
+                            "name": "gpu-l4",
+                            "resources": [
+                                {"name": "cpu", "nominalQuota": 8},
+                                {"name": "nvidia.com/gpu", "nominalQuota": 2},
+                            ],
+                        }
+                    ],
+                }
+            ],
+        },
+    }
+    local_queue = {
+        "apiVersion": api,
+        "kind": "LocalQueue",
+        "metadata": {"name": "team-a", "namespace": "default"},
+        "spec": {"clusterQueue": "team-a"},
+    }
+    for obj in (flavor, cluster_queue, local_queue):
+        res = dyn.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        created = res.create(body=obj, namespace=obj["metadata"].get("namespace"))
+        assert created.metadata.name == obj["metadata"]["name"]
+        # user objects: teardown must leave their CRDs alone, so remove them here
+        res.delete(name=obj["metadata"]["name"], namespace=obj["metadata"].get("namespace"))
 
 
 def test_second_site_run_changes_nothing(sim, playbook):
