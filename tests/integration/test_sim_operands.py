@@ -10,21 +10,18 @@ thing; only the operators are simulated.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-from tests.ocp_sim.openshift import hardware
+from tests.ocp_sim.openshift import catalog, hardware, upstream_crds
 from tests.ocp_sim.openshift.controllers import gpu, operands
 from tests.ocp_sim.openshift.pytest_fixtures import OcpSim, start
 
 pytestmark = pytest.mark.integration
 
-CRDS = Path(__file__).resolve().parent.parent / "ocp_sim" / "openshift" / "crds"
 # installed later by the tests themselves: the LWS operand CRD (made by the LWS controller) and cert-manager's CRD
 LATE_CRDS = {"leaderworkersets.leaderworkerset.x-k8s.io", "certificates.cert-manager.io"}
 NAMESPACES = (
@@ -59,8 +56,8 @@ def wait_for(what, predicate, timeout=TIMEOUT):
     pytest.fail("timed out waiting for {0}; last seen: {1!r}".format(what, last))
 
 
-def apply_crd(dyn, path):
-    crd = yaml.safe_load(path.read_text())
+def apply_crd(dyn, name):
+    crd = upstream_crds.load_or_local(name)
     res = dyn.resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
     res.server_side_apply(body=crd, name=crd["metadata"]["name"], field_manager="test", force_conflicts=True)
     wait_for(
@@ -122,9 +119,8 @@ def sim(tmp_path_factory):
     ocp = OcpSim(cp.kubeconfig, cp)
     dyn = DynamicClient(ocp.api_client)
     # the operand CRDs OLM would install with each operator; the late ones are the subject of tests below
-    for path in sorted((CRDS / "operands").glob("*.yaml")):
-        if path.stem not in LATE_CRDS:
-            apply_crd(dyn, path)
+    for name in sorted({crd for pkg in catalog.load().packages.values() for crd in pkg["ownedCRDs"]} - LATE_CRDS):
+        apply_crd(dyn, name)
     core = client.CoreV1Api(ocp.api_client)
     for ns in NAMESPACES:
         try:
@@ -510,7 +506,7 @@ def test_kueue_validation_and_cert_manager_dependency(sim):
     assert "please make sure that cert-manager is installed" in message
     assert sim.get("apps/v1", "Deployment", "kueue-controller-manager", "openshift-kueue-operator") is None
 
-    apply_crd(sim.dyn, CRDS / "operands" / "certificates.cert-manager.io.yaml")
+    apply_crd(sim.dyn, "certificates.cert-manager.io")
     wait_for(
         "Kueue Available",
         lambda: (

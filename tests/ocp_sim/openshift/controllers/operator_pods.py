@@ -17,7 +17,6 @@ from tests.ocp_sim.openshift.controllers.base import Controller
 from tests.ocp_sim.openshift.fbc import OPERATOR_LABEL
 
 DEFAULT_LATENCY = 2.0
-IDLE_RESYNC = 60.0
 
 
 def _now():
@@ -91,7 +90,7 @@ def _crashing(pod):
 
 class OperatorPods(Controller):
     name = "operator_pods"
-    resync = IDLE_RESYNC
+    # a knob change wakes every controller (base.Controller), so Pod events and due times are all it waits for
     watches = (("v1", "Pod"),)
 
     def latency(self, package):
@@ -99,7 +98,6 @@ class OperatorPods(Controller):
 
     def reconcile(self):
         now = _now()
-        next_due = IDLE_RESYNC
         pods = self.list("v1", "Pod", label_selector=OPERATOR_LABEL)
         for pod in pods:
             meta, spec = pod["metadata"], pod["spec"]
@@ -115,12 +113,10 @@ class OperatorPods(Controller):
                 continue
             due = (_parse(meta["creationTimestamp"]) - now).total_seconds() + self.latency(package)
             if due > 0:
-                next_due = min(next_due, due)
+                self.requeue_after(due)
                 continue
             self.log.info("%s/%s: ready", meta["namespace"], meta["name"])
             self.patch_status(dict(pod, apiVersion="v1", kind="Pod"), pod_status(pod, True, now))
-        # fault knobs change without a Pod event: look again soon while operator pods exist
-        self.resync = max(0.5, min(next_due, 5.0 if pods else IDLE_RESYNC))
 
 
 CONTROLLER = OperatorPods
