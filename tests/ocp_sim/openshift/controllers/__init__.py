@@ -5,4 +5,4 @@ Convention: a module `<name>.py` here defines a subclass of `base.Controller` an
 """
 
 #: modules the runner starts, in this order, when they exist
-CONTROLLERS = ["operator_pods", "nfd", "gpu", "machineapi", "monitoring", "operands"]
+CONTROLLERS = ["operator_pods", "nfd", "gpu", "machineapi", "monitoring", "operands", "kuadrant"]
