@@ -28,9 +28,8 @@ OUR_NAMESPACES = [
     "openshift-serverless",
     "knative-serving",
     "openshift-lws-operator",
-    "openshift-authorino",
-    "openshift-limitador-operator",
-    "kuadrant-dns-operator",
+    # authorino, limitador and dns: Red Hat Connectivity Link (the default layout; test_connectivity_link.py has both)
+    "kuadrant-system",
     "openshift-kueue-operator",
 ]
 PLATFORM_NAMESPACES = [

@@ -1,0 +1,301 @@
+"""Authorino, Limitador and the DNS operator in both layouts, on one private test bed (results are the test bed's:
+the real OLM v0.46.0 resolves RHCL's package dependencies; the operators' reconcile loops and OpenShift's service-ca
+are simulated, see tests/ocp_sim/openshift/controllers/kuadrant.py).
+
+The steps share the cluster and run in file order: Connectivity Link (the default) converges, verifies and is
+idempotent; the standalone layout is refused on top of it before anything changes; Connectivity Link is torn down;
+the standalone layout converges, verifies and is idempotent; Connectivity Link and an old Authorino on
+tech-preview-v1 are refused on top of it; the standalone layout is torn down.
+"""
+
+import json
+import time
+
+import pytest
+from kubernetes import dynamic
+
+from tests.integration.cluster import Cluster
+from tests.ocp_sim.openshift.pytest_fixtures import OcpSim, start
+
+pytestmark = pytest.mark.integration
+
+OLM = "operators.coreos.com/v1alpha1"
+COMPONENTS = ["cert_manager", "authorino", "limitador", "dns"]
+CL = {"gpu_infra_timeout": 600, "gpu_infra_components": COMPONENTS}
+STANDALONE = dict(CL, gpu_infra_connectivity_link=False)
+CONFIRM = {"gpu_infra_teardown_confirm": True}
+KUADRANT_NS = "kuadrant-system"
+DEPENDENCIES = {"authorino-operator", "limitador-operator", "dns-operator"}
+STANDALONE_NS = {
+    "authorino-operator": "openshift-authorino",
+    "limitador-operator": "openshift-limitador-operator",
+    "dns-operator": "kuadrant-dns-operator",
+}
+# every namespace either layout writes to, and cert-manager's (the same run installs it)
+CONCERNED = [KUADRANT_NS, *STANDALONE_NS.values(), "cert-manager-operator"]
+# kinds whose objects change without anyone acting on them
+CHURN = {"Event", "Lease", "EndpointSlice", "Endpoints"}
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    cp = start(tmp_path_factory.mktemp("ocp_sim_connectivity_link"))
+    cluster = OcpSim(cp.kubeconfig, cp)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+        cp.stop(remove=False)
+
+
+@pytest.fixture(scope="module")
+def cluster(sim):
+    return Cluster(sim.api_client)
+
+
+def namespaced_kinds(sim):
+    dyn = dynamic.DynamicClient(sim.api_client)
+    seen = set()
+    for res in dyn.resources.search():
+        if (
+            getattr(res, "namespaced", False)
+            and "list" in (getattr(res, "verbs", None) or [])
+            and "/" not in res.name
+            and res.kind not in CHURN
+            and (res.group, res.kind) not in seen
+        ):
+            seen.add((res.group, res.kind))
+            yield res
+
+
+def object_versions(sim):
+    """(kind, namespace, name) -> resourceVersion of every object in the namespaces concerned, and which of those
+    namespaces exist (a refused run must neither change an object there nor create a namespace)."""
+    versions = {}
+    for res in namespaced_kinds(sim):
+        for ns in CONCERNED:
+            try:
+                listing = res.get(namespace=ns)
+            except Exception:  # a kind that cannot be listed in a namespace that does not exist
+                continue
+            for obj in listing.items:
+                versions[(res.kind, ns, obj.metadata.name)] = obj.metadata.resourceVersion
+    core = dynamic.DynamicClient(sim.api_client).resources.get(api_version="v1", kind="Namespace")
+    namespaces = {n.metadata.name: n.metadata.resourceVersion for n in core.get().items if n.metadata.name in CONCERNED}
+    return versions, namespaces
+
+
+def subscriptions(cluster, namespace=None):
+    return {(s["metadata"]["namespace"], s["spec"]["name"]): s for s in cluster.list(OLM, "Subscription", namespace)}
+
+
+def csv_phases(cluster, namespace):
+    return {
+        c["metadata"]["name"].split(".v")[0]: (c.get("status") or {}).get("phase")
+        for c in cluster.list(OLM, "ClusterServiceVersion", namespace)
+        if "olm.copiedFrom" not in (c["metadata"].get("labels") or {})
+    }
+
+
+def ready(obj):
+    return {c["type"]: c["status"] for c in (obj or {}).get("status", {}).get("conditions") or []}.get("Ready")
+
+
+def verify_report(playbook, sim, tmp_path, extra):
+    run = playbook("verify.yml", sim.kubeconfig, extra_vars=dict(extra, gpu_infra_report_dir=str(tmp_path)))
+    return run, json.loads((tmp_path / "verify-latest.json").read_text())
+
+
+def assert_refused_before_any_change(playbook, sim, extra, expected):
+    before = object_versions(sim)
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=extra)
+    assert run.rc != 0, run
+    # the output callback folds long messages: compare with runs of whitespace made one space
+    output = " ".join(run.stdout.split())
+    for text in [*expected, "Nothing was changed."]:
+        assert text in output, (text, run)
+    after = object_versions(sim)
+    assert after[1] == before[1], "namespaces created or changed"
+    changed = {k: (v, after[0].get(k)) for k, v in before[0].items() if after[0].get(k) != v}
+    added = set(after[0]) - set(before[0])
+    assert not changed and not added, (changed, added)
+    # the preflight failed: no task after it ran
+    assert "Subscribe to every enabled operator" not in run.stdout, run
+
+
+# --- Connectivity Link (the default) ------------------------------------------------------------------------------
+def test_connectivity_link_converges_through_olms_dependency_resolution(sim, cluster, playbook):
+    started = time.monotonic()
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=CL)
+    print("site.yml, Connectivity Link: {0:.0f} s (test bed)".format(time.monotonic() - started))
+    assert run.rc == 0, run
+    subs = subscriptions(cluster, KUADRANT_NS)
+    assert {p for _, p in subs} == {"rhcl-operator"} | DEPENDENCIES
+    # one Subscription made by the collection; OLM named the three it added for RHCL's dependencies itself
+    assert subs[(KUADRANT_NS, "rhcl-operator")]["metadata"]["name"] == "rhcl-operator"
+    assert all(subs[(KUADRANT_NS, p)]["metadata"]["name"] != p for p in DEPENDENCIES), subs
+    assert (
+        run.stdout.count(
+            "TASK [rhoai.gpu_infra.olm_operator : Apply the Namespace, OperatorGroup and Subscription of rhcl-operator]"
+        )
+        == 1
+    )
+    for ns in STANDALONE_NS.values():
+        assert cluster.get("v1", "Namespace", ns) is None, ns
+    (group,) = cluster.list("operators.coreos.com/v1", "OperatorGroup", KUADRANT_NS)
+    assert (group["metadata"]["name"], group["spec"].get("targetNamespaces")) == ("kuadrant", None)
+    phases = csv_phases(cluster, KUADRANT_NS)
+    assert all(phases.get(p) == "Succeeded" for p in {"rhcl-operator"} | DEPENDENCIES), phases
+
+    kuadrant = cluster.get("kuadrant.io/v1beta1", "Kuadrant", "kuadrant", KUADRANT_NS)
+    assert ready(kuadrant) == "True", kuadrant
+    authorino = cluster.get("operator.authorino.kuadrant.io/v1beta1", "Authorino", "authorino", KUADRANT_NS)
+    assert authorino["spec"]["listener"]["tls"] == {"enabled": True, "certSecretRef": {"name": "authorino-server-cert"}}
+    assert ready(cluster.get("limitador.kuadrant.io/v1alpha1", "Limitador", "limitador", KUADRANT_NS)) == "True"
+    service = cluster.get("v1", "Service", "authorino-authorino-authorization", KUADRANT_NS)
+    annotations = service["metadata"]["annotations"]
+    assert annotations["service.beta.openshift.io/serving-cert-secret-name"] == "authorino-server-cert"
+    secret = cluster.get("v1", "Secret", "authorino-server-cert", KUADRANT_NS)
+    assert secret["type"] == "kubernetes.io/tls" and {"tls.crt", "tls.key"} <= set(secret["data"])
+    summary = run.stdout[run.stdout.index("COMPONENT") :]
+    for component in ("authorino", "limitador", "dns"):
+        assert "{0} ".format(component) in summary and "rhcl-operator.v1.2.0" in summary, summary
+
+
+def test_connectivity_link_rerun_changes_nothing(sim, playbook):
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=CL)
+    assert run.rc == 0, run
+    assert run.changed == 0, run
+
+
+def test_connectivity_link_verifies_each_operator_where_the_layout_puts_it(sim, playbook, tmp_path):
+    run, report = verify_report(playbook, sim, tmp_path, CL)
+    assert run.rc == 0, run
+    assert report["passed"], [c for c in report["checks"] if c["status"] == "failed"]
+    checks = {(c["component"], c["check"]): c for c in report["checks"]}
+    for component, package in (
+        ("authorino", "authorino-operator"),
+        ("limitador", "limitador-operator"),
+        ("dns", "dns-operator"),
+    ):
+        assert (
+            component,
+            "{0} operator CSV Succeeded in kuadrant-system (Connectivity Link)".format(package),
+        ) in checks
+    assert ("connectivity_link", "Kuadrant kuadrant-system/kuadrant Ready") in checks
+    assert ("connectivity_link", "rhcl-operator operator CSV Succeeded") in checks
+    assert ("authorino", "Authorino listener TLS uses Secret authorino-server-cert") in checks
+    assert ("limitador", "Limitador kuadrant-system/limitador Ready") in checks
+    # what the three share is checked once, not once per component
+    assert len([c for c in report["checks"] if c["component"] == "connectivity_link"]) == 3
+
+
+def test_standalone_is_refused_while_connectivity_link_is_installed(sim, playbook):
+    assert_refused_before_any_change(
+        playbook,
+        sim,
+        STANDALONE,
+        [
+            "Expected the standalone layout (gpu_infra_connectivity_link: false)",
+            "Subscription kuadrant-system/rhcl-operator (package rhcl-operator, channel stable)",
+            "set gpu_infra_connectivity_link: true",
+        ],
+    )
+
+
+def test_connectivity_link_teardown_removes_what_it_created(sim, cluster, playbook):
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(CL, **CONFIRM))
+    assert run.rc == 0, run
+    assert cluster.get("v1", "Namespace", KUADRANT_NS) is None
+    assert cluster.list(OLM, "Subscription") == []
+    assert cluster.list(OLM, "ClusterServiceVersion") == []
+    assert cluster.list("kuadrant.io/v1beta1", "Kuadrant") == []
+    for package in {"rhcl-operator"} | DEPENDENCIES:
+        operator = cluster.get("operators.coreos.com/v1", "Operator", "{0}.{1}".format(package, KUADRANT_NS))
+        # OLM recreates the Operator object for as long as the CRDs (which stay) carry the package's label
+        refs = (((operator or {}).get("status") or {}).get("components") or {}).get("refs") or []
+        assert {r["kind"] for r in refs} <= {"CustomResourceDefinition"}, refs
+    again = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(CL, **CONFIRM))
+    assert again.rc == 0, again
+    assert again.changed == 0, again
+
+
+# --- the standalone layout ----------------------------------------------------------------------------------------
+def test_standalone_converges_verifies_and_reruns_unchanged(sim, cluster, playbook, tmp_path):
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=STANDALONE)
+    assert run.rc == 0, run
+    subs = subscriptions(cluster)
+    for package, ns in STANDALONE_NS.items():
+        assert (ns, package) in subs, sorted(subs)
+        assert csv_phases(cluster, ns).get(package) == "Succeeded"
+    assert not any(p == "rhcl-operator" for _, p in subs)
+    assert cluster.get("v1", "Namespace", KUADRANT_NS) is None
+
+    again = playbook("site.yml", sim.kubeconfig, extra_vars=STANDALONE)
+    assert again.rc == 0, again
+    assert again.changed == 0, again
+
+    verify, report = verify_report(playbook, sim, tmp_path, STANDALONE)
+    assert verify.rc == 0, verify
+    assert report["passed"], [c for c in report["checks"] if c["status"] == "failed"]
+    assert ("authorino", "authorino-operator operator CSV Succeeded") in {
+        (c["component"], c["check"]) for c in report["checks"]
+    }
+    assert not [c for c in report["checks"] if c["component"] == "connectivity_link"]
+
+
+def test_connectivity_link_is_refused_while_the_standalone_layout_is_installed(sim, playbook):
+    assert_refused_before_any_change(
+        playbook,
+        sim,
+        CL,
+        [
+            "Expected the Connectivity Link layout (gpu_infra_connectivity_link: true)",
+            "Subscription openshift-authorino/authorino-operator (package authorino-operator, channel stable): "
+            "a standalone install of authorino-operator",
+            "Subscription openshift-limitador-operator/limitador-operator (package limitador-operator, channel stable)",
+            "Subscription kuadrant-dns-operator/dns-operator (package dns-operator, channel stable)",
+            "set gpu_infra_connectivity_link: false",
+        ],
+    )
+
+
+def test_an_authorino_on_tech_preview_is_refused(sim, cluster, playbook):
+    # No OperatorGroup in the namespace: OLM leaves the Subscription alone, as it would a stuck old install.
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "old-authorino"}})
+    cluster.create(
+        {
+            "apiVersion": OLM,
+            "kind": "Subscription",
+            "metadata": {"name": "authorino-operator", "namespace": "old-authorino"},
+            "spec": {
+                "name": "authorino-operator",
+                "channel": "tech-preview-v1",
+                "source": "redhat-operators",
+                "sourceNamespace": "openshift-marketplace",
+            },
+        }
+    )
+    try:
+        assert_refused_before_any_change(
+            playbook,
+            sim,
+            STANDALONE,
+            [
+                "Subscription old-authorino/authorino-operator (package authorino-operator, channel tech-preview-v1)",
+                "Authorino on channel tech-preview-v1, which blocks Red Hat Connectivity Link",
+            ],
+        )
+    finally:
+        cluster.resource("v1", "Namespace").delete(name="old-authorino")
+
+
+def test_standalone_teardown_removes_what_it_created(sim, cluster, playbook):
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(STANDALONE, **CONFIRM))
+    assert run.rc == 0, run
+    for ns in STANDALONE_NS.values():
+        assert cluster.get("v1", "Namespace", ns) is None, ns
+    assert [s for s in cluster.list(OLM, "Subscription") if s["metadata"]["namespace"] != "old-authorino"] == []
+    again = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(STANDALONE, **CONFIRM))
+    assert again.rc == 0, again
+    assert again.changed == 0, again
