@@ -116,10 +116,11 @@ def test_automatic_install_rerun_verify_check_mode_and_remove(playbook, sim, clu
     assert removed.rc == 0, removed
     assert cluster.get(OLM, "Subscription", "nfd", ns) is None
     assert cluster.get(OLM, "ClusterServiceVersion", installed, ns) is None
-    # The real OLM recreates its Operator object on events of the operator's components while the namespace
-    # terminates; what counts is that nothing of the operator is left in it.
+    # The real OLM keeps (and recreates) its Operator object while anything carries the package's label: the CRDs,
+    # which stay unless asked. Nothing else of the operator may be left.
     leftover = cluster.get("operators.coreos.com/v1", "Operator", "nfd." + ns)
-    assert leftover is None or not (leftover.get("status") or {}).get("components", {}).get("refs"), leftover
+    refs = ((leftover or {}).get("status") or {}).get("components", {}).get("refs") or []
+    assert {r["kind"] for r in refs} <= {"CustomResourceDefinition"}, refs
     namespace = cluster.get("v1", "Namespace", ns)
     assert namespace is None or namespace["status"].get("phase") == "Terminating"
 
@@ -274,29 +275,36 @@ def test_three_subscriptions_in_one_call_take_about_the_slowest(playbook, sim, c
     wait = outcome.result["wait"]
     assert [s["state"] for s in wait["subscriptions"]] == ["succeeded"] * 3
     subscribe_s, wait_s = outcome.result["entry_seconds"], outcome.result["wait_seconds"]
-    # What each install took by itself on the cluster (Subscription created -> CSV Succeeded): OLM's own resolution
-    # and requirement checks add seconds to every install on top of the operator's start-up.
-    installs = [install_seconds(cluster, op["namespace"], op["package"]) for op in ops]
+    # What each install took by itself on the cluster (Subscription created -> CSV Succeeded), and the span from the
+    # first Subscription to the last Succeeded CSV: cluster timestamps, so the playbook's own overhead on a loaded
+    # machine does not blur the property (the installs ran side by side, not one after another).
+    spans = [install_span(cluster, op["namespace"], op["package"]) for op in ops]
+    installs = [(end - start).total_seconds() for start, end in spans]
+    together = (max(end for _, end in spans) - min(start for start, _ in spans)).total_seconds()
     print(
         "three installs with latencies {0}: subscribe phase {1:.1f} s, one csv_wait call {2:.1f} s, per "
-        "Subscription {3}, each install by itself {4} s".format(
-            sorted(latencies.values()), subscribe_s, wait_s, [s["seconds"] for s in wait["subscriptions"]], installs
+        "Subscription {3}; on the cluster each install took {4} s by itself, {5:.0f} s all together".format(
+            sorted(latencies.values()),
+            subscribe_s,
+            wait_s,
+            [s["seconds"] for s in wait["subscriptions"]],
+            installs,
+            together,
         )
     )
     # AllNamespaces installs are copied into every namespace: remove them so other tests can install these again.
     removed = run(playbook, sim, ops, tmp_path, tasks_from="remove")
     assert removed.rc == 0, removed
     wait_copies_gone(cluster, [op["namespace"] for op in ops])
-    # Installed in parallel: the whole run costs less than the installs one after another would.
-    assert subscribe_s + wait_s < sum(installs)
-    assert subscribe_s + wait_s >= max(latencies.values())
+    assert together < sum(installs)
+    assert together >= max(latencies.values())
 
 
-def install_seconds(cluster, ns, package):
+def install_span(cluster, ns, package):
     sub = cluster.get(OLM, "Subscription", package, ns)
     csv = cluster.get(OLM, "ClusterServiceVersion", sub["status"]["installedCSV"], ns)
     succeeded = next(c["lastTransitionTime"] for c in csv["status"]["conditions"] if c["phase"] == "Succeeded")
-    return (parse_time(succeeded) - parse_time(sub["metadata"]["creationTimestamp"])).total_seconds()
+    return parse_time(sub["metadata"]["creationTimestamp"]), parse_time(succeeded)
 
 
 def parse_time(stamp):

@@ -32,7 +32,7 @@ def operator_objects(sim, namespace):
         ({"kueue_frameworks": ["BatchJob", "SparkJob"]}, ["SparkJob", "BatchJob", "LeaderWorkerSet", "JaxJob"]),
         (
             {"kueue_frameworks": ["Pod", "TrainJob"], "kueue_channel": "stable-v1.1"},
-            ["TrainJob", "stable-v1.2", "Allowed names on this channel", "nothing was changed"],
+            ["TrainJob", "stable-v1.2", "stable-v1.1", "kueue_channel"],
         ),
     ],
     ids=["unknown-framework", "trainjob-before-stable-v1.2"],
