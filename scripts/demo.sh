@@ -4,7 +4,7 @@
 #   KEEP=1        leave the simulator running afterwards (prints how to use and stop it)
 #   SCENARIO=...  simulator scenario: default | gpu-nodes | a path (tests/ocp_sim/openshift/scenarios/)
 #   OCP_SIM_STATE_DIR  where the simulator keeps its state and logs (default: .ocp_sim in the checkout)
-# The simulator is a real Kubernetes control plane with OLM, operators and machine-api simulated: results from it
+# The simulator is a real Kubernetes control plane with the real OLM; the operators and machine-api are simulated: results from it
 # are "on the OpenShift simulator", not on OpenShift.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
