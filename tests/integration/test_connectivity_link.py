@@ -5,7 +5,8 @@ are simulated, see tests/ocp_sim/openshift/controllers/kuadrant.py).
 The steps share the cluster and run in file order: Connectivity Link (the default) converges, verifies and is
 idempotent; the standalone layout is refused on top of it before anything changes; Connectivity Link is torn down;
 the standalone layout converges, verifies and is idempotent; Connectivity Link and an old Authorino on
-tech-preview-v1 are refused on top of it; the standalone layout is torn down.
+tech-preview-v1 are refused on top of it; a teardown of Connectivity Link leaves it in place and says so; the
+standalone layout is torn down.
 """
 
 import json
@@ -288,6 +289,19 @@ def test_an_authorino_on_tech_preview_is_refused(sim, cluster, playbook):
         )
     finally:
         cluster.resource("v1", "Namespace").delete(name="old-authorino")
+
+
+def test_connectivity_link_teardown_leaves_the_standalone_layout_and_says_so(sim, playbook):
+    extra = dict(CL, gpu_infra_components=["authorino", "limitador", "dns"], **CONFIRM)
+    before = object_versions(sim)
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=extra)
+    assert run.rc == 0, run
+    assert run.changed == 0, run
+    assert object_versions(sim) == before
+    output = " ".join(run.stdout.split())
+    assert "WARNING: left in place, because the Connectivity Link layout" in output, run
+    assert "Subscription openshift-authorino/authorino-operator (package authorino-operator, channel stable)" in output
+    assert "run teardown.yml again with gpu_infra_connectivity_link: false" in output, run
 
 
 def test_standalone_teardown_removes_what_it_created(sim, cluster, playbook):
