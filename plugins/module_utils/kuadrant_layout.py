@@ -56,12 +56,14 @@ def _add(findings, sub, reason, remedy):
 
 
 def _standalone_remedy(installs):
-    namespaces = ", ".join("{0}_namespace: {1}".format(component, ns) for component, ns, _ in installs)
+    namespaces = ", ".join("{0}_namespace: {1}".format(install[0], install[1]) for install in installs)
     return (
         "To keep the standalone layout, set gpu_infra_connectivity_link: false (with {0}); otherwise remove {1} "
         "first (teardown.yml -e gpu_infra_teardown_confirm=true with gpu_infra_connectivity_link: false, or {2}) and "
         "re-run.".format(
-            namespaces, "that install" if len(installs) == 1 else "those installs", "; ".join(h for _, _, h in installs)
+            namespaces,
+            "that install" if len(installs) == 1 else "those installs",
+            "; ".join(install[2] for install in installs),
         )
     )
 
@@ -187,7 +189,7 @@ def kuadrant_layout(subscriptions, want):
     if not findings:
         return {"ok": True, "found": [], "message": ""}
 
-    entries = [entry for _, entry in sorted(findings.items(), key=lambda item: item[0])]
+    entries = [findings[key] for key in sorted(findings)]
     found = ["{0}: {1}".format(describe(e["sub"]), "; ".join(e["reasons"])) for e in entries]
     remedies = _remedies(entries)
     if cl:
