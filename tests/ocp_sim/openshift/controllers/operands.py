@@ -95,7 +95,8 @@ def pod_running(pod):
 
 def operator_csv_phase(ctrl, package_prefix):
     """Phase of the first CSV whose name starts with `package_prefix` (None when there is none)."""
-    for csv in ctrl.list("operators.coreos.com/v1alpha1", "ClusterServiceVersion"):
+    # OLM copies an AllNamespaces operator's CSV into every namespace; the original is enough
+    for csv in ctrl.list("operators.coreos.com/v1alpha1", "ClusterServiceVersion", label_selector="!olm.copiedFrom"):
         if csv["metadata"]["name"].startswith(package_prefix + "."):
             return (csv.get("status") or {}).get("phase")
     return None
