@@ -140,8 +140,8 @@ def node_facts(node, nfd_worker_ds, nfd_worker_pods, gpu_daemonsets):
 
 def toleration_for(formatted):
     """The toleration, as YAML flow text, that tolerates a taint written by ``format_taint`` (key=value:Effect)."""
-    key_value, _, effect = formatted.rpartition(":")
-    key, _, value = key_value.partition("=")
+    key_value, effect = formatted.rsplit(":", 1)
+    key, value = key_value.split("=", 1) if "=" in key_value else (key_value, "")
     if value:
         return "{{key: {0}, operator: Equal, value: {1}, effect: {2}}}".format(key, value, effect)
     return "{{key: {0}, operator: Exists, effect: {1}}}".format(key, effect)
