@@ -47,10 +47,8 @@ class PlaybookRun:
         )
 
 
-def run_playbook(
-    playbook, kubeconfig, extra_vars=None, *, check=False, diff=False, extra_args=(), env=None, timeout=1800
-):
-    """Run a playbook of this collection against a cluster, as a user would from a checkout."""
+def playbook_command(playbook, kubeconfig, extra_vars=None, *, check=False, diff=False, extra_args=(), env=None):
+    """The command line and environment that run a playbook of this collection against a cluster from a checkout."""
     cmd = [
         str(Path(sys.executable).parent / "ansible-playbook"),
         "-i",
@@ -78,6 +76,16 @@ def run_playbook(
         }
     )
     full_env.update(env or {})
+    return cmd, full_env
+
+
+def run_playbook(
+    playbook, kubeconfig, extra_vars=None, *, check=False, diff=False, extra_args=(), env=None, timeout=1800
+):
+    """Run a playbook of this collection against a cluster, as a user would from a checkout."""
+    cmd, full_env = playbook_command(
+        playbook, kubeconfig, extra_vars, check=check, diff=diff, extra_args=extra_args, env=env
+    )
     proc = subprocess.run(
         cmd, cwd=str(ROOT), env=full_env, capture_output=True, text=True, timeout=timeout, check=False
     )

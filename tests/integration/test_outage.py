@@ -10,17 +10,14 @@ the real programs and the outage is a real stop and start of kube-apiserver's pr
 the operands take to become ready is simulated (latency knobs).
 """
 
-import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RECAP
+from tests.conftest import RECAP, playbook_command
 from tests.integration.cluster import Cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -49,26 +46,8 @@ SITE_VARS = {"gpu_infra_components": ["cert_manager", "kueue"], "gpu_infra_timeo
 
 
 def start_playbook(sim, playbook, extra_vars):
-    env = dict(
-        os.environ,
-        K8S_AUTH_KUBECONFIG=str(sim.kubeconfig),
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        PYTHONUNBUFFERED="1",
-    )
-    cmd = [
-        str(Path(sys.executable).parent / "ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        playbook,
-        "-e",
-        json.dumps(extra_vars),
-    ]
+    # Line-buffered output, so that the test sees the wait's task header as it is printed.
+    cmd, env = playbook_command(playbook, sim.kubeconfig, extra_vars, env={"PYTHONUNBUFFERED": "1"})
     return subprocess.Popen(
         cmd, cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
@@ -161,7 +140,7 @@ def test_a_role_wait_rides_out_an_apiserver_outage_and_a_rerun_changes_nothing(r
     # Kueue cluster becomes Available 60 s after it was created: the outage falls into its wait.
     with request.getfixturevalue("ocp_sim_factory")(knobs={"operand_latency_seconds": "60"}) as sim:
         rc, out = converge_through_outage(
-            sim, "playbooks/site.yml", SITE_VARS, "rhoai.gpu_infra.kueue : Wait for Kueue cluster to be Available"
+            sim, "site.yml", SITE_VARS, "rhoai.gpu_infra.kueue : Wait for Kueue cluster to be Available"
         )
         assert rc == 0, out[-6000:]
         assert "FAILED - RETRYING" in out  # reads failed during the outage and the wait went on

@@ -1,13 +1,13 @@
 """Failures keep their cause: every rescue block reports the message of the step that failed, and a wait whose reads
 fail (an API server that is down) retries until its deadline and then says why, instead of a template error."""
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.conftest import playbook_command
 
 ROOT = Path(__file__).resolve().parents[2]
 TASK_FILES = sorted(
@@ -66,25 +66,18 @@ PLAYBOOK = """
 def test_a_wait_against_an_unreachable_api_retries_and_reports_the_connection_error(tmp_path):
     playbook = tmp_path / "wait.yml"
     playbook.write_text(PLAYBOOK)
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
-        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-        ANSIBLE_NOCOLOR="1",
-        # port 9 (discard) on the loopback: nothing listens, every connection is refused at once
-        K8S_AUTH_HOST="https://127.0.0.1:9",
-        K8S_AUTH_API_KEY="not-a-token",
-        K8S_AUTH_VERIFY_SSL="false",
+    # Host and token are complete on their own: no kubeconfig is read.
+    cmd, env = playbook_command(
+        str(playbook),
+        tmp_path / "no-kubeconfig",
+        env={
+            # port 9 (discard) on the loopback: nothing listens, every connection is refused at once
+            "K8S_AUTH_HOST": "https://127.0.0.1:9",
+            "K8S_AUTH_API_KEY": "not-a-token",
+            "K8S_AUTH_VERIFY_SSL": "false",
+        },
     )
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
     out = proc.stdout
     assert proc.returncode == 2, out + proc.stderr
     assert "FAILED - RETRYING" in out  # a failed read did not end the wait
