@@ -230,7 +230,11 @@ import time  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import AUTH_ARG_SPEC, get_k8s  # noqa: E402
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  # noqa: E402
+    AUTH_ARG_SPEC,
+    error_text,
+    get_k8s,
+)
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.olm import (  # noqa: E402
     FAILED,
     RESOLVING,
@@ -262,16 +266,6 @@ NOT_COPIES = "!olm.copiedFrom"
 
 class ApiFailure(Exception):
     """An API error that waiting cannot fix (credentials, permissions, OLM missing); the message says what to do."""
-
-
-def error_text(exc):
-    """The API's own words for an error, on one line (the dynamic client's str() adds headers and a traceback)."""
-    summary = getattr(exc, "summary", None)
-    text = summary() if callable(summary) else str(exc)
-    status = getattr(exc, "status", None)
-    if status and not str(text).startswith(str(status)):
-        text = "{0} {1}: {2}".format(status, getattr(exc, "reason", "") or "", text)
-    return " ".join(str(text).split())
 
 
 def refusal(exc, doing, namespaces):
