@@ -34,11 +34,22 @@ def operator_objects(sim, namespace):
             {"kueue_frameworks": ["Pod", "TrainJob"], "kueue_channel": "stable-v1.1"},
             ["TrainJob", "stable-v1.2", "stable-v1.1", "kueue_channel"],
         ),
+        (
+            # the 14 names every channel has, plus JaxJob: one more than the stable-v1.2 CRD's maxItems
+            {
+                "kueue_frameworks": [
+                    *("BatchJob", "RayJob", "RayCluster", "JobSet", "MPIJob", "PaddleJob", "PyTorchJob", "TFJob"),
+                    *("XGBoostJob", "AppWrapper", "Pod", "Deployment", "StatefulSet", "LeaderWorkerSet", "JaxJob"),
+                ],
+                "kueue_channel": "stable-v1.2",
+            },
+            ["at most 14", "found 15", "stable-v1.2"],
+        ),
     ],
-    ids=["unknown-framework", "trainjob-before-stable-v1.2"],
+    ids=["unknown-framework", "trainjob-before-stable-v1.2", "too-long-for-stable-v1.2"],
 )
 def test_kueue_rejects_bad_frameworks_before_changing_anything(ocp_sim, playbook, extra, expected):  # noqa: F811
-    namespace = "kueue-rejected-" + ("a" if "SparkJob" in str(extra) else "b")
+    namespace = "kueue-rejected-" + ("a" if "SparkJob" in str(extra) else "b" if "TrainJob" in str(extra) else "c")
     run = playbook(
         PLAYBOOKS / "roles_platform_kueue.yml",
         ocp_sim.kubeconfig,
