@@ -58,7 +58,7 @@ echo "================ result on the OpenShift simulator ================"
 for line in "${summary[@]}"; do
   echo "on the OpenShift simulator: $line"
 done
-echo "(a real kube-apiserver with simulated OLM, operators, machine-api and kubelets; not a real OpenShift cluster)"
+echo "(a real kube-apiserver and the real OLM, with simulated operators, machine-api and kubelets; not a real OpenShift cluster)"
 if [ -d reports ]; then
   echo "reports: $root/reports"
 fi
