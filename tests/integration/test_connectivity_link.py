@@ -16,7 +16,7 @@ import pytest
 from kubernetes import dynamic
 
 from tests.integration.cluster import Cluster
-from tests.ocp_sim.openshift.pytest_fixtures import OcpSim, start
+from tests.ocp_sim.openshift.pytest_fixtures import private_sim
 
 pytestmark = pytest.mark.integration
 
@@ -40,13 +40,8 @@ CHURN = {"Event", "Lease", "EndpointSlice", "Endpoints"}
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory):
-    cp = start(tmp_path_factory.mktemp("ocp_sim_connectivity_link"))
-    cluster = OcpSim(cp.kubeconfig, cp)
-    try:
+    with private_sim(tmp_path_factory.mktemp("ocp_sim_connectivity_link")) as cluster:
         yield cluster
-    finally:
-        cluster.close()
-        cp.stop(remove=False)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from kubernetes import dynamic
 
-from tests.ocp_sim.openshift.pytest_fixtures import OcpSim, start
+from tests.ocp_sim.openshift.pytest_fixtures import private_sim
 
 pytestmark = pytest.mark.integration
 
@@ -62,13 +62,8 @@ def sim(tmp_path_factory):
     scenario = yaml.safe_load(DEFAULT_SCENARIO.read_text())
     scenario["clusterMonitoringConfig"] = USER_MONITORING_CONFIG
     (state_dir / "scenario.yaml").write_text(yaml.safe_dump(scenario))
-    cp = start(state_dir / "cluster", scenario=str(state_dir / "scenario.yaml"))
-    cluster = OcpSim(cp.kubeconfig, cp)
-    try:
+    with private_sim(state_dir / "cluster", scenario=str(state_dir / "scenario.yaml")) as cluster:
         yield cluster
-    finally:
-        cluster.close()
-        cp.stop(remove=False)
 
 
 def client(sim):

@@ -112,16 +112,21 @@ def ocp_sim(tmp_path_factory):
             sim.cp.stop(remove=False)  # logs stay under pytest's tmp dir for post-mortems
 
 
+@contextlib.contextmanager
+def private_sim(state_dir, scenario=None, knobs=None):
+    """A fresh test bed in `state_dir` for the `with` block; stopped at its end (logs stay for post-mortems)."""
+    cp = start(state_dir, scenario=scenario, knobs=knobs)
+    sim = OcpSim(cp.kubeconfig, cp)
+    try:
+        yield sim
+    finally:
+        sim.close()
+        cp.stop(remove=False)
+
+
 @pytest.fixture
 def ocp_sim_factory(tmp_path_factory):
-    @contextlib.contextmanager
     def factory(scenario=None, knobs=None):
-        cp = start(tmp_path_factory.mktemp("ocp_sim_private"), scenario=scenario, knobs=knobs)
-        sim = OcpSim(cp.kubeconfig, cp)
-        try:
-            yield sim
-        finally:
-            sim.close()
-            cp.stop(remove=False)
+        return private_sim(tmp_path_factory.mktemp("ocp_sim_private"), scenario=scenario, knobs=knobs)
 
     return factory
