@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import time
 
 MANAGED_BY_KEY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "rhoai.gpu_infra"
@@ -138,3 +139,138 @@ def conflict_message(component, conflicts, variable=ADOPT_VARIABLE):
         "it" if len(conflicts) == 1 else "them",
         "it" if len(conflicts) == 1 else "them",
     )
+
+
+# --- On the cluster: what the owned_objects module does with the functions above ----------------------------------
+# ``api`` is anything with the client facade's has_kind(api_version, kind), get(api_version, kind, name, namespace)
+# and delete(api_version, kind, name, namespace): the module passes the real client, unit tests a fake.
+
+KEPT_FOREIGN = "not created by rhoai.gpu_infra (no label {0}={1}): someone else's, left in place".format(
+    MANAGED_BY_KEY, MANAGED_BY
+)
+
+
+class RemovalTimeout(Exception):
+    """Labelled objects were deleted but some were still there at the deadline; ``result`` has what was done."""
+
+    def __init__(self, message, result):
+        super(RemovalTimeout, self).__init__(message)
+        self.result = result
+
+
+def reference(obj):
+    """The api_version, kind, name and namespace of a definition or a reference, with its printable name."""
+    meta = obj.get("metadata") or {}
+    api_version = obj.get("api_version") or obj.get("apiVersion")
+    name = obj.get("name") or meta.get("name")
+    namespace = obj.get("namespace") or meta.get("namespace") or ""
+    out = dict(api_version=api_version, kind=obj.get("kind"), name=name, namespace=namespace)
+    out["object"] = _ref(dict(kind=out["kind"], metadata=dict(name=name, namespace=namespace)))
+    return out
+
+
+def check(api, definitions, *, adopt=False):
+    """Classify every definition against the cluster (read-only).
+
+    A kind the API server does not serve yet (its operator, which brings the CRD, is not installed) is ``create``:
+    no object of it can exist.
+    """
+    results = []
+    for desired in definitions:
+        ref = reference(desired)
+        if not api.has_kind(ref["api_version"], ref["kind"]):
+            found = dict(
+                classify(desired, None),
+                reason="kind {0} ({1}) is not served yet: its operator is not installed".format(
+                    ref["kind"], ref["api_version"]
+                ),
+            )
+        else:
+            existing = api.get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"] or None)
+            found = classify(desired, existing, adopt=adopt)
+            found["reason"] = _reason(found, existing, adopt)
+        results.append(dict(ref, **found))
+    return results
+
+
+def _reason(found, existing, adopt):
+    if found["action"] == "create":
+        return "does not exist"
+    if found["action"] == "ours":
+        return "carries {0}={1}".format(MANAGED_BY_KEY, MANAGED_BY)
+    if found["action"] == "conflict":
+        return "made by someone else and different from what would be applied"
+    if found["differences"]:
+        return "made by someone else and different; taken over because {0} is true".format(ADOPT_VARIABLE)
+    return "made by someone else and equal to what would be applied: adopted (labelled when applied)"
+
+
+def _gone(api, ref):
+    return api.get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"] or None) is None
+
+
+def remove(api, refs, *, dry_run=False, wait=False, timeout=300, clock=None, sleep=None, interval=2.0):
+    """Delete the objects of ``refs`` that carry the managed-by label, in the order given; keep every other one.
+
+    A Namespace that holds an object kept by this same call is kept too, since deleting the namespace would delete
+    that object. With ``wait``, each deletion is waited for before the next one (an operand before its namespace),
+    all within one ``timeout``. Returns dict(removed, kept, absent); raises RemovalTimeout at the deadline.
+    """
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
+    deadline = clock() + timeout
+    result = dict(removed=[], kept=[], absent=[])
+    for raw in refs:
+        ref = reference(raw)
+        if not api.has_kind(ref["api_version"], ref["kind"]):
+            result["absent"].append(dict(ref, reason="kind not served (its CRD is not installed)"))
+            continue
+        obj = api.get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"] or None)
+        if obj is None:
+            result["absent"].append(dict(ref, reason="does not exist"))
+            continue
+        if not is_ours(obj):
+            result["kept"].append(dict(ref, reason=KEPT_FOREIGN))
+            continue
+        holding = [k["object"] for k in result["kept"] if ref["kind"] == "Namespace" and k["namespace"] == ref["name"]]
+        if holding:
+            result["kept"].append(
+                dict(
+                    ref,
+                    reason="created by rhoai.gpu_infra, but it holds {0}, which is kept; deleting the namespace "
+                    "would delete {1}".format(", ".join(holding), "it" if len(holding) == 1 else "them"),
+                )
+            )
+            continue
+        result["removed"].append(ref)
+        if dry_run:
+            continue
+        if not (obj.get("metadata") or {}).get("deletionTimestamp"):
+            api.delete(ref["api_version"], ref["kind"], ref["name"], ref["namespace"] or None)
+        if not wait:
+            continue
+        started = clock()
+        while not _gone(api, ref):
+            if clock() >= deadline:
+                raise RemovalTimeout(_timeout_message(api, ref, timeout, clock() - started), result)
+            sleep(max(0.0, min(interval, deadline - clock())))
+    return result
+
+
+def _timeout_message(api, ref, timeout, waited):
+    left = api.get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"] or None) or {}
+    finalizers = (left.get("metadata") or {}).get("finalizers") or []
+    return (
+        "Expected {0} to be gone within {1} s of the removal, found it still there {2:.0f} s after it was deleted "
+        "(finalizers: {3}). The operator that set a finalizer must be running to release it: check its pod (or run "
+        "playbooks/diagnose.yml), then re-run the removal, which is safe to re-run.".format(
+            ref["object"], timeout, waited, _show(finalizers)
+        )
+    )
+
+
+def summary(result):
+    """One line per object: what was removed, and what was left in place and why."""
+    lines = ["removed {0}".format(r["object"]) for r in result.get("removed", [])]
+    lines.extend("left in place {0}: {1}".format(k["object"], k["reason"]) for k in result.get("kept", []))
+    return lines

@@ -1,0 +1,244 @@
+"""owned_objects: the read-only ownership check and the removal of labelled objects only, against a fake cluster."""
+
+import json
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import ownership as o
+from ansible_collections.rhoai.gpu_infra.plugins.modules import owned_objects
+
+KUEUE_API = "kueue.openshift.io/v1"
+OURS = o.labels("kueue")
+KUEUE = {
+    "apiVersion": KUEUE_API,
+    "kind": "Kueue",
+    "metadata": {"name": "cluster", "labels": OURS},
+    "spec": {"managementState": "Managed", "config": {"integrations": {"frameworks": ["Deployment", "Pod"]}}},
+}
+KS_API = "operator.knative.dev/v1beta1"
+
+
+class Fake(object):
+    """Objects by (kind, namespace, name); served kinds; deletes that take effect after `linger` reads."""
+
+    def __init__(self, objects=(), kinds=None, linger=0, error=None):
+        self.objects = {}
+        for obj in objects:
+            self.put(obj)
+        self.kinds = kinds if kinds is not None else {"Kueue", "KnativeServing", "Namespace", "ConfigMap"}
+        self.linger = linger
+        self.error = error
+        self.deleted = []
+        self.pending = {}
+
+    def put(self, obj):
+        meta = obj["metadata"]
+        self.objects[(obj["kind"], meta.get("namespace") or "", meta["name"])] = obj
+
+    def has_kind(self, api_version, kind):
+        return kind in self.kinds
+
+    def get(self, api_version, kind, name, namespace=None):
+        if self.error:
+            raise self.error
+        key = (kind, namespace or "", name)
+        if key in self.pending:
+            self.pending[key] -= 1
+            if self.pending[key] < 0:
+                del self.pending[key]
+                self.objects.pop(key, None)
+        return self.objects.get(key)
+
+    def delete(self, api_version, kind, name, namespace=None):
+        key = (kind, namespace or "", name)
+        self.deleted.append(key)
+        if self.linger is None:  # a finalizer nobody releases
+            self.objects[key]["metadata"]["deletionTimestamp"] = "now"
+            self.objects[key]["metadata"]["finalizers"] = ["knative.dev/finalizer"]
+            return
+        self.pending[key] = self.linger
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += max(seconds, 0.5)
+
+
+def live(obj, **labels):
+    out = json.loads(json.dumps(obj))
+    out["metadata"]["labels"] = labels
+    out["metadata"]["resourceVersion"] = "42"
+    out["status"] = {"conditions": [{"type": "Available", "status": "True"}]}
+    return out
+
+
+def ks(namespace="knative-serving", **labels):
+    return {
+        "apiVersion": KS_API,
+        "kind": "KnativeServing",
+        "metadata": {"name": "knative-serving", "namespace": namespace, "labels": labels},
+        "spec": {},
+    }
+
+
+def ns(name, **labels):
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def ref(obj):
+    meta = obj["metadata"]
+    return {
+        "api_version": obj["apiVersion"],
+        "kind": obj["kind"],
+        "name": meta["name"],
+        "namespace": meta.get("namespace", ""),
+    }
+
+
+# --- check ---------------------------------------------------------------------------------------------------------
+def test_check_classifies_absent_ours_equal_and_different_objects():
+    rhoai = live(KUEUE, **{"app.kubernetes.io/part-of": "rhoai"})
+    rhoai["spec"]["config"]["integrations"]["frameworks"] = ["BatchJob"]
+    fake = Fake([rhoai])
+    (found,) = o.check(fake, [KUEUE])
+    assert found["action"] == "conflict"
+    assert found["object"] == "Kueue cluster"
+    assert found["differences"] == [
+        'spec.config.integrations.frameworks: want ["Deployment", "Pod"], found ["BatchJob"]'
+    ]
+    assert o.check(fake, [KUEUE], adopt=True)[0]["action"] == "adopt"
+
+    fake = Fake([live(KUEUE, app="someone")])  # equal: the label we would add is no difference
+    assert [f["action"] for f in o.check(fake, [KUEUE])] == ["adopt"]
+    assert [f["action"] for f in o.check(Fake([live(KUEUE, **OURS)]), [KUEUE])] == ["ours"]
+    assert [f["action"] for f in o.check(Fake(), [KUEUE])] == ["create"]
+
+
+def test_check_treats_a_kind_that_is_not_served_as_create():
+    (found,) = o.check(Fake(kinds=set()), [KUEUE])
+    assert found["action"] == "create"
+    assert "not served yet" in found["reason"]
+
+
+# --- remove --------------------------------------------------------------------------------------------------------
+def test_remove_deletes_only_labelled_objects_and_says_why_it_kept_the_rest():
+    fake = Fake([live(KUEUE), live(ks(), **OURS)], linger=2)
+    clock = Clock()
+    found = o.remove(fake, [ref(KUEUE), ref(ks())], wait=True, timeout=30, clock=clock, sleep=clock.sleep)
+    assert [r["object"] for r in found["removed"]] == ["KnativeServing knative-serving/knative-serving"]
+    assert [(k["object"], k["reason"]) for k in found["kept"]] == [("Kueue cluster", o.KEPT_FOREIGN)]
+    assert fake.deleted == [("KnativeServing", "knative-serving", "knative-serving")]
+    assert ("KnativeServing", "knative-serving", "knative-serving") not in fake.objects  # waited until gone
+    assert ("Kueue", "", "cluster") in fake.objects
+
+
+def test_remove_keeps_our_namespace_while_it_holds_a_kept_object():
+    fake = Fake([live(ks()), ns("knative-serving", **OURS)])
+    found = o.remove(fake, [ref(ks()), ref(ns("knative-serving"))])
+    assert fake.deleted == []
+    assert [k["object"] for k in found["kept"]] == [
+        "KnativeServing knative-serving/knative-serving",
+        "Namespace knative-serving",
+    ]
+    assert "holds KnativeServing knative-serving/knative-serving" in found["kept"][1]["reason"]
+
+
+def test_remove_reports_absent_objects_and_kinds_that_are_not_served():
+    fake = Fake(kinds={"Namespace"})
+    found = o.remove(fake, [ref(KUEUE), ref(ns("knative-serving"))])
+    assert [(a["object"], a["reason"]) for a in found["absent"]] == [
+        ("Kueue cluster", "kind not served (its CRD is not installed)"),
+        ("Namespace knative-serving", "does not exist"),
+    ]
+    assert found["removed"] == found["kept"] == []
+
+
+def test_remove_in_dry_run_deletes_nothing_and_reports_what_it_would():
+    fake = Fake([live(KUEUE, **OURS)])
+    found = o.remove(fake, [ref(KUEUE)], dry_run=True, wait=True)
+    assert fake.deleted == []
+    assert [r["object"] for r in found["removed"]] == ["Kueue cluster"]
+
+
+def test_remove_times_out_naming_the_finalizers_with_what_it_did_so_far():
+    fake = Fake([live(KUEUE, **OURS)], linger=None)
+    clock = Clock()
+    with pytest.raises(o.RemovalTimeout) as info:
+        o.remove(fake, [ref(KUEUE)], wait=True, timeout=10, clock=clock, sleep=clock.sleep)
+    assert 'finalizers: ["knative.dev/finalizer"]' in str(info.value)
+    assert "within 10 s" in str(info.value)
+    assert clock.now <= 11
+    assert [r["object"] for r in info.value.result["removed"]] == ["Kueue cluster"]
+
+
+def test_remove_does_not_delete_again_an_object_already_being_deleted():
+    obj = live(KUEUE, **OURS)
+    obj["metadata"]["deletionTimestamp"] = "2026-11-29T00:00:00Z"
+    fake = Fake([obj])
+    found = o.remove(fake, [ref(KUEUE)])
+    assert fake.deleted == []
+    assert [r["object"] for r in found["removed"]] == ["Kueue cluster"]
+
+
+# --- the module ----------------------------------------------------------------------------------------------------
+def run_module(capsys, fake, **args):
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        owned_objects.main(k8s_factory=lambda module: fake)
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+def test_module_check_fails_with_the_difference_and_the_adopt_variable(capsys):
+    theirs = live(KUEUE)
+    theirs["spec"]["managementState"] = "Unmanaged"
+    rc, result = run_module(capsys, Fake([theirs]), component="kueue", check=[KUEUE])
+    assert rc == 1
+    assert result["changed"] is False
+    for text in ("kueue:", "Kueue cluster", 'want "Managed", found "Unmanaged"', "gpu_infra_adopt=true"):
+        assert text in result["msg"], text
+    assert [c["object"] for c in result["conflicts"]] == ["Kueue cluster"]
+
+    rc, result = run_module(capsys, Fake([theirs]), component="kueue", check=[KUEUE], adopt=True)
+    assert rc == 0
+    assert result["objects"][0]["action"] == "adopt"
+
+
+def test_module_remove_in_check_mode_changes_nothing(capsys):
+    fake = Fake([live(KUEUE, **OURS), live(ks())])
+    rc, result = run_module(capsys, fake, component="kueue", remove=[ref(KUEUE), ref(ks())], _ansible_check_mode=True)
+    assert rc == 0
+    assert result["changed"] is True
+    assert fake.deleted == []
+    assert "would remove Kueue cluster" in result["msg"]
+    assert result["kept"][0]["object"] == "KnativeServing knative-serving/knative-serving"
+
+
+def test_module_remove_deletes_and_reports(capsys):
+    fake = Fake([live(KUEUE, **OURS)])
+    rc, result = run_module(capsys, fake, component="kueue", remove=[ref(KUEUE)], wait=False)
+    assert rc == 0
+    assert result["changed"] is True
+    assert fake.deleted == [("Kueue", "", "cluster")]
+    assert result["msg"] == "removed Kueue cluster"
+
+
+def test_module_api_errors_keep_their_cause(capsys):
+    denied = ApiException(status=403, reason="Forbidden")
+    denied.body = json.dumps({"message": 'kueues.kueue.openshift.io "cluster" is forbidden: User "dev" cannot get'})
+    rc, result = run_module(capsys, Fake(error=denied), component="kueue", check=[KUEUE])
+    assert rc == 1
+    assert "is forbidden: User" in result["msg"]
+    assert "lack permission" in result["msg"]
+
+
+def test_module_wants_exactly_one_of_check_and_remove(capsys):
+    rc, result = run_module(capsys, Fake(), component="kueue")
+    assert rc == 1
+    assert "check" in result["msg"] and "remove" in result["msg"]
