@@ -5,9 +5,10 @@
 
 Two layers, so that modules stay thin and the logic above stays testable without a cluster:
 
-* ``resolve_auth`` turns module parameters and ``K8S_AUTH_*`` environment variables into one auth dict, with the
-  same option names and fallbacks as kubernetes.core (what an AWX/AAP "OpenShift or Kubernetes API Bearer Token"
-  credential injects).
+* Auth is kubernetes.core's: its argument spec, its ``K8S_AUTH_*`` environment fallbacks (what an AWX/AAP "OpenShift
+  or Kubernetes API Bearer Token" credential injects), kubeconfig and in-cluster loading, proxy and impersonation.
+  One ``module_defaults`` group (meta/runtime.yml extends kubernetes.core's) or one credential serves both
+  collections.
 * ``K8s`` is a small dict-in/dict-out facade over the kubernetes dynamic client (get, list, merge patch). Unit tests
   inject a fake with the same four methods instead of a cluster. Every request it sends, API discovery included,
   carries a timeout (``K8s.request_timeout``), so a call against an API server that stops answering cannot outlast
@@ -19,7 +20,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import os
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -36,31 +36,23 @@ except ImportError:
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = traceback.format_exc()
 
-AUTH_ARG_SPEC = dict(
-    kubeconfig=dict(type="raw", no_log=True),
-    context=dict(type="str"),
-    host=dict(type="str"),
-    api_key=dict(type="str", no_log=True),
-    validate_certs=dict(type="bool", aliases=["verify_ssl"]),
-    ca_cert=dict(type="path", aliases=["ssl_ca_cert"]),
-    client_cert=dict(type="path", aliases=["cert_file"]),
-    client_key=dict(type="path", aliases=["key_file"], no_log=False),
-)
+try:
+    # kubernetes.core's get_api_client also runs API discovery, eagerly and without a request timeout; these are the
+    # steps before that, so the facade below can discover with its own timeout.
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
+        _create_auth_spec,
+        _create_configuration,
+        _create_headers,
+        _set_header,
+    )
 
-# Option name -> the environment variables that kubernetes.core consults for it, in order. The second name is the
-# kubernetes client's own spelling, which kubernetes.core also accepts (K8S_AUTH_VERIFY_SSL is what AWX injects).
-AUTH_ENV = dict(
-    kubeconfig=("K8S_AUTH_KUBECONFIG",),
-    context=("K8S_AUTH_CONTEXT",),
-    host=("K8S_AUTH_HOST",),
-    api_key=("K8S_AUTH_API_KEY",),
-    validate_certs=("K8S_AUTH_VALIDATE_CERTS", "K8S_AUTH_VERIFY_SSL"),
-    ca_cert=("K8S_AUTH_CA_CERT", "K8S_AUTH_SSL_CA_CERT"),
-    client_cert=("K8S_AUTH_CLIENT_CERT", "K8S_AUTH_CERT_FILE"),
-    client_key=("K8S_AUTH_CLIENT_KEY", "K8S_AUTH_KEY_FILE"),
-)
-
-FALSE_STRINGS = ("0", "false", "no", "off")
+    HAS_K8S_CORE = True
+    K8S_CORE_IMPORT_ERROR = None
+except ImportError:
+    AUTH_ARG_SPEC = {}
+    HAS_K8S_CORE = False
+    K8S_CORE_IMPORT_ERROR = traceback.format_exc()
 
 # Seconds one request may take. A LIST of every CSV of a large cluster answers well within this; a server that has
 # not answered by then will not, and the caller's own deadline decides what happens next.
@@ -83,10 +75,6 @@ if HAS_KUBERNETES:
             if params.get("_request_timeout") is None:
                 params["_request_timeout"] = self._timeout()
             return super(_TimedDynamicClient, self).request(method, path, body=body, **params)
-
-
-class AuthError(Exception):
-    """The auth options cannot produce a usable client configuration."""
 
 
 def is_api_error(exc):
@@ -146,73 +134,6 @@ def api_failure_message(doing, exc, needs):
     )
 
 
-def resolve_auth(params, environ=None):
-    """Merge module parameters with K8S_AUTH_* environment variables; parameters win."""
-    environ = os.environ if environ is None else environ
-    auth = {}
-    for name, env_names in AUTH_ENV.items():
-        value = params.get(name)
-        if value is None:
-            value = next((environ[env] for env in env_names if environ.get(env) not in (None, "")), None)
-            if value is not None and AUTH_ARG_SPEC[name].get("type") == "bool":
-                value = value.strip().lower() not in FALSE_STRINGS
-        if value is not None:
-            auth[name] = value
-    if auth.get("host"):
-        auth["host"] = auth["host"].rstrip("/")
-    return auth
-
-
-def build_configuration(auth, loader=None):
-    """Return a kubernetes.client.Configuration for ``auth`` without touching the process-wide default.
-
-    A host with a bearer token (the AAP credential) or a client certificate is complete on its own; otherwise the
-    kubeconfig (explicit, $KUBECONFIG or ~/.kube/config) is loaded, or the in-cluster service account when running
-    in a pod without one.
-    """
-    loader = loader or kubernetes.config
-    configuration = kubernetes.client.Configuration()
-    self_sufficient = auth.get("host") and (auth.get("api_key") or (auth.get("client_cert") and auth.get("client_key")))
-    if not self_sufficient:
-        kubeconfig = auth.get("kubeconfig")
-        try:
-            if isinstance(kubeconfig, dict):
-                loader.load_kube_config_from_dict(
-                    config_dict=kubeconfig, context=auth.get("context"), client_configuration=configuration
-                )
-            elif kubeconfig or auth.get("context") or _default_kubeconfig_exists():
-                loader.load_kube_config(
-                    config_file=kubeconfig, context=auth.get("context"), client_configuration=configuration
-                )
-            else:
-                loader.load_incluster_config(client_configuration=configuration)
-        except Exception as exc:  # the loaders raise ConfigException, IOError or yaml errors alike
-            raise AuthError(
-                "Could not load Kubernetes credentials ({0}). Expected a kubeconfig (option kubeconfig, "
-                "K8S_AUTH_KUBECONFIG, KUBECONFIG or ~/.kube/config) or host + api_key (K8S_AUTH_HOST + "
-                "K8S_AUTH_API_KEY, as an AAP bearer-token credential injects). Log in with 'oc login' or set "
-                "one of those.".format(exc)
-            ) from exc
-    if auth.get("host"):
-        configuration.host = auth["host"]
-    if auth.get("api_key"):
-        configuration.api_key = {"authorization": "Bearer {0}".format(auth["api_key"])}
-    if auth.get("validate_certs") is not None:
-        configuration.verify_ssl = auth["validate_certs"]
-    if auth.get("ca_cert"):
-        configuration.ssl_ca_cert = auth["ca_cert"]
-    if auth.get("client_cert"):
-        configuration.cert_file = auth["client_cert"]
-    if auth.get("client_key"):
-        configuration.key_file = auth["client_key"]
-    return configuration
-
-
-def _default_kubeconfig_exists():
-    path = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or os.path.expanduser("~/.kube/config")
-    return os.path.exists(path)
-
-
 class K8s(object):
     """Dict-in, dict-out access to any resource by apiVersion and kind."""
 
@@ -220,6 +141,11 @@ class K8s(object):
         #: seconds any one request may take; None waits as long as the server keeps the connection open
         self.request_timeout = request_timeout
         self._dynamic = _TimedDynamicClient(api_client, lambda: self.request_timeout)
+
+    @property
+    def host(self):
+        """The API server URL requests go to."""
+        return self._dynamic.client.configuration.host
 
     def _resource(self, api_version, kind):
         return self._dynamic.resources.get(api_version=api_version, kind=kind)
@@ -273,20 +199,32 @@ class K8s(object):
 
 
 def get_k8s(module, request_timeout=DEFAULT_REQUEST_TIMEOUT, retries=None):
-    """Build the facade from an AnsibleModule's auth options, failing the module with a usable message.
+    """Build the facade from an AnsibleModule's auth options (kubernetes.core's), failing the module with a usable
+    message.
 
     ``retries`` overrides urllib3's retries (3 by default, each with the full request timeout); a caller that polls
     and keeps a deadline passes False, so that one call never takes longer than ``request_timeout``.
     """
     if not HAS_KUBERNETES:
         module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    if not HAS_K8S_CORE:
+        module.fail_json(msg=missing_required_lib("the kubernetes.core collection"), exception=K8S_CORE_IMPORT_ERROR)
     try:
-        configuration = build_configuration(resolve_auth(module.params))
-        if retries is not None:
-            configuration.retries = retries
-        return K8s(kubernetes.client.ApiClient(configuration), request_timeout=request_timeout)
-    except AuthError as exc:
-        module.fail_json(msg=str(exc))
+        configuration = _create_configuration(_create_auth_spec(module))
+    except Exception as exc:  # the loaders raise ConfigException, IOError or yaml errors alike
+        module.fail_json(
+            msg="Could not load Kubernetes credentials ({0}). Expected a kubeconfig (option kubeconfig, "
+            "K8S_AUTH_KUBECONFIG, KUBECONFIG or ~/.kube/config), host + api_key (K8S_AUTH_HOST + K8S_AUTH_API_KEY, as "
+            "an AAP bearer-token credential injects) or an in-cluster service account. Log in with 'oc login' or set "
+            "one of those.".format(exc)
+        )
+    if retries is not None:
+        configuration.retries = retries
+    try:
+        api_client = kubernetes.client.ApiClient(configuration)
+        for header, value in _create_headers(module).items():  # impersonation
+            _set_header(api_client, header, value)
+        return K8s(api_client, request_timeout=request_timeout)
     except Exception as exc:  # discovery: connection refused, TLS, 401
         module.fail_json(
             msg="Could not reach the Kubernetes API: {0}. Check that the API URL is reachable from this host and "

@@ -69,7 +69,7 @@ options:
     type: int
     default: 20
 extends_documentation_fragment:
-  - rhoai.gpu_infra.auth
+  - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
     support: full

@@ -43,7 +43,7 @@ description:
 author:
   - rhoai.gpu_infra contributors (@rhoai-gpu-infra)
 extends_documentation_fragment:
-  - rhoai.gpu_infra.auth
+  - kubernetes.core.k8s_auth_options
   - ansible.builtin.action_common_attributes
 attributes:
   check_mode:

@@ -43,7 +43,7 @@ options:
     type: str
     default: nvidia-gpu-operator
 extends_documentation_fragment:
-  - rhoai.gpu_infra.auth
+  - kubernetes.core.k8s_auth_options
 attributes:
   check_mode:
     support: full
@@ -214,15 +214,13 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  # noqa: E402
     AUTH_ARG_SPEC,
     api_failure_message,
-    build_configuration,
     get_k8s,
     is_api_error,
-    resolve_auth,
 )
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.nodes import checks, collect  # noqa: E402
 
 
-def cluster_identity(k8s, params):
+def cluster_identity(k8s):
     try:
         infrastructure = k8s.get("config.openshift.io/v1", "Infrastructure", "cluster") or {}
     except Exception as exc:  # identity only labels the report: without it the API URL still names the cluster
@@ -230,13 +228,8 @@ def cluster_identity(k8s, params):
             raise
         infrastructure = {}
     status = infrastructure.get("status") or {}
-    api_url = status.get("apiServerURL")
-    if not api_url:
-        auth = resolve_auth(params)
-        try:
-            api_url = auth.get("host") or build_configuration(auth).host
-        except Exception:  # identity only labels the report; the checks themselves already used the client
-            api_url = None
+    # Without an Infrastructure object the URL the client talks to still names the cluster.
+    api_url = status.get("apiServerURL") or getattr(k8s, "host", None)
     return {"api_url": api_url, "infrastructure_name": status.get("infrastructureName")}
 
 
@@ -259,7 +252,7 @@ def main(k8s_factory=get_k8s):
             gpu_operator_namespace=gpu_namespace,
         )
         result["checks"] = checks(result)
-        result["cluster"] = cluster_identity(k8s, module.params)
+        result["cluster"] = cluster_identity(k8s)
     except Exception as exc:  # an API error is the cluster's or the login's; anything else is a bug of this module
         if not is_api_error(exc):
             module.fail_json(

@@ -1,5 +1,6 @@
-"""The auth layer: kubernetes.core's option names, K8S_AUTH_* fallbacks, and what each combination loads."""
+"""The client layer: kubernetes.core's auth (options, K8S_AUTH_* fallbacks, proxy, impersonation), request timeouts."""
 
+import os
 import socket
 import time
 
@@ -10,126 +11,10 @@ from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import client
 
 
-class FakeLoader:
-    """Records which kubernetes.config loader was asked for what, and fills the configuration like the real one."""
-
-    def __init__(self, fail=None):
-        self.calls = []
-        self.fail = fail
-
-    def _record(self, name, configuration, **kwargs):
-        self.calls.append((name, kwargs))
-        if self.fail:
-            raise self.fail
-        configuration.host = "https://from-{0}:6443".format(name)
-
-    def load_kube_config(self, config_file=None, context=None, client_configuration=None):
-        self._record("kubeconfig", client_configuration, config_file=config_file, context=context)
-
-    def load_kube_config_from_dict(self, config_dict=None, context=None, client_configuration=None):
-        self._record("dict", client_configuration, config_dict=config_dict, context=context)
-
-    def load_incluster_config(self, client_configuration=None):
-        self._record("incluster", client_configuration)
-
-
 def params(**kwargs):
     base = dict.fromkeys(client.AUTH_ARG_SPEC)
     base.update(kwargs)
     return base
-
-
-def test_parameters_win_over_environment():
-    auth = client.resolve_auth(params(host="https://param:6443"), {"K8S_AUTH_HOST": "https://env:6443"})
-    assert auth["host"] == "https://param:6443"
-
-
-def test_aap_bearer_token_credential_is_read_from_environment():
-    # What the AWX/AAP "OpenShift or Kubernetes API Bearer Token" credential injects.
-    env = {
-        "K8S_AUTH_HOST": "https://api.c.example.com:6443/",
-        "K8S_AUTH_API_KEY": "sha256~secret",
-        "K8S_AUTH_VERIFY_SSL": "False",
-        "K8S_AUTH_SSL_CA_CERT": "/run/ca.crt",
-    }
-    auth = client.resolve_auth(params(), env)
-    assert auth == {
-        "host": "https://api.c.example.com:6443",
-        "api_key": "sha256~secret",
-        "validate_certs": False,
-        "ca_cert": "/run/ca.crt",
-    }
-
-
-@pytest.mark.parametrize(
-    "raw,expected",
-    [("true", True), ("yes", True), ("1", True), ("0", False), ("no", False), ("FALSE", False), ("off", False)],
-)
-def test_boolean_environment_values(raw, expected):
-    assert client.resolve_auth(params(), {"K8S_AUTH_VALIDATE_CERTS": raw})["validate_certs"] is expected
-
-
-def test_empty_environment_values_are_ignored():
-    assert client.resolve_auth(params(), {"K8S_AUTH_HOST": "", "K8S_AUTH_KUBECONFIG": ""}) == {}
-
-
-def test_host_and_token_need_no_kubeconfig():
-    loader = FakeLoader()
-    cfg = client.build_configuration({"host": "https://api:6443", "api_key": "tok", "validate_certs": False}, loader)
-    assert loader.calls == []
-    assert cfg.host == "https://api:6443"
-    assert cfg.api_key == {"authorization": "Bearer tok"}
-    assert cfg.verify_ssl is False
-
-
-def test_explicit_kubeconfig_and_context_are_loaded():
-    loader = FakeLoader()
-    cfg = client.build_configuration({"kubeconfig": "/tmp/kc", "context": "admin"}, loader)
-    assert loader.calls == [("kubeconfig", {"config_file": "/tmp/kc", "context": "admin"})]
-    assert cfg.host == "https://from-kubeconfig:6443"
-
-
-def test_kubeconfig_given_as_dict():
-    loader = FakeLoader()
-    client.build_configuration({"kubeconfig": {"clusters": []}}, loader)
-    assert loader.calls[0][0] == "dict"
-
-
-def test_in_cluster_when_nothing_else(monkeypatch, tmp_path):
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "absent"))
-    loader = FakeLoader()
-    client.build_configuration({}, loader)
-    assert [c[0] for c in loader.calls] == ["incluster"]
-
-
-def test_default_kubeconfig_when_present(monkeypatch, tmp_path):
-    kc = tmp_path / "config"
-    kc.write_text("{}")
-    monkeypatch.setenv("KUBECONFIG", str(kc))
-    loader = FakeLoader()
-    client.build_configuration({}, loader)
-    assert loader.calls == [("kubeconfig", {"config_file": None, "context": None})]
-
-
-def test_host_overrides_kubeconfig_server():
-    loader = FakeLoader()
-    cfg = client.build_configuration({"kubeconfig": "/kc", "host": "https://override:6443"}, loader)
-    assert cfg.host == "https://override:6443"
-
-
-def test_loader_failure_says_what_to_do():
-    loader = FakeLoader(fail=IOError("No such file: /nope"))
-    with pytest.raises(client.AuthError) as err:
-        client.build_configuration({"kubeconfig": "/nope"}, loader)
-    message = str(err.value)
-    assert "/nope" in message
-    assert "K8S_AUTH_HOST" in message
-    assert "oc login" in message
-
-
-def test_token_is_no_log_in_the_argument_spec():
-    assert client.AUTH_ARG_SPEC["api_key"]["no_log"] is True
-    assert client.AUTH_ARG_SPEC["kubeconfig"]["no_log"] is True
 
 
 class FailingModule:
@@ -140,10 +25,82 @@ class FailingModule:
         raise RuntimeError(kwargs["msg"])
 
 
-def test_get_k8s_fails_the_module_with_the_auth_message(monkeypatch):
-    monkeypatch.setattr(client, "build_configuration", lambda auth: (_ for _ in ()).throw(client.AuthError("bad")))
-    with pytest.raises(RuntimeError, match="bad"):
-        client.get_k8s(FailingModule(params()))
+@pytest.fixture
+def connect(monkeypatch):
+    """get_k8s with discovery replaced: returns the ApiClient the facade would have been built on."""
+    for name in list(os.environ):
+        if name.startswith("K8S_AUTH_") or name == "KUBECONFIG":
+            monkeypatch.delenv(name)
+    monkeypatch.setattr(client, "K8s", lambda api_client, request_timeout=None: api_client)
+
+    def connect(**kwargs):
+        return client.get_k8s(FailingModule(params(**kwargs)))
+
+    return connect
+
+
+KUBECONFIG = """
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://from-kubeconfig:6443"}
+- name: other
+  cluster: {server: "https://other:6443"}
+users:
+- name: u
+  user: {token: kubeconfig-token}
+contexts:
+- name: admin
+  context: {cluster: c, user: u}
+- name: second
+  context: {cluster: other, user: u}
+current-context: admin
+"""
+
+
+def test_aap_bearer_token_credential_is_read_from_the_environment(connect, monkeypatch, tmp_path):
+    # What the AWX/AAP "OpenShift or Kubernetes API Bearer Token" credential injects; no kubeconfig anywhere.
+    (tmp_path / "ca.crt").write_text("x")
+    monkeypatch.setenv("K8S_AUTH_HOST", "https://api.c.example.com:6443/")
+    monkeypatch.setenv("K8S_AUTH_API_KEY", "sha256~secret")
+    monkeypatch.setenv("K8S_AUTH_VERIFY_SSL", "False")
+    monkeypatch.setenv("K8S_AUTH_SSL_CA_CERT", str(tmp_path / "ca.crt"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    cfg = connect().configuration
+    assert cfg.host == "https://api.c.example.com:6443"
+    assert cfg.api_key == {"authorization": "Bearer sha256~secret"}
+    assert cfg.verify_ssl is False
+    assert cfg.ssl_ca_cert == str(tmp_path / "ca.crt")
+
+
+def test_parameters_win_over_the_environment(connect, monkeypatch):
+    monkeypatch.setenv("K8S_AUTH_HOST", "https://env:6443")
+    assert connect(host="https://param:6443", api_key="t").configuration.host == "https://param:6443"
+
+
+def test_kubeconfig_and_context_are_loaded(connect, tmp_path):
+    (tmp_path / "kc").write_text(KUBECONFIG)
+    assert connect(kubeconfig=str(tmp_path / "kc")).configuration.host == "https://from-kubeconfig:6443"
+    assert connect(kubeconfig=str(tmp_path / "kc"), context="second").configuration.host == "https://other:6443"
+
+
+def test_proxy_and_impersonation_reach_the_client(connect):
+    api = connect(host="https://api:6443", api_key="t", proxy="http://proxy:3128", impersonate_user="alice")
+    assert api.configuration.proxy == "http://proxy:3128"
+    assert api.default_headers["Impersonate-User"] == "alice"
+
+
+def test_unusable_credentials_say_what_to_do(connect, tmp_path):
+    with pytest.raises(RuntimeError) as err:
+        connect(kubeconfig=str(tmp_path / "missing"))
+    assert "Could not load Kubernetes credentials" in str(err.value)
+    assert "K8S_AUTH_HOST + K8S_AUTH_API_KEY" in str(err.value)
+
+
+def test_token_is_no_log_in_the_argument_spec():
+    assert client.AUTH_ARG_SPEC["api_key"]["no_log"] is True
+    assert client.AUTH_ARG_SPEC["kubeconfig"]["no_log"] is True
 
 
 def test_get_k8s_never_puts_the_token_in_an_unreachable_api_message(monkeypatch):

@@ -13,10 +13,20 @@ from ansible_collections.rhoai.gpu_infra.plugins.modules import node_label_check
 from .test_nodes import GPU_TAINT, ML_TAINT, NFD_WORKER_NARROW, FakeK8s, node, ready_node, worker
 
 
+def connect(fake):
+    """A k8s factory that hands out ``fake``, talking to the host the module was given, as the real client does."""
+
+    def factory(module):
+        fake.host = module.params["host"]
+        return fake
+
+    return factory
+
+
 def run_module(capsys, objects, **args):
     fake = FakeK8s(objects)
     with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        node_label_check.main(k8s_factory=lambda module: fake)
+        node_label_check.main(k8s_factory=connect(fake))
     result = json.loads(capsys.readouterr().out)
     return exit_info.value.code, result, fake
 
@@ -144,7 +154,7 @@ def test_an_unreadable_infrastructure_only_leaves_the_cluster_name_unknown(capsy
 
     fake = NoInfrastructure({})
     with patch_module_args({"host": "https://api.x.example.com:6443"}), pytest.raises(SystemExit) as exit_info:
-        node_label_check.main(k8s_factory=lambda module: fake)
+        node_label_check.main(k8s_factory=connect(fake))
     result = json.loads(capsys.readouterr().out)
     assert exit_info.value.code == 0, result
     assert result["cluster"] == {"api_url": "https://api.x.example.com:6443", "infrastructure_name": None}

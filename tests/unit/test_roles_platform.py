@@ -196,12 +196,3 @@ def test_knativeserving_template():
     assert rendered["apiVersion"] == "operator.knative.dev/v1beta1"
     assert rendered["metadata"] == {"name": "knative-serving", "namespace": "knative-serving"}
     assert rendered["spec"] == {}
-
-
-@pytest.mark.parametrize("playbook", ["site.yml", "teardown.yml"])
-def test_playbooks_know_every_component_in_install_order(playbook):
-    play = yaml.safe_load((ROOT / "playbooks" / playbook).read_text())[0]
-    order = play["vars"]["__gpu_infra_known_components"]
-    assert order.index("cert_manager") < min(order.index("kueue"), order.index("lws"))
-    assert order.index("nfd") < order.index("gpu_operator")
-    assert {p.name for p in ROLES.iterdir() if p.is_dir()} - {"olm_operator"} >= set(order)
