@@ -11,6 +11,7 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.olm import (
     build_objects,
     catalog_check,
     operator_group_plan,
+    removal,
 )
 
 
@@ -39,6 +40,17 @@ def olm_catalog_check(manifests, olm_operator):
     )
 
 
+def olm_removal(olm_operator, subscriptions=None, csvs=None, namespaces=None, dependency_of_ours=False):
+    """What teardown of ``olm_operator`` may delete, from what ``kubernetes.core.k8s_info`` returned (lists)."""
+    return removal(
+        olm_operator,
+        (subscriptions or [None])[0],
+        csvs or [],
+        (namespaces or [None])[0],
+        dependency_of_ours=bool(dependency_of_ours),
+    )
+
+
 class FilterModule(object):
     def filters(self):
-        return {"olm_resources": olm_resources, "olm_catalog_check": olm_catalog_check}
+        return {"olm_resources": olm_resources, "olm_catalog_check": olm_catalog_check, "olm_removal": olm_removal}

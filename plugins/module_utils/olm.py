@@ -8,15 +8,20 @@
 * ``operator_group_plan``: existing OperatorGroups + the install mode a package needs -> reuse / create / error.
 * ``build_objects``: the Namespace, OperatorGroup and Subscription an operator install consists of.
 * ``catalog_check``: PackageManifests -> why a package/channel cannot be subscribed to, or "".
+* ``preflight``: what the cluster holds of one operator install -> the refusals, and the objects to apply.
+* ``removal``: what of one operator install teardown may delete, and what it leaves in place and why.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
-MANAGED_BY = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra"}
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import ownership
+
+MANAGED_BY = {ownership.MANAGED_BY_KEY: ownership.MANAGED_BY}
 INSTALL_MODES = ("OwnNamespace", "SingleNamespace", "MultiNamespace", "AllNamespaces")
 
 # States. "succeeded" and every final state end a wait early. A plan the caller may approve is approved before
@@ -713,13 +718,14 @@ def operator_group_plan(groups, namespace, install_mode, name=None):
 def build_objects(op, namespace_exists=False):
     """The Namespace, OperatorGroup and Subscription for one ``olm_operator`` dict (see the role's argument spec).
 
-    The managed-by label marks what this collection created, so removal deletes only that; on an existing namespace
-    only the requested labels are merged.
+    What this collection creates carries the ownership labels (managed-by and component), so that removal deletes
+    only that; on an existing namespace only the requested labels are merged.
     """
     ns = op["namespace"]
+    mine = ownership.labels(op.get("component") or "olm_operator")
     labels = dict(op.get("namespace_labels") or {})
     if not namespace_exists:
-        labels.update(MANAGED_BY)
+        labels.update(mine)
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
     if labels:
         namespace["metadata"]["labels"] = labels
@@ -727,7 +733,7 @@ def build_objects(op, namespace_exists=False):
     group = {
         "apiVersion": "operators.coreos.com/v1",
         "kind": "OperatorGroup",
-        "metadata": {"name": op.get("operator_group_name") or ns, "namespace": ns, "labels": dict(MANAGED_BY)},
+        "metadata": {"name": op.get("operator_group_name") or ns, "namespace": ns, "labels": dict(mine)},
         "spec": group_spec,
     }
     spec = {
@@ -744,7 +750,7 @@ def build_objects(op, namespace_exists=False):
     subscription = {
         "apiVersion": "operators.coreos.com/v1alpha1",
         "kind": "Subscription",
-        "metadata": {"name": op.get("subscription_name") or op["package"], "namespace": ns},
+        "metadata": {"name": op.get("subscription_name") or op["package"], "namespace": ns, "labels": dict(mine)},
         "spec": spec,
     }
     return dict(namespace=namespace, operator_group=group, subscription=subscription)
@@ -801,3 +807,311 @@ def catalog_check(manifests, package, channel, source, starting_csv="", *, insta
             "openshift-marketplace -o yaml).".format(package, channel, install_mode, ", ".join(supported))
         )
     return ""
+
+
+# --- Ownership and preflight -----------------------------------------------------------------------------------------
+
+# What a Subscription's spec holds that this collection sets; anything else (status, OLM's own labels) is not ours.
+SUBSCRIPTION_FIELDS = ("name", "channel", "source", "sourceNamespace", "installPlanApproval", "startingCSV", "config")
+OURS = "ours"
+LEGACY = "legacy"
+DEPENDENCY = "dependency"
+FOREIGN = "foreign"
+PACKAGE_LABEL = "operators.coreos.com/{0}."
+
+
+def _meta(obj):
+    return (obj or {}).get("metadata") or {}
+
+
+def _show(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def _ns(obj):
+    return _meta(obj).get("namespace", "")
+
+
+def describe_subscription(sub):
+    spec = (sub or {}).get("spec") or {}
+    return "Subscription {0}/{1} (package {2}, channel {3})".format(
+        _ns(sub), _name(sub), spec.get("name", ""), spec.get("channel") or "the package's default"
+    )
+
+
+def owner(obj, namespace=None):
+    """Whose ``obj`` is: OURS (labelled), LEGACY (unlabelled, in a namespace this collection created: versions
+    before the ownership labels labelled only the namespace, and everything they made in it), or FOREIGN."""
+    if ownership.is_ours(obj):
+        return OURS
+    if ownership.is_ours(namespace):
+        return LEGACY
+    return FOREIGN
+
+
+def subscription_differences(desired, existing):
+    """``path: want X, found Y`` for each field of SUBSCRIPTION_FIELDS in which ``existing`` differs from ``desired``.
+
+    A field ``desired`` does not set but ``existing`` does (a pinned startingCSV, a config) is a difference too: the
+    install would not be the one this collection describes. A missing installPlanApproval is OLM's Automatic.
+    """
+    want = (desired or {}).get("spec") or {}
+    have = dict((existing or {}).get("spec") or {})
+    have.setdefault("installPlanApproval", "Automatic")
+    found = []
+    for key in SUBSCRIPTION_FIELDS:
+        path = "spec." + key
+        if key in want and have.get(key) in (None, "", {}):
+            found.append("{0}: want {1}, found nothing".format(path, _show(want[key])))
+        elif key in want:
+            found.extend(ownership.differences(want[key], have[key], path))
+        elif have.get(key) not in (None, "", {}):
+            found.append("{0}: want nothing, found {1}".format(path, _show(have[key])))
+    return found
+
+
+def _adopted(desired, existing):
+    """``desired`` with null for what ``existing`` sets beyond it, so a merge patch removes those fields."""
+    spec = dict(desired["spec"])
+    for key in SUBSCRIPTION_FIELDS:
+        if key not in spec and ((existing or {}).get("spec") or {}).get(key) not in (None, "", {}):
+            spec[key] = None
+    return dict(desired, spec=spec)
+
+
+def package_csvs(csvs, package, manifests=None):
+    """The CSVs (not OLM's copies) that install ``package``: named in one of its catalog channels, or carrying OLM's
+    ``operators.coreos.com/<package>.<namespace>`` label."""
+    names = set()
+    for manifest in manifests or []:
+        if _name(manifest) == package:
+            for channel in _status(manifest).get("channels") or []:
+                names.update(e.get("name") for e in channel.get("entries") or [])
+                names.add((channel.get("currentCSV") or ""))
+    names.discard("")
+    prefix = PACKAGE_LABEL.format(package)
+    return [
+        c
+        for c in csvs or []
+        if not is_copy(c) and (_name(c) in names or any(k.startswith(prefix) for k in _meta(c).get("labels") or {}))
+    ]
+
+
+def _remove_hint(sub):
+    csv = _status(sub).get("installedCSV") or "<its CSV>"
+    return "oc delete subscription {0} -n {1}; oc delete csv {2} -n {1}".format(_name(sub), _ns(sub), csv)
+
+
+def _elsewhere(op, subs):
+    component, package, ns = op.get("component") or "olm_operator", op["package"], op["namespace"]
+    return (
+        "{0} already installs package {1} in namespace {2}; expected no Subscription of {1} outside namespace {3}. "
+        "Two installs of one operator on a cluster compete for the same cluster-wide APIs and operands, and OLM "
+        "refuses or breaks one of them. To keep that install, leave {4} out of gpu_infra_components; to have this "
+        "collection install it in {3}, remove it first ({5}) and re-run.".format(
+            describe_subscription(subs[0]), package, _ns(subs[0]), ns, component, _remove_hint(subs[0])
+        )
+    )
+
+
+def _other_name(op, sub, name):
+    return (
+        "{0} already subscribes namespace {1} to package {2} under another name than the expected {3}. OLM "
+        "resolves every Subscription of a namespace together, and two of one package fail that resolution. To keep "
+        "it, leave {4} out of gpu_infra_components; otherwise delete it ({5}) and re-run, and this collection "
+        "creates {3}.".format(
+            describe_subscription(sub), op["namespace"], op["package"], name, op.get("component"), _remove_hint(sub)
+        )
+    )
+
+
+def _orphan_csvs(op, csvs):
+    listed = ", ".join("{0}/{1} (phase {2})".format(_ns(c), _name(c), _status(c).get("phase") or "none") for c in csvs)
+    return (
+        "Found CSV {0} of package {1} with no Subscription of the package in its namespace (installed without OLM's "
+        "Subscription, or left behind by an uninstall); expected no install of {1} outside namespace {2}. It owns the "
+        "operator's APIs, so a second install would fail. Delete it ({3}) and re-run, or leave {4} out of "
+        "gpu_infra_components.".format(
+            listed,
+            op["package"],
+            op["namespace"],
+            "; ".join("oc delete csv {0} -n {1}".format(_name(c), _ns(c)) for c in csvs),
+            op.get("component"),
+        )
+    )
+
+
+def _terminating(namespace):
+    return bool(_meta(namespace).get("deletionTimestamp")) or _status(namespace).get("phase") == "Terminating"
+
+
+def _others(op, subs, csvs, manifests, name):
+    """Refusals for other installs of the package: Subscriptions elsewhere or under another name, orphaned CSVs."""
+    ns, package = op["namespace"], op["package"]
+    problems = []
+    same = [s for s in subs if ((s.get("spec") or {}).get("name")) == package]
+    elsewhere = [s for s in same if _ns(s) != ns]
+    if elsewhere:
+        problems.append(_elsewhere(op, elsewhere))
+    problems.extend(_other_name(op, s, name) for s in same if _ns(s) == ns and _name(s) != name)
+    if csvs is not None:
+        subscribed = {_ns(s) for s in same}
+        orphans = [c for c in package_csvs(csvs, package, manifests) if _ns(c) != ns and _ns(c) not in subscribed]
+        if orphans:
+            problems.append(_orphan_csvs(op, orphans))
+    return problems
+
+
+def _manual_warning(op, subs, desired):
+    ns, name = op["namespace"], _name(desired)
+    manual = [
+        _name(s)
+        for s in subs
+        if _ns(s) == ns and _name(s) != name and (s.get("spec") or {}).get("installPlanApproval") == "Manual"
+    ]
+    if not manual or desired["spec"]["installPlanApproval"] != "Automatic":
+        return []
+    return [
+        "Subscription(s) {0} in namespace {1} approve their InstallPlans manually, and OLM then treats every "
+        "Subscription of the namespace as Manual: {2} will wait for an approval (csv_wait fails with needs-approval "
+        "and the command to approve).".format(", ".join(manual), ns, name)
+    ]
+
+
+def _verdict(op, existing, namespace, objects, adopt):
+    """create / ours / adopt / conflict for the Subscription of our name; adopting rewrites objects' Subscription."""
+    desired = objects["subscription"]
+    verdict = dict(action="create", name=_name(desired), owner="", differences=[])
+    if existing is None:
+        return verdict
+    who = owner(existing, namespace)
+    diffs = subscription_differences(desired, existing)
+    if who in (OURS, LEGACY):
+        return dict(verdict, action="ours", owner=who, differences=diffs)
+    if not diffs or adopt:
+        objects["subscription"] = _adopted(desired, existing)
+        return dict(verdict, action="adopt", owner=who, differences=diffs)
+    return dict(verdict, action="conflict", owner=who, differences=diffs)
+
+
+def preflight(op, *, namespace=None, groups=None, subscriptions=None, csvs=None, manifests=None, adopt=False):
+    """What stands in the way of installing ``op`` (an ``olm_operator`` dict), and what to apply when nothing does.
+
+    ``namespace`` is the target Namespace (None when absent); ``groups`` its OperatorGroups; ``subscriptions`` the
+    Subscriptions to judge (every namespace's, or only the target's); ``csvs`` the CSVs of every namespace (None: not
+    read, not judged); ``manifests`` the catalog's PackageManifests (None: no catalog check).
+    Returns dict(problems, warnings, namespace_exists, namespace_owner, operator_group, subscription, objects):
+    ``problems`` are sentences saying found / expected / what to do; ``objects`` the Namespace, the OperatorGroup
+    (only when one is to be created) and the Subscription to apply, the latter two with the ownership labels.
+    """
+    ns = op["namespace"]
+    exists = namespace is not None
+    objects = build_objects(op, namespace_exists=exists)
+    name = _name(objects["subscription"])
+    problems = []
+    if manifests is not None:
+        problem = catalog_check(
+            manifests,
+            op["package"],
+            op["channel"],
+            op["source"],
+            op.get("starting_csv") or "",
+            install_mode=op.get("install_mode") or "",
+        )
+        if problem:
+            problems.append(problem + " (Skip this check with gpu_infra_catalog_preflight: false.)")
+    if exists and _terminating(namespace):
+        problems.append(
+            "Namespace {0} is being deleted; expected it to exist or to be absent. Wait until it is gone (oc get "
+            "namespace {0}; a finalizer may hold it) and re-run.".format(ns)
+        )
+    plan = operator_group_plan(
+        groups or [], ns, op.get("install_mode") or "OwnNamespace", _name(objects["operator_group"])
+    )
+    if plan["action"] == "error":
+        problems.append(plan["message"])
+    subs = [s for s in subscriptions or [] if not _meta(s).get("deletionTimestamp")]
+    problems.extend(_others(op, subs, csvs, manifests, name))
+    existing = next((s for s in subs if _ns(s) == ns and _name(s) == name), None)
+    verdict = _verdict(op, existing, namespace, objects, adopt)
+    if verdict["action"] == "conflict":
+        conflict = dict(object="Subscription {0}/{1}".format(ns, name), differences=verdict["differences"])
+        message = ownership.conflict_message(op.get("component") or "olm_operator", [conflict])
+        problems.append(message.replace(" Nothing was changed.", ""))
+    apply = [objects["namespace"]]
+    if plan["action"] == "create":
+        apply.append(objects["operator_group"])
+    apply.append(objects["subscription"])
+    return dict(
+        problems=problems,
+        warnings=_manual_warning(op, subs, objects["subscription"]),
+        namespace_exists=exists,
+        namespace_owner=owner(namespace) if exists else "",
+        operator_group=dict(action=plan["action"], name=plan["name"]),
+        subscription=verdict,
+        objects=apply,
+    )
+
+
+def removal(op, subscription=None, csvs=None, namespace=None, *, dependency_of_ours=False):
+    """What teardown of ``op`` may delete: only what this collection created or adopted.
+
+    ``subscription`` is the live Subscription (None after a partial removal); ``csvs`` the CSVs of its package in its
+    namespace; ``dependency_of_ours`` marks a Subscription OLM created for a dependency of one of ours.
+    Returns dict(owner, subscription, csvs, operator, left): whether to delete the Subscription, the CSV names to
+    delete, whether to delete the Operator object, and a sentence on what is left in place and why (or "").
+    """
+    ns, package = op["namespace"], op["package"]
+    csvs = [c for c in csvs or [] if not is_copy(c)]
+    if subscription is not None:
+        who = owner(subscription, namespace)
+        if who == FOREIGN and dependency_of_ours:
+            who = DEPENDENCY
+    else:
+        who = "absent"
+    if who in (OURS, LEGACY, DEPENDENCY):
+        status = _status(subscription)
+        names = [status.get("installedCSV") or "", status.get("currentCSV") or ""] + [_name(c) for c in csvs]
+        keep = []
+    else:
+        # After a partial removal only the CSVs remain: ours when they carry the labels remove puts on them before
+        # deleting the Subscription, or sit in a namespace this collection created.
+        mine = [c for c in csvs if dependency_of_ours or owner(c, namespace) != FOREIGN]
+        names = [_name(c) for c in mine]
+        keep = [c for c in csvs if c not in mine]
+    unique = []
+    for n in names:
+        if n and n not in unique:
+            unique.append(n)
+    left = ""
+    if who == FOREIGN:
+        left = (
+            "Left {0} and its CSV {1} in place: it does not carry the label {2}={3}, so this collection neither "
+            "created nor adopted it. Remove it by hand if it should go: {4}.".format(
+                describe_subscription(subscription),
+                _status(subscription).get("installedCSV") or "(none)",
+                ownership.MANAGED_BY_KEY,
+                ownership.MANAGED_BY,
+                _remove_hint(subscription),
+            )
+        )
+        unique = []
+    elif keep:
+        left = (
+            "Left CSV {0} of package {1} in namespace {2} in place: no Subscription of ours installs it and it does "
+            "not carry the label {3}={4}. Remove it by hand if it should go: {5}.".format(
+                ", ".join(_name(c) for c in keep),
+                package,
+                ns,
+                ownership.MANAGED_BY_KEY,
+                ownership.MANAGED_BY,
+                "; ".join("oc delete csv {0} -n {1}".format(_name(c), ns) for c in keep),
+            )
+        )
+    return dict(
+        owner=who,
+        subscription=who in (OURS, LEGACY, DEPENDENCY),
+        csvs=unique,
+        operator=who in (OURS, LEGACY, DEPENDENCY) or bool(unique),
+        left=left,
+    )

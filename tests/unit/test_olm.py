@@ -334,10 +334,12 @@ NFD = dict(
 
 def test_build_objects_minimal():
     objs = olm.build_objects(NFD)
-    assert objs["namespace"]["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "rhoai.gpu_infra"}
+    ours = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra", "rhoai.gpu-infra/component": "nfd"}
+    assert objs["namespace"]["metadata"]["labels"] == ours
     assert objs["operator_group"]["spec"] == {"targetNamespaces": ["openshift-nfd"]}
     assert objs["operator_group"]["metadata"]["name"] == "openshift-nfd"
-    assert objs["subscription"]["metadata"] == {"name": "nfd", "namespace": "openshift-nfd"}
+    assert objs["operator_group"]["metadata"]["labels"] == ours
+    assert objs["subscription"]["metadata"] == {"name": "nfd", "namespace": "openshift-nfd", "labels": ours}
     assert objs["subscription"]["spec"] == {
         "channel": "stable",
         "name": "nfd",

@@ -1,0 +1,409 @@
+"""The read-only preflight of one operator install (module_utils/olm.preflight and the olm_preflight module) and
+what teardown may remove (olm.removal), on objects shaped like the API server's (no cluster)."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.module_utils import basic
+from kubernetes.client.exceptions import ApiException
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.rhoai.gpu_infra.plugins.filter.olm import olm_removal
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import olm
+from ansible_collections.rhoai.gpu_infra.plugins.modules import olm_preflight
+
+OLM = "operators.coreos.com/v1alpha1"
+MANIFESTS = yaml.safe_load((Path(__file__).parent / "fixtures" / "olm" / "packagemanifests.yaml").read_text())
+OURS = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra", "rhoai.gpu-infra/component": "nfd"}
+NFD = dict(
+    component="nfd",
+    package="nfd",
+    channel="stable",
+    source="redhat-operators",
+    source_namespace="openshift-marketplace",
+    namespace="openshift-nfd",
+    install_mode="OwnNamespace",
+    approval="Automatic",
+    starting_csv="",
+    config={},
+    namespace_labels={"openshift.io/cluster-monitoring": "true"},
+    subscription_name="nfd",
+    operator_group_name="openshift-nfd",
+)
+
+
+def namespace(name="openshift-nfd", labels=None, **meta):
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": dict(name=name, labels=labels or {}, **meta)}
+
+
+def group(name="openshift-nfd", ns="openshift-nfd", spec=None, labels=None):
+    spec = {"targetNamespaces": [ns]} if spec is None else spec
+    return {"kind": "OperatorGroup", "metadata": dict(name=name, namespace=ns, labels=labels or {}), "spec": spec}
+
+
+def subscription(name="nfd", ns="openshift-nfd", package="nfd", channel="stable", labels=None, **spec):
+    body = dict(
+        name=package,
+        channel=channel,
+        source="redhat-operators",
+        sourceNamespace="openshift-marketplace",
+        installPlanApproval="Automatic",
+    )
+    body.update(spec)
+    return {
+        "apiVersion": OLM,
+        "kind": "Subscription",
+        "metadata": dict(name=name, namespace=ns, labels=labels or {}),
+        "spec": body,
+        "status": {"installedCSV": "nfd.4.20.0-202510211040", "state": "AtLatestKnown"},
+    }
+
+
+def csv(name="nfd.4.20.0-202510211040", ns="openshift-nfd", labels=None, phase="Succeeded"):
+    return {
+        "apiVersion": OLM,
+        "kind": "ClusterServiceVersion",
+        "metadata": dict(name=name, namespace=ns, labels=labels or {}),
+        "status": {"phase": phase},
+    }
+
+
+def check(op=NFD, *, ns=None, groups=(), subs=(), csvs=(), manifests=MANIFESTS, adopt=False):
+    return olm.preflight(
+        op,
+        namespace=ns,
+        groups=list(groups),
+        subscriptions=list(subs),
+        csvs=list(csvs),
+        manifests=manifests,
+        adopt=adopt,
+    )
+
+
+# --- preflight: what passes ---------------------------------------------------------------------------------------
+
+
+def test_fresh_cluster_creates_all_three_with_our_labels():
+    out = check()
+    assert out["problems"] == [] and out["warnings"] == []
+    kinds = [o["kind"] for o in out["objects"]]
+    assert kinds == ["Namespace", "OperatorGroup", "Subscription"]
+    for obj in out["objects"]:
+        assert OURS.items() <= obj["metadata"]["labels"].items(), obj
+    assert out["subscription"]["action"] == "create" and out["operator_group"]["action"] == "create"
+    json.dumps(out)
+
+
+def test_rerun_on_our_install_is_ours_and_reuses_the_group():
+    out = check(
+        ns=namespace(labels=OURS),
+        groups=[group(labels=OURS)],
+        subs=[subscription(labels=OURS)],
+        csvs=[csv()],
+    )
+    assert out["problems"] == []
+    assert out["subscription"]["action"] == "ours" and out["subscription"]["owner"] == "ours"
+    assert [o["kind"] for o in out["objects"]] == ["Namespace", "Subscription"]
+    # an existing namespace gets only the requested labels merged, never our mark
+    assert out["objects"][0]["metadata"]["labels"] == {"openshift.io/cluster-monitoring": "true"}
+
+
+def test_an_unlabelled_subscription_in_a_namespace_we_created_is_ours_from_an_earlier_version():
+    legacy = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra"}
+    out = check(ns=namespace(labels=legacy), groups=[group(labels=legacy)], subs=[subscription(channel="old")])
+    assert out["problems"] == []
+    assert out["subscription"]["action"] == "ours" and out["subscription"]["owner"] == "legacy"
+    assert out["objects"][-1]["spec"]["channel"] == "stable"
+
+
+def test_a_foreign_subscription_equal_to_ours_is_adopted_silently():
+    out = check(ns=namespace(), groups=[group()], subs=[subscription()])
+    assert out["problems"] == []
+    assert out["subscription"] == dict(action="adopt", name="nfd", owner="foreign", differences=[])
+    assert OURS.items() <= out["objects"][-1]["metadata"]["labels"].items()
+
+
+def test_a_missing_install_plan_approval_is_olms_automatic():
+    foreign = subscription()
+    del foreign["spec"]["installPlanApproval"]
+    assert check(ns=namespace(), groups=[group()], subs=[foreign])["subscription"]["action"] == "adopt"
+
+
+def test_copies_and_csvs_with_their_subscription_are_no_orphans():
+    copied = csv(ns="default", labels={"olm.copiedFrom": "openshift-nfd"})
+    out = check(ns=namespace(labels=OURS), groups=[group()], subs=[subscription(labels=OURS)], csvs=[csv(), copied])
+    assert out["problems"] == []
+
+
+def test_other_subscriptions_in_the_namespace_do_not_count_but_a_manual_one_warns():
+    dep = subscription("authorino-operator-stable", package="authorino-operator", installPlanApproval="Manual")
+    out = check(ns=namespace(labels=OURS), groups=[group()], subs=[dep])
+    assert out["problems"] == []
+    assert "authorino-operator-stable" in out["warnings"][0] and "Manual" in out["warnings"][0]
+
+
+# --- preflight: refusals ------------------------------------------------------------------------------------------
+
+
+def test_a_foreign_subscription_that_differs_is_refused_naming_the_differences_and_gpu_infra_adopt():
+    out = check(ns=namespace(), groups=[group()], subs=[subscription(channel="beta", startingCSV="nfd.4.19")])
+    assert out["subscription"]["action"] == "conflict"
+    (problem,) = out["problems"]
+    assert 'spec.channel: want "stable", found "beta"' in problem
+    assert 'spec.startingCSV: want nothing, found "nfd.4.19"' in problem
+    assert "gpu_infra_adopt=true" in problem and "Nothing was changed" not in problem
+
+
+def test_gpu_infra_adopt_takes_a_different_subscription_over_and_clears_what_we_do_not_set():
+    out = check(
+        ns=namespace(), groups=[group()], subs=[subscription(channel="beta", startingCSV="nfd.4.19")], adopt=True
+    )
+    assert out["problems"] == []
+    assert out["subscription"]["action"] == "adopt" and len(out["subscription"]["differences"]) == 2
+    spec = out["objects"][-1]["spec"]
+    assert spec["channel"] == "stable" and spec["startingCSV"] is None
+
+
+def test_a_subscription_of_the_package_in_another_namespace_is_refused():
+    other = subscription("nfd", ns="my-nfd", labels=OURS)
+    (problem,) = check(subs=[other], csvs=[csv(ns="my-nfd")])["problems"]
+    assert "Subscription my-nfd/nfd (package nfd, channel stable) already installs package nfd in namespace my-nfd" in (
+        problem
+    )
+    assert "oc delete subscription nfd -n my-nfd; oc delete csv nfd.4.20.0-202510211040 -n my-nfd" in problem
+    assert "leave nfd out of gpu_infra_components" in problem
+
+
+def test_a_subscription_of_the_package_under_another_name_in_the_namespace_is_refused():
+    (problem,) = check(ns=namespace(), groups=[group()], subs=[subscription("nfd-by-console")])["problems"]
+    assert "Subscription openshift-nfd/nfd-by-console" in problem and "the expected nfd" in problem
+
+
+def test_a_csv_of_the_package_without_a_subscription_elsewhere_is_refused():
+    by_name = csv(ns="hand-made")
+    by_label = csv("nfd.custom", ns="other", labels={"operators.coreos.com/nfd.other": ""})
+    unrelated = csv("kueue-operator.v1.2.0", ns="other")
+    (problem,) = check(csvs=[by_name, by_label, unrelated])["problems"]
+    assert "hand-made/nfd.4.20.0-202510211040 (phase Succeeded), other/nfd.custom" in problem
+    assert "kueue" not in problem
+    assert "oc delete csv nfd.custom -n other" in problem
+
+
+def test_a_group_that_does_not_fit_is_refused():
+    (problem,) = check(ns=namespace(), groups=[group("global", spec={})])["problems"]
+    assert "OperatorGroup global in namespace openshift-nfd selects AllNamespaces" in problem
+
+
+def test_a_namespace_being_deleted_is_refused():
+    (problem,) = check(ns=namespace(deletionTimestamp="2026-01-01T00:00:00Z"))["problems"]
+    assert "Namespace openshift-nfd is being deleted" in problem
+
+
+def test_catalog_problems_are_refused_and_name_the_switch():
+    (problem,) = check(dict(NFD, channel="v99"))["problems"]
+    assert "Channel v99 does not exist" in problem and "gpu_infra_catalog_preflight: false" in problem
+    assert check(dict(NFD, channel="v99"), manifests=None)["problems"] == []
+
+
+def test_every_refusal_is_reported_at_once():
+    out = check(
+        ns=namespace(),
+        groups=[group("a"), group("b")],
+        subs=[subscription(channel="beta"), subscription("nfd", ns="elsewhere")],
+        manifests=None,
+    )
+    assert len(out["problems"]) == 3
+
+
+# --- removal ------------------------------------------------------------------------------------------------------
+
+
+def test_removal_of_our_subscription_deletes_it_its_csvs_and_the_operator():
+    out = olm.removal(NFD, subscription(labels=OURS), [csv(), csv("nfd.old")], namespace())
+    assert out == dict(
+        owner="ours", subscription=True, csvs=["nfd.4.20.0-202510211040", "nfd.old"], operator=True, left=""
+    )
+
+
+def test_removal_leaves_a_foreign_subscription_and_says_why_and_how():
+    out = olm.removal(NFD, subscription(), [csv()], namespace())
+    assert out["owner"] == "foreign" and not out["subscription"] and out["csvs"] == [] and not out["operator"]
+    assert "Left Subscription openshift-nfd/nfd (package nfd, channel stable)" in out["left"]
+    assert "oc delete subscription nfd -n openshift-nfd" in out["left"]
+
+
+def test_removal_of_a_dependency_olm_created_for_our_subscription():
+    out = olm.removal(NFD, subscription("nfd-stable-x"), [csv()], namespace(), dependency_of_ours=True)
+    assert out["owner"] == "dependency" and out["subscription"] and out["csvs"] == ["nfd.4.20.0-202510211040"]
+
+
+def test_removal_after_a_partial_run_deletes_only_labelled_csvs():
+    labelled = csv(labels=OURS)
+    other = csv("nfd.by-hand")
+    out = olm.removal(NFD, None, [labelled, other], namespace())
+    assert out["owner"] == "absent" and out["csvs"] == ["nfd.4.20.0-202510211040"] and out["operator"]
+    assert "Left CSV nfd.by-hand" in out["left"]
+    # in a namespace this collection created, everything of the package is ours
+    assert olm.removal(NFD, None, [other], namespace(labels=OURS))["csvs"] == ["nfd.by-hand"]
+    assert olm.removal(NFD, None, [], namespace()) == dict(
+        owner="absent", subscription=False, csvs=[], operator=False, left=""
+    )
+
+
+def test_removal_filter_takes_what_k8s_info_returns():
+    out = olm_removal(NFD, [subscription(labels=OURS)], [csv()], [namespace()])
+    assert out["subscription"] and out["csvs"] == ["nfd.4.20.0-202510211040"]
+    assert olm_removal(NFD, [], [], [])["owner"] == "absent"
+
+
+# --- the module, against a fake cluster ---------------------------------------------------------------------------
+
+
+class ApiError(ApiException):
+    """Shaped like the dynamic client's errors: an ApiException with summary() holding the API's message."""
+
+    def __init__(self, status, reason, message):
+        super().__init__(status=status, reason=reason)
+        self.message = message
+
+    def summary(self):
+        return self.message
+
+
+class Fake(object):
+    def __init__(self, objects=(), missing=()):
+        self.objects = [copy.deepcopy(o) for o in objects]
+        self.calls = []
+        self.errors = {}
+        self.missing = set(missing)
+        self.request_timeout = 30
+
+    def has_kind(self, api_version, kind):
+        return kind not in self.missing
+
+    def get(self, api_version, kind, name, namespace=None):
+        self.calls.append(("get", kind, namespace, None))
+        if kind in self.errors:
+            raise self.errors[kind]
+        return next((o for o in self.objects if o["kind"] == kind and o["metadata"]["name"] == name), None)
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        self.calls.append(("list", kind, namespace, label_selector))
+        if kind in self.errors:
+            raise self.errors[kind]
+        found = [o for o in self.objects if o["kind"] == kind and namespace in (None, o["metadata"].get("namespace"))]
+        if label_selector and label_selector.startswith("catalog="):
+            found = [o for o in found if o["status"]["catalogSource"] == label_selector[len("catalog=") :]]
+        if label_selector == "!olm.copiedFrom":
+            found = [o for o in found if "olm.copiedFrom" not in o["metadata"]["labels"]]
+        return copy.deepcopy(found)
+
+
+class Exit(Exception):
+    pass
+
+
+def run(monkeypatch, fake, **args):
+    results = {}
+
+    def exit_json(self, **kwargs):
+        results.update(kwargs, failed=False)
+        raise Exit()
+
+    def fail_json(self, **kwargs):
+        results.update(kwargs, failed=True)
+        raise Exit()
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    with patch_module_args(dict({"operator": NFD}, **args)), pytest.raises(Exit):
+        olm_preflight.main(k8s_factory=lambda module: fake)
+    return results
+
+
+def manifests():
+    return [dict(m, kind="PackageManifest") for m in MANIFESTS]
+
+
+def test_module_reads_everything_in_five_requests_and_returns_the_objects(monkeypatch):
+    fake = Fake([*manifests(), namespace(labels=OURS), group(), subscription(labels=OURS), csv()])
+    out = run(monkeypatch, fake)
+    assert not out["failed"] and out["changed"] is False, out
+    assert out["api_requests"] == 5 == len(fake.calls)
+    assert ("list", "ClusterServiceVersion", None, "!olm.copiedFrom") in fake.calls
+    assert ("list", "Subscription", None, None) in fake.calls
+    assert [o["kind"] for o in out["objects"]] == ["Namespace", "Subscription"]
+    json.dumps(out)
+
+
+def test_module_namespace_scope_reads_only_the_namespace_and_no_catalog(monkeypatch):
+    fake = Fake([namespace(labels=OURS), group(), subscription(labels=OURS)])
+    out = run(monkeypatch, fake, scope="namespace")
+    assert not out["failed"], out
+    assert {c[1] for c in fake.calls} == {"Namespace", "OperatorGroup", "Subscription"}
+    assert all(c[2] == "openshift-nfd" or c[1] == "Namespace" for c in fake.calls)
+
+
+def test_module_on_a_fresh_cluster_reads_no_operator_groups(monkeypatch):
+    out = run(monkeypatch, Fake(manifests()))
+    assert not out["failed"] and out["api_requests"] == 4, out
+    assert [o["kind"] for o in out["objects"]] == ["Namespace", "OperatorGroup", "Subscription"]
+
+
+def test_module_failure_lists_every_problem_and_ends_with_nothing_was_changed(monkeypatch):
+    fake = Fake([*manifests(), namespace(), group("global", spec={}), subscription(channel="beta")])
+    out = run(monkeypatch, fake, operator=dict(NFD, channel="v99"))
+    assert out["failed"]
+    msg = out["msg"]
+    assert msg.startswith(
+        "nfd: expected to be able to install package nfd in namespace openshift-nfd; found 3 problems"
+    )
+    assert (
+        "(1) Channel v99" in msg and "(2) OperatorGroup global" in msg and "(3) nfd: expected to create or adopt" in msg
+    )
+    assert msg.endswith("Nothing was changed.") and msg.count("Nothing was changed.") == 1
+    assert "objects" not in out and len(out["problems"]) == 3
+
+
+def test_module_adopt_option_takes_the_subscription_over(monkeypatch):
+    fake = Fake([*manifests(), namespace(), group(), subscription(channel="beta")])
+    out = run(monkeypatch, fake, adopt=True)
+    assert not out["failed"] and out["subscription"]["action"] == "adopt", out
+
+
+def test_module_keeps_the_cause_of_an_api_error(monkeypatch):
+    fake = Fake(manifests())
+    fake.errors["Subscription"] = ApiError(403, "Forbidden", 'User "dev" cannot list resource "subscriptions"')
+    out = run(monkeypatch, fake)
+    assert out["failed"]
+    assert (
+        'the credentials lack permission (403 Forbidden: User "dev" cannot list resource "subscriptions")'
+        in (out["msg"])
+    )
+    assert "list subscriptions (operators.coreos.com) in all namespaces" in out["msg"]
+    assert out["msg"].endswith("Nothing was changed.")
+
+
+def test_module_without_the_package_server_says_how_to_skip_the_catalog(monkeypatch):
+    out = run(monkeypatch, Fake(missing={"PackageManifest"}))
+    assert out["failed"] and "gpu_infra_catalog_preflight to false" in out["msg"]
+    assert not run(monkeypatch, Fake(missing={"PackageManifest"}), catalog=False)["failed"]
+
+
+def test_module_without_olm_fails_before_reading(monkeypatch):
+    fake = Fake(missing={"Subscription"})
+    out = run(monkeypatch, fake)
+    assert out["failed"] and "expected OLM" in out["msg"] and fake.calls == []
+
+
+def test_module_names_the_catalog_that_carries_a_missing_package(monkeypatch):
+    fake = Fake(manifests())
+    out = run(monkeypatch, fake, operator=dict(NFD, package="gpu-operator-certified", channel="v25.10"))
+    assert out["failed"] and "set the source to certified-operators" in out["msg"]
+    assert [c for c in fake.calls if c[1] == "PackageManifest"] == [
+        ("list", "PackageManifest", "openshift-marketplace", "catalog=redhat-operators"),
+        ("list", "PackageManifest", "openshift-marketplace", None),
+    ]
