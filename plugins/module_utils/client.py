@@ -39,7 +39,7 @@ except ImportError:
 try:
     # kubernetes.core's get_api_client also runs API discovery, eagerly and without a request timeout; these are the
     # steps before that, so the facade below can discover with its own timeout.
-    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+    from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC as _AUTH_ARG_SPEC
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import (
         _create_auth_spec,
         _create_configuration,
@@ -47,6 +47,8 @@ try:
         _set_header,
     )
 
+    # The modules' auth options, exactly kubernetes.core's (its doc fragment k8s_auth_options documents them).
+    AUTH_ARG_SPEC = dict(_AUTH_ARG_SPEC)
     HAS_K8S_CORE = True
     K8S_CORE_IMPORT_ERROR = None
 except ImportError:
