@@ -241,6 +241,11 @@ def run_check(module, api):
                 api_failure_message("read the objects it would apply", exc, "get {0}".format(_kinds(params["check"]))),
             )
         )
+    for taken in (o for o in objects if o["action"] == "adopt" and o["differences"]):
+        module.warn(
+            "{0}: taking over {1}, made by someone else, because adopt (gpu_infra_adopt) is true; applying it will "
+            "change: {2}".format(params["component"], taken["object"], "; ".join(taken["differences"]))
+        )
     conflicts = [o for o in objects if o["action"] == "conflict"]
     lines = ["{0}: {1} ({2})".format(o["object"], o["action"], o["reason"]) for o in objects]
     result = dict(changed=False, component=params["component"], objects=objects, conflicts=conflicts)

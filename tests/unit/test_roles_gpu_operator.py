@@ -33,7 +33,10 @@ def test_default_policy_uses_driver_toolkit_and_tolerates_the_gpu_taint():
     policy = render_policy()
     assert policy["apiVersion"] == "nvidia.com/v1"
     assert policy["kind"] == "ClusterPolicy"
-    assert policy["metadata"] == {"name": "gpu-cluster-policy"}
+    assert policy["metadata"] == {
+        "name": "gpu-cluster-policy",
+        "labels": {"app.kubernetes.io/managed-by": "rhoai.gpu_infra", "rhoai.gpu-infra/component": "gpu_operator"},
+    }
     spec = policy["spec"]
     assert spec["operator"]["use_ocp_driver_toolkit"] is True
     assert spec["operator"]["defaultRuntime"] == "crio"
@@ -114,13 +117,16 @@ def test_dashboard_panels_have_unique_ids_and_ref_ids():
 def test_dashboard_configmap_has_the_console_labels_and_one_key():
     tasks = yaml.safe_load((ROLE / "tasks" / "configure.yml").read_text())
     task = next(t for t in tasks if t["name"].startswith("Apply the NVIDIA DCGM Exporter dashboard"))
-    definition = task["kubernetes.core.k8s"]["definition"]
+    assert task["kubernetes.core.k8s"]["definition"] == "{{ __gpu_operator_dashboard }}"
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    definition = role_vars["__gpu_operator_dashboard"]
     assert definition["metadata"]["labels"] == {
         "console.openshift.io/dashboard": "true",
         "console.openshift.io/odc-dashboard": "true",
+        "app.kubernetes.io/managed-by": "rhoai.gpu_infra",
+        "rhoai.gpu-infra/component": "gpu_operator",
     }
     assert list(definition["data"]) == ["dcgm-exporter-dashboard.json"]
-    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
     assert role_vars["__gpu_operator_dashboard_name"] == "nvidia-dcgm-exporter-dashboard"
     assert role_vars["__gpu_operator_dashboard_namespace"] == "openshift-config-managed"
     assert role_vars["__gpu_operator_olm_operator"]["namespace_labels"] == {"openshift.io/cluster-monitoring": "true"}

@@ -20,7 +20,11 @@ def test_default_instance_matches_the_documented_shape():
     nfd = render()
     assert nfd["apiVersion"] == "nfd.openshift.io/v1"
     assert nfd["kind"] == "NodeFeatureDiscovery"
-    assert nfd["metadata"] == {"name": "nfd-instance", "namespace": "openshift-nfd"}
+    assert nfd["metadata"] == {
+        "name": "nfd-instance",
+        "namespace": "openshift-nfd",
+        "labels": {"app.kubernetes.io/managed-by": "rhoai.gpu_infra", "rhoai.gpu-infra/component": "nfd"},
+    }
     spec = nfd["spec"]
     assert spec["instance"] == ""
     assert spec["topologyUpdater"] is False

@@ -20,11 +20,17 @@ ENTRY_POINTS = {"main", "preflight", "subscribe", "configure", "remove", "verify
 # Task files other entry points import; every other file under tasks/ is an entry point and needs a spec.
 HELPERS = {"validate"}
 # Collection-wide variables a role's spec documents besides its own defaults.
+# Collection-wide variables a role documents beside its own (gpu_infra_adopt: every component role).
 COLLECTION_OPTIONS = {
-    "authorino": {"gpu_infra_connectivity_link"},
-    "limitador": {"gpu_infra_connectivity_link"},
-    "dns": {"gpu_infra_connectivity_link"},
+    "authorino": {"gpu_infra_connectivity_link", "gpu_infra_adopt"},
+    "limitador": {"gpu_infra_connectivity_link", "gpu_infra_adopt"},
+    "dns": {"gpu_infra_connectivity_link", "gpu_infra_adopt"},
+    "cert_manager": {"gpu_infra_adopt"},
+    "serverless": {"gpu_infra_adopt"},
+    "lws": {"gpu_infra_adopt"},
+    "kueue": {"gpu_infra_adopt"},
 }
+OURS = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra"}
 
 # operators.md §1: package, channel, install namespace, install mode.
 EXPECTED = {
@@ -174,7 +180,7 @@ def test_kueue_validate_fails_with_the_errors_and_warns_with_the_warnings():
 def test_kueue_template_puts_frameworks_under_spec_config():
     source = (ROLES / "kueue/templates/kueue.yaml.j2").read_text()
     rendered = yaml.safe_load(render("kueue", source, kueue_frameworks=["Pod", "JobSet"]))
-    assert rendered["metadata"] == {"name": "cluster"}
+    assert rendered["metadata"] == {"name": "cluster", "labels": dict(OURS, **{"rhoai.gpu-infra/component": "kueue"})}
     frameworks = {"integrations": {"frameworks": ["Pod", "JobSet"]}}
     assert rendered["spec"] == {"managementState": "Managed", "config": frameworks}
 
@@ -187,6 +193,7 @@ def test_lws_template_is_the_cluster_singleton():
         "LeaderWorkerSetOperator",
         "cluster",
     )
+    assert rendered["metadata"]["labels"] == dict(OURS, **{"rhoai.gpu-infra/component": "lws"})
     assert rendered["spec"] == {"managementState": "Managed", "logLevel": "Normal", "operatorLogLevel": "Normal"}
 
 
@@ -194,5 +201,9 @@ def test_knativeserving_template():
     source = (ROLES / "serverless/templates/knativeserving.yaml.j2").read_text()
     rendered = yaml.safe_load(render("serverless", source))
     assert rendered["apiVersion"] == "operator.knative.dev/v1beta1"
-    assert rendered["metadata"] == {"name": "knative-serving", "namespace": "knative-serving"}
+    assert rendered["metadata"] == {
+        "name": "knative-serving",
+        "namespace": "knative-serving",
+        "labels": dict(OURS, **{"rhoai.gpu-infra/component": "serverless"}),
+    }
     assert rendered["spec"] == {}
