@@ -17,9 +17,9 @@ description:
     the OpenShift AI operator, another team).
   - With I(check), read-only; classifies each definition that a role would apply as C(create) (absent, or its kind is
     not served yet because the operator that brings its CRD is not installed), C(ours) (labelled), C(adopt) (someone
-    else's and equal to the definition, or I(adopt=true)) or C(conflict) (someone else's and different). Equality is a
-    subset comparison: fields the definition does not set (defaults filled in by the API server or the operator),
-    C(status) and server-written metadata are no difference; lists must be equal.
+    else's and equal to the definition, or I(adopt=true)) or C(conflict) (someone else's and different).
+  - Equality is a subset comparison. Fields the definition does not set (defaults filled in by the API server or the
+    operator), C(status) and server-written metadata are no difference; lists must be equal.
   - With I(check), fails before anything changes when any object is a C(conflict), naming each difference and the
     variable C(gpu_infra_adopt) that allows taking the objects over.
   - With I(remove), deletes, in the order given, the objects that carry the managed-by label and keeps every other
@@ -149,7 +149,7 @@ objects:
       type: str
       sample: conflict
     differences:
-      description: What the existing object lacks of the definition, as C(path: want X, found Y).
+      description: "What the existing object lacks of the definition, as C(path: want X, found Y)."
       type: list
       elements: str
       sample: ['spec.config.integrations.frameworks: want ["Deployment", "Pod"], found ["BatchJob"]']

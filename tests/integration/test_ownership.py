@@ -1,0 +1,182 @@
+"""Ownership of operand objects, on one private test bed (results are the test bed's: a real kube-apiserver and the
+real OLM v0.46.0; the Kueue and LeaderWorkerSet operators' reconcile loops are simulated).
+
+The steps share the cluster and run in file order: site labels every operand it creates; a Kueue cluster someone
+else made (no label) that differs from what site would apply refuses the run before anything changes; with
+gpu_infra_adopt=true it is taken over and labelled; one equal to what site would apply is adopted silently; teardown
+(check mode first) deletes the labelled LeaderWorkerSetOperator cluster and leaves someone else's Kueue cluster in
+place, saying so.
+"""
+
+import time
+
+import pytest
+from kubernetes import dynamic
+
+from tests.integration.cluster import Cluster
+from tests.ocp_sim.openshift.pytest_fixtures import private_sim
+
+pytestmark = pytest.mark.integration
+
+COMPONENTS = ["cert_manager", "lws", "kueue"]
+SITE = {"gpu_infra_timeout": 600, "gpu_infra_components": COMPONENTS, "kueue_poll_interval": 2}
+CONFIRM = {"gpu_infra_teardown_confirm": True}
+KUEUE = ("kueue.openshift.io/v1", "Kueue", "cluster")
+LWS = ("operator.openshift.io/v1", "LeaderWorkerSetOperator", "cluster")
+MANAGED_BY = "app.kubernetes.io/managed-by"
+COMPONENT = "rhoai.gpu-infra/component"
+# what RHOAI would leave in Kueue cluster if it had made it first: not the collection's default list
+RHOAI_FRAMEWORKS = ["BatchJob", "RayJob"]
+# every namespace the three components write to
+CONCERNED = ["cert-manager-operator", "openshift-lws-operator", "openshift-kueue-operator"]
+# cluster-scoped kinds a run of these components may write
+CLUSTER_KINDS = [KUEUE[:2], LWS[:2], ("operators.coreos.com/v1", "Operator")]
+# kinds whose objects change without anyone acting on them
+CHURN = {"Event", "Lease", "EndpointSlice", "Endpoints"}
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    with private_sim(tmp_path_factory.mktemp("ocp_sim_ownership")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(sim):
+    return Cluster(sim.api_client)
+
+
+# Local copy of test_connectivity_link's object_versions, widened to the cluster-scoped operand kinds; to be replaced
+# by the shared helper once tests/integration/cluster.py has it.
+def object_versions(sim):
+    """(kind, namespace, name) -> resourceVersion of every object in the namespaces concerned and of every object of
+    the cluster-scoped kinds concerned, and which of those namespaces exist."""
+    dyn = dynamic.DynamicClient(sim.api_client)
+    versions = {}
+    seen = set()
+    for res in dyn.resources.search():
+        if (
+            not getattr(res, "namespaced", False)
+            or "list" not in (getattr(res, "verbs", None) or [])
+            or "/" in res.name
+            or res.kind in CHURN
+            or (res.group, res.kind) in seen
+        ):
+            continue
+        seen.add((res.group, res.kind))
+        for ns in CONCERNED:
+            try:
+                listing = res.get(namespace=ns)
+            except Exception:  # a kind that cannot be listed in a namespace that does not exist
+                continue
+            for obj in listing.items:
+                versions[(res.kind, ns, obj.metadata.name)] = obj.metadata.resourceVersion
+    for api_version, kind in CLUSTER_KINDS:
+        for obj in Cluster(sim.api_client).list(api_version, kind):
+            versions[(kind, "", obj["metadata"]["name"])] = obj["metadata"]["resourceVersion"]
+    namespaces = {
+        n.metadata.name: n.metadata.resourceVersion
+        for n in dyn.resources.get(api_version="v1", kind="Namespace").get().items
+        if n.metadata.name in CONCERNED
+    }
+    return versions, namespaces
+
+
+def unchanged(before, after):
+    changed = {k: (v, after[0].get(k)) for k, v in before[0].items() if after[0].get(k) != v}
+    added = set(after[0]) - set(before[0])
+    assert after[1] == before[1], "namespaces created or changed"
+    assert not changed and not added, (changed, added)
+
+
+def flat(run):
+    # the output callback folds long messages: compare with runs of whitespace made one space
+    return " ".join(run.stdout.split())
+
+
+def labels(obj):
+    return obj["metadata"].get("labels") or {}
+
+
+def make_foreign(cluster, ref, spec=None):
+    """Take the collection's labels off, as if the object had been made by someone else (RHOAI, a user)."""
+    patch = {"metadata": {"labels": {MANAGED_BY: None, COMPONENT: None}}}
+    if spec:
+        patch["spec"] = spec
+    return cluster.merge_patch(ref[0], ref[1], ref[2], patch)
+
+
+def test_site_labels_every_operand_it_creates(sim, cluster, playbook):
+    started = time.monotonic()
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=SITE)
+    print("site.yml, cert_manager + lws + kueue: {0:.0f} s (test bed)".format(time.monotonic() - started))
+    assert run.rc == 0, run
+    for ref, component in ((KUEUE, "kueue"), (LWS, "lws")):
+        obj = cluster.get(ref[0], ref[1], ref[2])
+        assert labels(obj).get(MANAGED_BY) == "rhoai.gpu_infra", obj
+        assert labels(obj).get(COMPONENT) == component, obj
+
+
+def test_someone_elses_different_kueue_refuses_the_run_before_any_change(sim, cluster, playbook):
+    make_foreign(cluster, KUEUE, {"config": {"integrations": {"frameworks": RHOAI_FRAMEWORKS}}})
+    before = object_versions(sim)
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=SITE)
+    assert run.rc != 0, run
+    output = flat(run)
+    for text in (
+        "kueue: expected to create or adopt Kueue cluster",
+        "spec.config.integrations.frameworks: want",
+        "RayJob",
+        "gpu_infra_adopt=true",
+        "Nothing was changed.",
+    ):
+        assert text in output, (text, run)
+    unchanged(before, object_versions(sim))
+    # the preflight failed: no task after it ran
+    assert "Subscribe to every enabled operator" not in run.stdout, run
+
+
+def test_gpu_infra_adopt_takes_a_different_kueue_over_and_labels_it(sim, cluster, playbook):
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=dict(SITE, gpu_infra_adopt="true"))  # as a survey sends it
+    assert run.rc == 0, run
+    assert "taking over Kueue cluster" in flat(run), run
+    kueue = cluster.get(*KUEUE)
+    assert labels(kueue)[MANAGED_BY] == "rhoai.gpu_infra"
+    assert labels(kueue)[COMPONENT] == "kueue"
+    frameworks = kueue["spec"]["config"]["integrations"]["frameworks"]
+    assert frameworks != RHOAI_FRAMEWORKS and "Deployment" in frameworks, frameworks
+
+
+def test_someone_elses_kueue_equal_to_ours_is_adopted_silently(sim, cluster, playbook):
+    make_foreign(cluster, KUEUE)
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=SITE)
+    assert run.rc == 0, run
+    assert "taking over" not in flat(run), run
+    assert labels(cluster.get(*KUEUE))[MANAGED_BY] == "rhoai.gpu_infra"
+
+
+def test_teardown_deletes_labelled_operands_and_lists_someone_elses_it_left(sim, cluster, playbook):
+    make_foreign(cluster, KUEUE, {"config": {"integrations": {"frameworks": RHOAI_FRAMEWORKS}}})
+    assert labels(cluster.get(*LWS))[MANAGED_BY] == "rhoai.gpu_infra"
+
+    before = object_versions(sim)
+    dry = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(SITE, **CONFIRM), check=True)
+    assert dry.rc == 0, dry
+    assert "Would remove (objects carrying app.kubernetes.io/managed-by=rhoai.gpu_infra): LeaderWorkerSetOperator" in (
+        flat(dry)
+    ), dry
+    unchanged(before, object_versions(sim))
+
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(SITE, **CONFIRM))
+    assert run.rc == 0, run
+    assert cluster.get(*LWS) is None
+    kueue = cluster.get(*KUEUE)
+    assert kueue is not None and MANAGED_BY not in labels(kueue), kueue
+    assert kueue["spec"]["config"]["integrations"]["frameworks"] == RHOAI_FRAMEWORKS
+    output = flat(run)
+    assert "kueue: left in place Kueue cluster: not created by rhoai.gpu_infra" in output, run
+    summary = output[output.index("Summarize what the teardown removed") :]
+    assert "kueue: Kueue cluster: not created by rhoai.gpu_infra" in summary, run
+    assert "Removed (objects carrying app.kubernetes.io/managed-by=rhoai.gpu_infra): LeaderWorkerSetOperator" in (
+        summary
+    ), run
