@@ -956,7 +956,12 @@ def _others(op, subs, csvs, manifests, name):
     problems.extend(_other_name(op, s, name) for s in same if _ns(s) == ns and _name(s) != name)
     if csvs is not None:
         subscribed = {_ns(s) for s in same}
-        orphans = [c for c in package_csvs(csvs, package, manifests) if _ns(c) != ns and _ns(c) not in subscribed]
+        # A CSV being deleted (its namespace is, or an uninstall is under way) is gone within moments.
+        orphans = [
+            c
+            for c in package_csvs(csvs, package, manifests)
+            if _ns(c) != ns and _ns(c) not in subscribed and not _meta(c).get("deletionTimestamp")
+        ]
         if orphans:
             problems.append(_orphan_csvs(op, orphans))
     return problems

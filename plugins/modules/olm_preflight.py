@@ -198,11 +198,6 @@ problems:
   returned: always
   type: list
   elements: str
-warnings:
-  description: What does not stop the install but may hold it up (a Manual Subscription in the same namespace).
-  returned: always
-  type: list
-  elements: str
 api_requests:
   description: Number of API requests made (API discovery not counted).
   returned: always
@@ -380,7 +375,6 @@ def main(k8s_factory=None):
         module.fail_json(
             msg="{0}: {1} Nothing was changed.".format(op["component"], exc),
             problems=[str(exc)],
-            warnings=[],
             subscription={},
             api_requests=reader.requests,
         )
@@ -393,7 +387,8 @@ def main(k8s_factory=None):
         manifests=found["manifests"],
         adopt=module.params["adopt"],
     )
-    for warning in verdict["warnings"]:
+    # Ansible shows these as warnings; a "warnings" key in the result is deprecated.
+    for warning in verdict.pop("warnings"):
         module.warn(warning)
     result = dict(verdict, changed=False, api_requests=reader.requests)
     if verdict["problems"]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cluster import Cluster, wait_copies_gone
+from tests.integration.cluster import Cluster, delete_namespaces, wait_copies_gone
 
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = str(Path(__file__).resolve().parent / "playbooks" / "olm_run.yml")
 OLM = "operators.coreos.com/v1alpha1"
+NAMESPACE_PREFIX = "olm-test-"
 NFD_OLD = "nfd.4.20.0-202510142335"
 NFD_HEAD = "nfd.4.20.0-202511041128"
 
@@ -48,6 +49,16 @@ def sim(request):
 @pytest.fixture
 def cluster(sim):
     return Cluster(sim.api_client)
+
+
+@pytest.fixture(autouse=True)
+def remove_test_namespaces(sim):
+    """Each test installs in namespaces of its own (olm-test-*) on the shared test bed; they go afterwards, because
+    the preflight refuses an install of a package that another namespace already holds."""
+    yield
+    cluster = Cluster(sim.api_client)
+    names = [n["metadata"]["name"] for n in cluster.list("v1", "Namespace")]
+    delete_namespaces(cluster, [n for n in names if n.startswith(NAMESPACE_PREFIX)])
 
 
 @pytest.fixture

@@ -50,7 +50,15 @@ def test_kuadrant_template():
     assert rendered == {
         "apiVersion": "kuadrant.io/v1beta1",
         "kind": "Kuadrant",
-        "metadata": {"name": "kuadrant", "namespace": "kuadrant-system"},
+        "metadata": {
+            "name": "kuadrant",
+            "namespace": "kuadrant-system",
+            # teardown deletes only a Kuadrant CR with these (or one in a namespace this collection created)
+            "labels": {
+                "app.kubernetes.io/managed-by": "rhoai.gpu_infra",
+                "rhoai.gpu-infra/component": "connectivity_link",
+            },
+        },
         "spec": {},
     }
 

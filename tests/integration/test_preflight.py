@@ -1,0 +1,219 @@
+"""The preflight is read-only and runs for every enabled component before the first write; OLM objects someone else
+made are adopted only when they equal what would be applied, and teardown leaves them in place. On one private test
+bed (real kube-apiserver and OLM v0.46.0; the operators themselves are simulated), in file order:
+
+a channel that does not exist for the GPU operator is refused before NFD (earlier in the list) is subscribed; a
+foreign OperatorGroup in the LWS namespace, a Subscription of NFD in another namespace and a foreign cert-manager
+Subscription on another channel are refused, each leaving every object of the namespaces concerned at its
+resourceVersion and creating no namespace; teardown leaves that foreign Subscription in place and says so;
+gpu_infra_adopt=true takes it over; an LWS Subscription equal to ours is adopted without being asked; teardown then
+removes what was adopted and keeps the namespaces and the OperatorGroup it did not create.
+"""
+
+import pytest
+
+# as a module: its fixtures (autouse ones among them) are for its own tests
+from tests.integration import test_olm_engine as olm_engine
+from tests.integration.cluster import (
+    Cluster,
+    assert_refused_before_any_change,
+    delete_namespaces,
+    object_versions,
+    settled_versions,
+)
+from tests.ocp_sim.openshift.pytest_fixtures import private_sim
+
+pytestmark = pytest.mark.integration
+
+OLM = "operators.coreos.com/v1alpha1"
+OLM_V1 = "operators.coreos.com/v1"
+OURS = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra"}
+MANAGED_BY = "app.kubernetes.io/managed-by"
+TIMEOUT = {"gpu_infra_timeout": 300}
+CONFIRM = {"gpu_infra_teardown_confirm": True}
+NFD_NS, GPU_NS, LWS_NS, CM_NS = (
+    "openshift-nfd",
+    "nvidia-gpu-operator",
+    "openshift-lws-operator",
+    "cert-manager-operator",
+)
+CM_PACKAGE = "openshift-cert-manager-operator"
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    with private_sim(tmp_path_factory.mktemp("ocp_sim_preflight")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def cluster(sim):
+    return Cluster(sim.api_client)
+
+
+def components(*names, **extra):
+    return dict(TIMEOUT, gpu_infra_components=list(names), **extra)
+
+
+def namespace(cluster, name):
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+def operator_group(cluster, ns, name, targets=None):
+    spec = {"targetNamespaces": targets} if targets is not None else {}
+    cluster.create(
+        {"apiVersion": OLM_V1, "kind": "OperatorGroup", "metadata": {"name": name, "namespace": ns}, "spec": spec}
+    )
+
+
+def subscription(cluster, ns, package, channel, name=None):
+    cluster.create(
+        {
+            "apiVersion": OLM,
+            "kind": "Subscription",
+            "metadata": {"name": name or package, "namespace": ns},
+            "spec": {
+                "name": package,
+                "channel": channel,
+                "source": "redhat-operators",
+                "sourceNamespace": "openshift-marketplace",
+                "installPlanApproval": "Automatic",
+            },
+        }
+    )
+
+
+def labels(obj):
+    return (obj or {}).get("metadata", {}).get("labels") or {}
+
+
+def wait_installed(sim, ns, name):
+    proc = olm_engine.ansible_module(
+        sim, "rhoai.gpu_infra.csv_wait", {"subscriptions": [{"name": name, "namespace": ns}], "timeout": 300}
+    )
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_a_channel_that_does_not_exist_is_refused_before_an_earlier_component_is_subscribed(sim, cluster, playbook):
+    assert_refused_before_any_change(
+        playbook,
+        sim,
+        components("nfd", "gpu_operator", gpu_operator_channel="v99.1"),
+        [
+            "Channel v99.1 does not exist in package gpu-operator-certified of catalog certified-operators",
+            "Channels that exist: stable, v25.10, v25.3",
+        ],
+        [NFD_NS, GPU_NS],
+    )
+    assert cluster.get(OLM, "Subscription", "nfd", NFD_NS) is None
+    assert cluster.get("v1", "Namespace", NFD_NS) is None
+
+
+def test_a_foreign_operator_group_in_the_lws_namespace_is_refused(sim, cluster, playbook):
+    namespace(cluster, LWS_NS)
+    operator_group(cluster, LWS_NS, "global")
+    assert_refused_before_any_change(
+        playbook,
+        sim,
+        components("cert_manager", "lws"),
+        [
+            "lws: expected to be able to install package leader-worker-set in namespace openshift-lws-operator",
+            "OperatorGroup global in namespace openshift-lws-operator selects AllNamespaces",
+        ],
+        [CM_NS, LWS_NS],
+    )
+    # what a later test needs: the namespace stays, with an OperatorGroup that fits (still not ours)
+    cluster.resource(OLM_V1, "OperatorGroup").delete(name="global", namespace=LWS_NS)
+    operator_group(cluster, LWS_NS, "team-lws", targets=[LWS_NS])
+
+
+def test_a_subscription_of_the_package_in_another_namespace_is_refused(sim, cluster, playbook):
+    # No OperatorGroup there: OLM leaves that Subscription alone, as it would a stuck earlier install.
+    namespace(cluster, "team-nfd")
+    subscription(cluster, "team-nfd", "nfd", "stable")
+    try:
+        assert_refused_before_any_change(
+            playbook,
+            sim,
+            components("nfd"),
+            [
+                "Subscription team-nfd/nfd (package nfd, channel stable) already installs package nfd in namespace "
+                "team-nfd; expected no Subscription of nfd outside namespace openshift-nfd",
+                "leave nfd out of gpu_infra_components",
+                "oc delete subscription nfd -n team-nfd",
+            ],
+            [NFD_NS, "team-nfd"],
+        )
+    finally:
+        delete_namespaces(cluster, ["team-nfd"])
+
+
+def test_a_foreign_subscription_on_another_channel_is_refused_naming_gpu_infra_adopt(sim, cluster, playbook):
+    namespace(cluster, CM_NS)
+    operator_group(cluster, CM_NS, "team-cert-manager")
+    subscription(cluster, CM_NS, CM_PACKAGE, "stable-v1.17")
+    wait_installed(sim, CM_NS, CM_PACKAGE)
+    assert_refused_before_any_change(
+        playbook,
+        sim,
+        components("cert_manager"),
+        [
+            "cert_manager: expected to create or adopt Subscription "
+            "cert-manager-operator/openshift-cert-manager-operator",
+            'spec.channel: want "stable-v1", found "stable-v1.17"',
+            "Set gpu_infra_adopt=true to take it over",
+        ],
+        [CM_NS],
+    )
+
+
+def test_teardown_leaves_a_foreign_subscription_in_place_and_says_so(sim, cluster, playbook):
+    before = settled_versions(sim, [CM_NS])
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components("cert_manager"), **CONFIRM))
+    assert run.rc == 0, run
+    output = " ".join(run.stdout.split())
+    assert (
+        "Left Subscription cert-manager-operator/openshift-cert-manager-operator (package "
+        "openshift-cert-manager-operator, channel stable-v1.17) and its CSV cert-manager-operator.v1.17.0 in place"
+    ) in output, run
+    assert "oc delete subscription openshift-cert-manager-operator -n cert-manager-operator" in output, run
+    assert object_versions(sim, [CM_NS]) == before
+
+
+def test_gpu_infra_adopt_takes_the_foreign_subscription_over(sim, cluster, playbook):
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=components("cert_manager", gpu_infra_adopt="true"))
+    assert run.rc == 0, run
+    assert "it is taken over because gpu_infra_adopt is true" in " ".join(run.stdout.split()), run
+    sub = cluster.get(OLM, "Subscription", CM_PACKAGE, CM_NS)
+    assert sub["spec"]["channel"] == "stable-v1"
+    assert labels(sub)[MANAGED_BY] == "rhoai.gpu_infra" and labels(sub)["rhoai.gpu-infra/component"] == "cert_manager"
+    # what it did not create stays someone else's: the OperatorGroup was reused, the namespace is not marked
+    (group,) = cluster.list(OLM_V1, "OperatorGroup", CM_NS)
+    assert group["metadata"]["name"] == "team-cert-manager" and MANAGED_BY not in labels(group)
+    assert MANAGED_BY not in labels(cluster.get("v1", "Namespace", CM_NS))
+
+
+def test_a_foreign_subscription_equal_to_ours_is_adopted_silently(sim, cluster, playbook):
+    subscription(cluster, LWS_NS, "leader-worker-set", "stable-v1.0")
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=components("cert_manager", "lws"))
+    assert run.rc == 0, run
+    sub = cluster.get(OLM, "Subscription", "leader-worker-set", LWS_NS)
+    assert labels(sub)[MANAGED_BY] == "rhoai.gpu_infra" and labels(sub)["rhoai.gpu-infra/component"] == "lws"
+    assert sub["status"]["installedCSV"] == "leader-worker-set.v1.0.0"
+    assert [g["metadata"]["name"] for g in cluster.list(OLM_V1, "OperatorGroup", LWS_NS)] == ["team-lws"]
+    again = playbook("site.yml", sim.kubeconfig, extra_vars=components("cert_manager", "lws"))
+    assert again.rc == 0, again
+    assert again.changed == 0, again
+
+
+def test_teardown_removes_what_was_adopted_and_keeps_what_it_did_not_create(sim, cluster, playbook):
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components("cert_manager", "lws"), **CONFIRM))
+    assert run.rc == 0, run
+    for ns, package in ((CM_NS, CM_PACKAGE), (LWS_NS, "leader-worker-set")):
+        assert cluster.get(OLM, "Subscription", package, ns) is None, ns
+        assert [c for c in cluster.list(OLM, "ClusterServiceVersion", ns) if not labels(c).get("olm.copiedFrom")] == []
+        assert cluster.get("v1", "Namespace", ns)["status"]["phase"] == "Active", ns
+    assert [g["metadata"]["name"] for g in cluster.list(OLM_V1, "OperatorGroup", LWS_NS)] == ["team-lws"]
+    again = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components("cert_manager", "lws"), **CONFIRM))
+    assert again.rc == 0, again
+    assert again.changed == 0, again
