@@ -90,8 +90,8 @@ def unchanged(before, after):
 
 
 def flat(run):
-    # the output callback folds long messages: compare with runs of whitespace made one space
-    return " ".join(run.stdout.split())
+    # the output callback folds long messages (compare with runs of whitespace made one space); warnings go to stderr
+    return " ".join((run.stdout + run.stderr).split())
 
 
 def labels(obj):
