@@ -107,6 +107,10 @@ def test_automatic_install_rerun_verify_check_mode_and_remove(playbook, sim, clu
     groups = cluster.list("operators.coreos.com/v1", "OperatorGroup", ns)
     assert [g["spec"].get("targetNamespaces") for g in groups] == [[ns]]
     sub = cluster.get(OLM, "Subscription", "nfd", ns)
+    # what teardown deletes, and only that: the Namespace, OperatorGroup and Subscription this role created
+    ours = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra", "rhoai.gpu-infra/component": "nfd"}
+    for obj in (namespace, *groups, sub):
+        assert ours.items() <= obj["metadata"]["labels"].items(), obj["metadata"]
     assert "startingCSV" not in sub["spec"] and "config" not in sub["spec"]
     assert sub["spec"]["installPlanApproval"] == "Automatic"
     installed = sub["status"]["installedCSV"]
