@@ -8,6 +8,7 @@ see the README's AWX section for how to run it against one).
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -230,8 +231,11 @@ def test_bad_input_is_refused_before_any_request(change, expected):
 
 
 def test_valid_input_passes_validation_and_the_first_request_is_what_fails():
-    # Port 9 (discard) on loopback: nothing listens, so the first awx.awx task fails at once.
-    proc = run(dict(VALID, gpu_infra_controller_host="http://127.0.0.1:9"))
+    # A loopback port nothing listens on (bound, then released): the first awx.awx task fails at once.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = run(dict(VALID, gpu_infra_controller_host="http://127.0.0.1:{0}".format(port)))
     assert proc.returncode != 0
     output = flat(proc)
     assert NOTHING_SENT not in output
