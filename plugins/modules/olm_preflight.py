@@ -187,9 +187,9 @@ operator_group:
   sample: {action: reuse, name: openshift-nfd}
 subscription:
   description:
-    - C(action) is C(create) (absent), C(ours) (labelled, or unlabelled in a namespace this collection created:
-      C(owner) C(ours) or C(legacy)), C(adopt) (someone else's, equal to what would be applied or taken over with
-      I(adopt=true)) or C(conflict); C(differences) lists what differs from what would be applied.
+    - C(action) is C(create) (absent), C(ours) (labelled, C(owner=ours), or unlabelled in a namespace this
+      collection created, C(owner=legacy)), C(adopt) (someone else's, equal to what would be applied or taken over
+      with I(adopt=true)) or C(conflict); C(differences) lists what differs from what would be applied.
   returned: always
   type: dict
   sample: {action: adopt, name: nfd, owner: foreign, differences: []}
