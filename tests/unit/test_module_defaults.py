@@ -1,8 +1,10 @@
 """One module_defaults group reaches this collection's modules and kubernetes.core's (meta/runtime.yml extend_group)."""
 
 import socket
+from pathlib import Path
 
 import pytest
+import yaml
 
 
 @pytest.fixture
@@ -44,3 +46,15 @@ def test_group_defaults_reach_both_collections(playbook, tmp_path, closed_port):
         assert ":{0}".format(closed_port) in tasks[task] or "port={0}".format(closed_port) in tasks[task], run
     assert "Could not reach the Kubernetes API" in tasks["this collection through the group"], run
     assert "not-a-real-token" not in run.stdout + run.stderr
+
+
+def test_every_kubernetes_module_is_in_the_group():
+    root = Path(__file__).resolve().parents[2]
+    group = yaml.safe_load((root / "meta" / "runtime.yml").read_text())["action_groups"]["gpu_infra"]
+    members = {m for m in group if isinstance(m, str)}
+    uses_k8s = {
+        p.stem
+        for p in (root / "plugins" / "modules").glob("*.py")
+        if "kubernetes.core.k8s_auth_options" in p.read_text()
+    }
+    assert uses_k8s and uses_k8s == members, (uses_k8s, members)
