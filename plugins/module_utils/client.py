@@ -185,6 +185,13 @@ class K8s(object):
             .to_dict()
         )
 
+    def delete(self, api_version, kind, name, namespace=None):
+        """Delete the object (the API server may keep it until its finalizers are done); a missing one is no error."""
+        try:
+            return self._resource(api_version, kind).delete(name=name, namespace=namespace).to_dict()
+        except (NotFoundError, ResourceNotFoundError):
+            return None
+
     def log(self, name, namespace, container=None, tail_lines=50):
         """Return the tail of a pod's log, or an explanation of why there is none."""
         core = kubernetes.client.CoreV1Api(self._dynamic.client)

@@ -209,25 +209,6 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  #
 )
 
 
-class Api(object):
-    """The client facade plus delete, which the shared facade does not offer."""
-
-    def __init__(self, k8s):
-        self.k8s = k8s
-
-    def has_kind(self, api_version, kind):
-        return self.k8s.has_kind(api_version, kind)
-
-    def get(self, api_version, kind, name, namespace=None):
-        return self.k8s.get(api_version, kind, name, namespace)
-
-    def delete(self, api_version, kind, name, namespace=None):
-        if hasattr(self.k8s, "delete"):
-            return self.k8s.delete(api_version, kind, name, namespace)
-        # The shared facade offers get/list/patch only; deletion goes through the dynamic resource it resolves.
-        return self.k8s._resource(api_version, kind).delete(name=name, namespace=namespace)
-
-
 def run_check(module, api):
     params = module.params
     try:
@@ -318,7 +299,7 @@ def main(k8s_factory=get_k8s):
         mutually_exclusive=[("check", "remove")],
         required_one_of=[("check", "remove")],
     )
-    api = Api(k8s_factory(module))
+    api = k8s_factory(module)
     if module.params["check"] is not None:
         run_check(module, api)
     run_remove(module, api)

@@ -171,3 +171,14 @@ def test_has_kind_tells_a_missing_crd_from_a_served_one(monkeypatch):
     monkeypatch.setattr(client._TimedDynamicClient, "resources", property(lambda self: resources))
     assert k8s.has_kind("operators.coreos.com/v1alpha1", "Subscription")
     assert not k8s.has_kind("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
+
+
+def test_delete_of_an_object_already_gone_is_no_error(monkeypatch):
+    class Gone:
+        def delete(self, name, namespace=None):
+            raise client.NotFoundError(kubernetes.client.exceptions.ApiException(status=404, reason="Not Found"))
+
+    monkeypatch.setattr(client.DynamicClient, "__init__", lambda self, api_client: None)
+    k8s = client.K8s(object())
+    monkeypatch.setattr(k8s, "_resource", lambda api_version, kind: Gone())
+    assert k8s.delete("v1", "ConfigMap", "x", "ns") is None
