@@ -5,7 +5,8 @@ bed (real kube-apiserver and OLM v0.46.0; the operators themselves are simulated
 a channel that does not exist for the GPU operator is refused before NFD (earlier in the list) is subscribed; a
 foreign OperatorGroup in the LWS namespace, a Subscription of NFD in another namespace and a foreign cert-manager
 Subscription on another channel are refused, each leaving every object of the namespaces concerned at its
-resourceVersion and creating no namespace; teardown leaves that foreign Subscription in place and says so;
+resourceVersion and creating no namespace; an unlabelled Subscription in a namespace an earlier version of the
+collection created counts as ours; teardown leaves the foreign Subscription in place and says so;
 gpu_infra_adopt=true takes it over; an LWS Subscription equal to ours is adopted without being asked; teardown then
 removes what was adopted and keeps the namespaces and the OperatorGroup it did not create.
 """
@@ -146,6 +147,28 @@ def test_a_subscription_of_the_package_in_another_namespace_is_refused(sim, clus
         )
     finally:
         delete_namespaces(cluster, ["team-nfd"])
+
+
+def test_an_unlabelled_subscription_in_a_namespace_an_earlier_version_created_is_ours(sim, cluster, playbook):
+    # what versions before the ownership labels left: only the namespace (and OperatorGroup) carry managed-by
+    cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NFD_NS, "labels": OURS}})
+    cluster.create(
+        {
+            "apiVersion": OLM_V1,
+            "kind": "OperatorGroup",
+            "metadata": {"name": NFD_NS, "namespace": NFD_NS, "labels": OURS},
+            "spec": {"targetNamespaces": [NFD_NS]},
+        }
+    )
+    subscription(cluster, NFD_NS, "nfd", "stable")
+    wait_installed(sim, NFD_NS, "nfd")
+    dry = playbook("site.yml", sim.kubeconfig, extra_vars=components("nfd"), check=True)
+    assert dry.rc == 0, dry
+    assert "made by someone else" not in dry.stdout, dry
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components("nfd"), **CONFIRM))
+    assert run.rc == 0, run
+    assert cluster.get(OLM, "Subscription", "nfd", NFD_NS) is None
+    assert cluster.get("v1", "Namespace", NFD_NS) is None
 
 
 def test_a_foreign_subscription_on_another_channel_is_refused_naming_gpu_infra_adopt(sim, cluster, playbook):
