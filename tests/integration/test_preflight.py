@@ -3,12 +3,13 @@ made are adopted only when they equal what would be applied, and teardown leaves
 bed (real kube-apiserver and OLM v0.46.0; the operators themselves are simulated), in file order:
 
 a channel that does not exist for the GPU operator is refused before NFD (earlier in the list) is subscribed; a
-foreign OperatorGroup in the LWS namespace, a Subscription of NFD in another namespace and a foreign cert-manager
-Subscription on another channel are refused, each leaving every object of the namespaces concerned at its
-resourceVersion and creating no namespace; an unlabelled Subscription in a namespace an earlier version of the
-collection created counts as ours; teardown leaves the foreign Subscription in place and says so;
-gpu_infra_adopt=true takes it over; an LWS Subscription equal to ours is adopted without being asked; teardown then
-removes what was adopted and keeps the namespaces and the OperatorGroup it did not create.
+foreign OperatorGroup in the LWS namespace and a Subscription of NFD in another namespace are refused; an unlabelled
+Subscription in a namespace an earlier version of the collection created counts as ours; a CSV of NFD applied by hand
+in another namespace and a foreign cert-manager Subscription on another channel are refused. Each refusal leaves every
+object of the namespaces concerned at its resourceVersion and creates no namespace. Teardown leaves that foreign
+Subscription in place and says so; gpu_infra_adopt=true takes it over; an LWS Subscription equal to ours is adopted
+without being asked; teardown then removes what was adopted and keeps the namespaces and the OperatorGroup it did not
+create.
 """
 
 import pytest
@@ -39,6 +40,8 @@ NFD_NS, GPU_NS, LWS_NS, CM_NS = (
     "cert-manager-operator",
 )
 CM_PACKAGE = "openshift-cert-manager-operator"
+# what one test leaves for a later one (the tests run in file order on one test bed)
+STASH = {}
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +165,8 @@ def test_an_unlabelled_subscription_in_a_namespace_an_earlier_version_created_is
     )
     subscription(cluster, NFD_NS, "nfd", "stable")
     wait_installed(sim, NFD_NS, "nfd")
+    installed = cluster.get(OLM, "Subscription", "nfd", NFD_NS)["status"]["installedCSV"]
+    STASH["nfd_csv"] = cluster.get(OLM, "ClusterServiceVersion", installed, NFD_NS)
     dry = playbook("site.yml", sim.kubeconfig, extra_vars=components("nfd"), check=True)
     assert dry.rc == 0, dry
     assert "made by someone else" not in dry.stdout, dry
@@ -169,6 +174,28 @@ def test_an_unlabelled_subscription_in_a_namespace_an_earlier_version_created_is
     assert run.rc == 0, run
     assert cluster.get(OLM, "Subscription", "nfd", NFD_NS) is None
     assert cluster.get("v1", "Namespace", NFD_NS) is None
+
+
+def test_a_csv_of_the_package_without_a_subscription_elsewhere_is_refused(sim, cluster, playbook):
+    # A CSV applied by hand, as some install guides do: no Subscription, no OperatorGroup (OLM leaves it Failed).
+    csv = STASH["nfd_csv"]
+    meta = {"name": csv["metadata"]["name"], "namespace": "hand-made"}
+    namespace(cluster, "hand-made")
+    cluster.create({"apiVersion": OLM, "kind": "ClusterServiceVersion", "metadata": meta, "spec": csv["spec"]})
+    try:
+        assert_refused_before_any_change(
+            playbook,
+            sim,
+            components("nfd"),
+            [
+                "Found CSV hand-made/{0} (phase".format(meta["name"]),
+                "of package nfd with no Subscription of the package in its namespace",
+                "oc delete csv {0} -n hand-made".format(meta["name"]),
+            ],
+            [NFD_NS],
+        )
+    finally:
+        delete_namespaces(cluster, ["hand-made"])
 
 
 def test_a_foreign_subscription_on_another_channel_is_refused_naming_gpu_infra_adopt(sim, cluster, playbook):
