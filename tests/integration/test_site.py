@@ -122,6 +122,8 @@ def test_site_converges_every_component(sim, playbook):
     user_config = monitoring_config(sim)
     run = playbook("site.yml", sim.kubeconfig, extra_vars=VARS)
     assert run.rc == 0, run
+    # a user sees warnings as noise to act on: a converge prints none
+    assert "[DEPRECATION WARNING]" not in run.stderr + run.stdout and "[WARNING]" not in run.stderr, run.stderr
     csvs = items(sim, "operators.coreos.com/v1alpha1", "ClusterServiceVersion")
     assert len(csvs) >= 9 and all(c.status.phase == "Succeeded" for c in csvs), [
         (c.metadata.name, c.status.phase) for c in csvs
