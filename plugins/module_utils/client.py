@@ -235,6 +235,8 @@ def get_k8s(module, request_timeout=DEFAULT_REQUEST_TIMEOUT, retries=None):
             _set_header(api_client, header, value)
         return K8s(api_client, request_timeout=request_timeout)
     except Exception as exc:  # discovery: connection refused, TLS, 401
+        if is_api_error(exc):
+            module.fail_json(msg=api_failure_message("reach the Kubernetes API", exc, "read its discovery documents"))
         module.fail_json(
             msg="Could not reach the Kubernetes API: {0}. Check that the API URL is reachable from this host and "
             "that the credentials are valid ('oc whoami' with the same kubeconfig or token).".format(exc)
