@@ -82,6 +82,20 @@ def object_versions(sim):
     return versions, namespaces
 
 
+def settled(sim, quiet=5.0, timeout=120):
+    """object_versions once nothing has changed for `quiet` seconds: the simulated operators and OLM go on writing
+    status for a while after a change (here: after make_foreign edits the Kueue), which is no change of the run's."""
+    deadline = time.monotonic() + timeout
+    last = object_versions(sim)
+    while True:
+        time.sleep(quiet)
+        now = object_versions(sim)
+        if now == last:
+            return now
+        assert time.monotonic() < deadline, "objects still changing after {0} s".format(timeout)
+        last = now
+
+
 def unchanged(before, after):
     changed = {k: (v, after[0].get(k)) for k, v in before[0].items() if after[0].get(k) != v}
     added = set(after[0]) - set(before[0])
@@ -119,7 +133,7 @@ def test_site_labels_every_operand_it_creates(sim, cluster, playbook):
 
 def test_someone_elses_different_kueue_refuses_the_run_before_any_change(sim, cluster, playbook):
     make_foreign(cluster, KUEUE, {"config": {"integrations": {"frameworks": RHOAI_FRAMEWORKS}}})
-    before = object_versions(sim)
+    before = settled(sim)
     run = playbook("site.yml", sim.kubeconfig, extra_vars=SITE)
     assert run.rc != 0, run
     output = flat(run)
@@ -159,7 +173,7 @@ def test_teardown_deletes_labelled_operands_and_lists_someone_elses_it_left(sim,
     make_foreign(cluster, KUEUE, {"config": {"integrations": {"frameworks": RHOAI_FRAMEWORKS}}})
     assert labels(cluster.get(*LWS))[MANAGED_BY] == "rhoai.gpu_infra"
 
-    before = object_versions(sim)
+    before = settled(sim)
     dry = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(SITE, **CONFIRM), check=True)
     assert dry.rc == 0, dry
     assert "Would remove (objects carrying app.kubernetes.io/managed-by=rhoai.gpu_infra): LeaderWorkerSetOperator" in (

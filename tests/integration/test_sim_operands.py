@@ -348,10 +348,15 @@ def test_nfd_and_gpu_operator_follow_real_scheduling(sim):
     pod = wait_for("driver pod in CrashLoopBackOff", failed_driver)
     assert pod.spec.node_name == gpu_node
     assert gpu.DRIVER_TOOLKIT_FAILURE in pod.status.container_statuses[0].last_state.terminated.message
-    events = sim.core.list_namespaced_event(
-        "nvidia-gpu-operator", field_selector="involvedObject.name={0}".format(pod.metadata.name)
-    ).items
-    assert any("RHEL entitlement may be improperly deployed" in (e.message or "") for e in events)
+
+    # The Event is a write of its own, after the pod status: on a loaded machine it can trail the CrashLoopBackOff.
+    def entitlement_event():
+        events = sim.core.list_namespaced_event(
+            "nvidia-gpu-operator", field_selector="involvedObject.name={0}".format(pod.metadata.name)
+        ).items
+        return [e for e in events if "RHEL entitlement may be improperly deployed" in (e.message or "")]
+
+    wait_for("the driver pod's RHEL entitlement Event", entitlement_event)
     wait_for("ClusterPolicy notReady", lambda: cp_state(sim) == "notReady")
     assert "nvidia.com/gpu" not in (sim.node(gpu_node).status.allocatable or {})
     ds = sim.apps.read_namespaced_daemon_set("nvidia-driver-daemonset", "nvidia-gpu-operator")
