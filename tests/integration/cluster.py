@@ -89,11 +89,14 @@ def namespaced_kinds(api_client):
             yield res
 
 
-def object_versions(sim, concerned):
-    """(kind, namespace, name) -> resourceVersion of every object in the namespaces `concerned`, and which of those
-    namespaces exist with their resourceVersion (a refused run must neither change an object there nor create a
-    namespace)."""
+def object_versions(sim, concerned, cluster_kinds=()):
+    """(kind, namespace, name) -> resourceVersion of every object in the namespaces `concerned` and of every object of
+    the cluster-scoped `cluster_kinds` ((api_version, kind) pairs), and which of those namespaces exist with their
+    resourceVersion (a refused run must neither change an object there nor create a namespace)."""
     versions = {}
+    for api_version, kind in cluster_kinds:
+        for obj in Cluster(sim.api_client).list(api_version, kind):
+            versions[(kind, "", obj["metadata"]["name"])] = obj["metadata"]["resourceVersion"]
     for res in namespaced_kinds(sim.api_client):
         for ns in concerned:
             try:
@@ -107,14 +110,14 @@ def object_versions(sim, concerned):
     return versions, namespaces
 
 
-def settled_versions(sim, concerned, quiet=5.0, timeout=120):
+def settled_versions(sim, concerned, quiet=5.0, timeout=120, cluster_kinds=()):
     """object_versions once nothing in `concerned` has changed for `quiet` seconds: OLM goes on writing for a while
     after a CSV Succeeded (RBAC, InstallPlan, Subscription status), which is not what a test of a run measures."""
     deadline = time.monotonic() + timeout
-    last = object_versions(sim, concerned)
+    last = object_versions(sim, concerned, cluster_kinds)
     while True:
         time.sleep(quiet)
-        now = object_versions(sim, concerned)
+        now = object_versions(sim, concerned, cluster_kinds)
         if now == last:
             return now
         assert time.monotonic() < deadline, "namespaces {0} still changing after {1} s".format(concerned, timeout)

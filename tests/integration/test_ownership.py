@@ -11,9 +11,8 @@ place, saying so.
 import time
 
 import pytest
-from kubernetes import dynamic
 
-from tests.integration.cluster import Cluster
+from tests.integration.cluster import Cluster, object_versions, settled_versions
 from tests.ocp_sim.openshift.pytest_fixtures import private_sim
 
 pytestmark = pytest.mark.integration
@@ -31,8 +30,6 @@ RHOAI_FRAMEWORKS = ["BatchJob", "RayJob"]
 CONCERNED = ["cert-manager-operator", "openshift-lws-operator", "openshift-kueue-operator"]
 # cluster-scoped kinds a run of these components may write
 CLUSTER_KINDS = [KUEUE[:2], LWS[:2], ("operators.coreos.com/v1", "Operator")]
-# kinds whose objects change without anyone acting on them
-CHURN = {"Event", "Lease", "EndpointSlice", "Endpoints"}
 
 
 @pytest.fixture(scope="module")
@@ -46,54 +43,12 @@ def cluster(sim):
     return Cluster(sim.api_client)
 
 
-# Local copy of test_connectivity_link's object_versions, widened to the cluster-scoped operand kinds; to be replaced
-# by the shared helper once tests/integration/cluster.py has it.
-def object_versions(sim):
-    """(kind, namespace, name) -> resourceVersion of every object in the namespaces concerned and of every object of
-    the cluster-scoped kinds concerned, and which of those namespaces exist."""
-    dyn = dynamic.DynamicClient(sim.api_client)
-    versions = {}
-    seen = set()
-    for res in dyn.resources.search():
-        if (
-            not getattr(res, "namespaced", False)
-            or "list" not in (getattr(res, "verbs", None) or [])
-            or "/" in res.name
-            or res.kind in CHURN
-            or (res.group, res.kind) in seen
-        ):
-            continue
-        seen.add((res.group, res.kind))
-        for ns in CONCERNED:
-            try:
-                listing = res.get(namespace=ns)
-            except Exception:  # a kind that cannot be listed in a namespace that does not exist
-                continue
-            for obj in listing.items:
-                versions[(res.kind, ns, obj.metadata.name)] = obj.metadata.resourceVersion
-    for api_version, kind in CLUSTER_KINDS:
-        for obj in Cluster(sim.api_client).list(api_version, kind):
-            versions[(kind, "", obj["metadata"]["name"])] = obj["metadata"]["resourceVersion"]
-    namespaces = {
-        n.metadata.name: n.metadata.resourceVersion
-        for n in dyn.resources.get(api_version="v1", kind="Namespace").get().items
-        if n.metadata.name in CONCERNED
-    }
-    return versions, namespaces
+def versions(sim):
+    return object_versions(sim, CONCERNED, CLUSTER_KINDS)
 
 
-def settled(sim, quiet=5.0, timeout=120):
-    """object_versions once nothing has changed for `quiet` seconds: the simulated operators and OLM go on writing
-    status for a while after a change (here: after make_foreign edits the Kueue), which is no change of the run's."""
-    deadline = time.monotonic() + timeout
-    last = object_versions(sim)
-    while True:
-        time.sleep(quiet)
-        now = object_versions(sim)
-        if now == last:
-            return now
-        assert time.monotonic() < deadline, "objects still changing after {0} s".format(timeout)
-        last = now
+def settled(sim):
+    return settled_versions(sim, CONCERNED, cluster_kinds=CLUSTER_KINDS)
 
 
 def unchanged(before, after):
@@ -145,7 +100,7 @@ def test_someone_elses_different_kueue_refuses_the_run_before_any_change(sim, cl
         "Nothing was changed.",
     ):
         assert text in output, (text, run)
-    unchanged(before, object_versions(sim))
+    unchanged(before, versions(sim))
     # the preflight failed: no task after it ran
     assert "Subscribe to every enabled operator" not in run.stdout, run
 
@@ -179,7 +134,7 @@ def test_teardown_deletes_labelled_operands_and_lists_someone_elses_it_left(sim,
     assert "Would remove (objects carrying app.kubernetes.io/managed-by=rhoai.gpu_infra): LeaderWorkerSetOperator" in (
         flat(dry)
     ), dry
-    unchanged(before, object_versions(sim))
+    unchanged(before, versions(sim))
 
     run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(SITE, **CONFIRM))
     assert run.rc == 0, run
