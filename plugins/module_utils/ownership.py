@@ -120,24 +120,20 @@ def classify(desired, existing, *, adopt=False):
 
 def conflict_message(component, conflicts, variable=ADOPT_VARIABLE):
     """The refusal for objects someone else made that differ from what ``component`` would apply."""
-    parts = []
-    for c in conflicts:
-        parts.append("{0} ({1})".format(c["object"], "; ".join(c["differences"])))
+    them = "it" if len(conflicts) == 1 else "them"
     return (
-        "{0}: expected to create or adopt {1}, but found {2} made by someone else (no label {3}={4}) and different "
-        "from what this collection would apply: {5}. Applying it would change an install this collection does not "
-        "own. Set {6}=true to take {7} over (the differences above are then applied), align {8} by hand, or leave "
-        "{0} out of gpu_infra_components. Nothing was changed."
+        "{c}: expected to create or adopt {objects}, but found {them} made by someone else (no label {key}={value}) "
+        "and different from what this collection would apply: {diffs}. Applying it would change an install this "
+        "collection does not own. Set {var}=true to take {them} over (the differences above are then applied), align "
+        "{them} by hand, or leave {c} out of gpu_infra_components. Nothing was changed."
     ).format(
-        component,
-        ", ".join(c["object"] for c in conflicts),
-        "it" if len(conflicts) == 1 else "them",
-        MANAGED_BY_KEY,
-        MANAGED_BY,
-        "; ".join(parts),
-        variable,
-        "it" if len(conflicts) == 1 else "them",
-        "it" if len(conflicts) == 1 else "them",
+        c=component,
+        objects=", ".join(c["object"] for c in conflicts),
+        them=them,
+        key=MANAGED_BY_KEY,
+        value=MANAGED_BY,
+        diffs="; ".join("{0} ({1})".format(c["object"], "; ".join(c["differences"])) for c in conflicts),
+        var=variable,
     )
 
 
