@@ -3,13 +3,15 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """GPU node readiness: Node, Pod and DaemonSet dicts in, per-node facts and named findings out.
 
-Pure functions, no API access: ``collect`` is the only place that reads the cluster, through the facade of
-``client.py`` (or a fake in unit tests).
+Pure functions, no API access: ``collect`` and ``cluster_identity`` are the only places that read the cluster,
+through the facade of ``client.py`` (or a fake in unit tests).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import is_api_error
 
 NFD = "feature.node.kubernetes.io/"
 PCI_LABEL = NFD + "pci-10de.present"
@@ -431,6 +433,20 @@ def checks(result):
             lambda n: "{0}={1}".format(n["name"], n["allocatable_gpus"]),
         ),
     ]
+
+
+def cluster_identity(k8s):
+    """``{api_url, infrastructure_name}``: which cluster was read (Infrastructure/cluster, else the client's URL)."""
+    try:
+        infrastructure = k8s.get("config.openshift.io/v1", "Infrastructure", "cluster") or {}
+    except Exception as exc:  # identity only labels the report: without it the API URL still names the cluster
+        if not is_api_error(exc):
+            raise
+        infrastructure = {}
+    status = infrastructure.get("status") or {}
+    # Without an Infrastructure object the URL the client talks to still names the cluster.
+    api_url = status.get("apiServerURL") or getattr(k8s, "host", None)
+    return {"api_url": api_url, "infrastructure_name": status.get("infrastructureName")}
 
 
 def gpu_nodes(k8s, node_selector=None):

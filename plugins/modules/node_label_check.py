@@ -217,20 +217,11 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  #
     get_k8s,
     is_api_error,
 )
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils.nodes import checks, collect  # noqa: E402
-
-
-def cluster_identity(k8s):
-    try:
-        infrastructure = k8s.get("config.openshift.io/v1", "Infrastructure", "cluster") or {}
-    except Exception as exc:  # identity only labels the report: without it the API URL still names the cluster
-        if not is_api_error(exc):
-            raise
-        infrastructure = {}
-    status = infrastructure.get("status") or {}
-    # Without an Infrastructure object the URL the client talks to still names the cluster.
-    api_url = status.get("apiServerURL") or getattr(k8s, "host", None)
-    return {"api_url": api_url, "infrastructure_name": status.get("infrastructureName")}
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.nodes import (  # noqa: E402
+    checks,
+    cluster_identity,
+    collect,
+)
 
 
 def main(k8s_factory=get_k8s):

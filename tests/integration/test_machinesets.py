@@ -95,12 +95,16 @@ def test_create_rerun_verify_and_remove(playbook, ocp_sim_factory, tmp_path):
 
         checks_file = tmp_path / "checks.json"
         verify = run(playbook, sim, tasks_from="verify", ms_checks_file=str(checks_file))
-        assert verify.rc == 0, verify
         checks = {c["check"]: c for c in json.loads(checks_file.read_text())}
         assert checks["GPU MachineSets have all their machines ready"]["status"] == "passed", checks
         assert checks["GPU nodes carry the nvidia.com/gpu=true:NoSchedule taint"]["status"] == "passed", checks
-        # No GPU operator in this test, so no allocatable GPUs: verify must say so.
+        # No GPU operator in this test, so no allocatable GPUs: verify must say so, and fail with what to do.
         assert checks["GPU nodes have allocatable nvidia.com/gpu"]["status"] == "failed", checks
+        assert verify.rc != 0, verify
+        message = " ".join(verify.stdout.split())
+        assert "1 of 3 checks of machinesets failed: machinesets: GPU nodes have allocatable nvidia.com/gpu" in message
+        assert "remedy: Check that NFD labels the node" in message
+        assert verify.changed == 0, verify
 
         dry_remove = run(playbook, sim, tasks_from="remove", check=True)
         assert dry_remove.rc == 0, dry_remove

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
 ENTRY_POINTS = {"main", "preflight", "subscribe", "configure", "remove", "verify"}
 # Task files other entry points import; every other file under tasks/ is an entry point and needs a spec.
-HELPERS = {"validate"}
+HELPERS = {"validate", "spec"}
 # Collection-wide variables a role's spec documents besides its own defaults.
 # Collection-wide variables a role documents beside its own (gpu_infra_adopt: every component role).
 COLLECTION_OPTIONS = {

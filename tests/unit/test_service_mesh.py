@@ -1,15 +1,13 @@
-"""Service Mesh v2 detection (module_utils/service_mesh.py) and the llm-d check verify.yml records from it."""
+"""Service Mesh v2 detection (module_utils/service_mesh.py) and the llm-d check verify makes from it
+(module_utils/checks.py)."""
 
 from pathlib import Path
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import init_plugin_loader
-from ansible.template import Templar, trust_as_template
-from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 from ansible_collections.rhoai.gpu_infra.plugins.filter.service_mesh import FilterModule
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.checks import service_mesh_check
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.service_mesh import service_mesh_v2
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,41 +66,20 @@ def test_the_filter_is_the_function():
     assert FilterModule().filters()["service_mesh_v2"] is service_mesh_v2
 
 
-@pytest.fixture(scope="module")
 def verify_task():
-    if AnsibleCollectionConfig.collection_finder is None:
-        init_plugin_loader([str(ROOT / ".collections")])
     play = yaml.safe_load((ROOT / "playbooks" / "verify.yml").read_text())[0]
-    block = next(t for t in play["tasks"] if t["name"].startswith("Check that OpenShift Service Mesh v2"))
-    assert block["when"] == "__gpu_infra_enabled | intersect(__gpu_infra_llm_d_components) | length > 0"
-    return next(t for t in block["block"] if t["name"] == "Record the Service Mesh v2 check")
+    return next(t for t in play["tasks"] if "rhoai.gpu_infra.component_checks" in t)
 
 
-def trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: trusted(v) for k, v in value.items()}
-    return value
+def test_verify_looks_for_service_mesh_v2_when_an_llm_d_component_is_enabled():
+    options = verify_task()["rhoai.gpu_infra.component_checks"]
+    assert (
+        options["service_mesh_v2"] == "{{ __gpu_infra_enabled | intersect(__gpu_infra_llm_d_components) | length > 0 }}"
+    )
 
 
-def record(task, subscriptions, control_planes):
-    variables = {
-        "__gpu_infra_checks": [{"component": "earlier", "check": "kept", "status": "passed"}],
-        "__gpu_infra_verify_subscriptions": {"resources": subscriptions},
-        "__gpu_infra_verify_control_planes": {"resources": control_planes},
-    }
-    variables.update(trusted(task["vars"]))
-    expression = trust_as_template(task["ansible.builtin.set_fact"]["__gpu_infra_checks"])
-    checks = Templar(loader=DataLoader(), variables=variables).template(expression)
-    assert checks[0]["component"] == "earlier"
-    (check,) = checks[1:]
-    assert set(check) == {"component", "check", "status", "evidence", "remedy"}
-    return check
-
-
-def test_verify_passes_the_llm_d_check_without_service_mesh_v2(verify_task):
-    check = record(verify_task, [subscription("nfd", "nfd.4.20.0")], [])
+def test_verify_passes_the_llm_d_check_without_service_mesh_v2():
+    check = service_mesh_check([subscription("nfd", "nfd.4.20.0")], [])
     assert (check["component"], check["check"], check["status"]) == (
         "llm_d",
         "OpenShift Service Mesh v2 not installed",
@@ -112,8 +89,8 @@ def test_verify_passes_the_llm_d_check_without_service_mesh_v2(verify_task):
     assert check["remedy"] == ""
 
 
-def test_verify_fails_the_llm_d_check_with_service_mesh_v2(verify_task):
-    check = record(verify_task, [subscription("servicemeshoperator", "servicemeshoperator.v2.6.5")], [control_plane()])
+def test_verify_fails_the_llm_d_check_with_service_mesh_v2():
+    check = service_mesh_check([subscription("servicemeshoperator", "servicemeshoperator.v2.6.5")], [control_plane()])
     assert check["status"] == "failed"
     assert check["evidence"] == (
         "Subscription openshift-operators/servicemeshoperator of package servicemeshoperator "

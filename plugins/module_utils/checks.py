@@ -1,0 +1,826 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) rhoai.gpu_infra contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The verify checks: objects read from the API in, check records ``{component, check, status, evidence, remedy}``
+out.
+
+Every check of ``playbooks/verify.yml`` and of the roles' ``tasks/verify.yml`` is made here, from a component's check
+spec (``__<role>_checks`` in the role's vars/main.yml, data only). Checks that share a shape are data-driven:
+
+* ``operator``: the OLM operator's CSV has Succeeded (through its Subscription's ``installedCSV``), and its namespace
+  carries each of ``namespace_labels``;
+* ``crds``: each CRD is Established;
+* ``operands``: an object exists, or has condition X=True;
+* ``pods``: the pods named ``<prefix>-...`` exist and are all Running.
+
+Small functions make the others: the GPU operator (ClusterPolicy, its pods, the DCGM dashboard), user workload
+monitoring, the GPU MachineSets, Red Hat Connectivity Link, Service Mesh v2 and the GPU node checks of
+``nodes.py``.
+
+Pure functions, except ``Reads`` and ``collect``, which read the cluster through the facade of ``client.py`` (or a
+fake in unit tests): one LIST per kind and namespace serves every check that needs objects of that kind there;
+single objects nothing else is listed for (a CRD, a ConfigMap of a busy namespace) are one GET each.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # PyYAML comes with ansible-core; without it the monitoring config is reported unreadable
+    HAS_YAML = False
+
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as node_checks
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.service_mesh import service_mesh_v2
+
+OLM = "operators.coreos.com/v1alpha1"
+CRD_API = "apiextensions.k8s.io/v1"
+MAPI = "machine.openshift.io/v1beta1"
+
+STATUSES = ("passed", "failed", "skipped")
+# The keys a component's check spec may have; see the component_checks module's documentation.
+SPEC_KEYS = (
+    "component",
+    "namespaces",
+    "operator",
+    "crds",
+    "connectivity_link",
+    "operands",
+    "pods",
+    "gpu_operator",
+    "monitoring",
+    "machinesets",
+)
+
+GPU_OPERATOR_PODS = (("gpu-operator", False), ("nvidia-driver-daemonset", True), ("nvidia-dcgm-exporter", True))
+DASHBOARD_LABEL = "console.openshift.io/dashboard"
+DASHBOARD_KEY = "dcgm-exporter-dashboard.json"
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+
+REMEDY_MACHINES = (
+    "oc get machines -n openshift-machine-api -o wide; a machine stuck in Provisioning or Failed usually means AWS "
+    "capacity or the 'Running On-Demand G and VT instances' vCPU quota (L-DB2E81BA)."
+)
+REMEDY_TAINT = (
+    "Nodes created before the taint was added keep their old taints: scale the MachineSet down and up, or "
+    "oc adm taint nodes <node> nvidia.com/gpu=true:NoSchedule."
+)
+REMEDY_GPUS = (
+    "Check that NFD labels the node (feature.node.kubernetes.io/pci-10de.present) and that the GPU operator driver and "
+    "device plugin pods run on it (oc get pods -n nvidia-gpu-operator -o wide)."
+)
+
+
+class SpecError(ValueError):
+    """A component's check spec is malformed (a bug of the role's vars or of the caller, not of the cluster)."""
+
+
+def record(component, check, status, evidence, remedy=""):
+    return {"component": component, "check": check, "status": status, "evidence": evidence, "remedy": remedy}
+
+
+def _passed(ok):
+    return "passed" if ok else "failed"
+
+
+def _dig(obj, path, default=None):
+    """``obj`` at a dotted ``path`` (``status.phase``), ``default`` where a step is missing or null."""
+    for step in path.split("."):
+        if not isinstance(obj, dict) or obj.get(step) is None:
+            return default
+        obj = obj[step]
+    return obj
+
+
+def _name(obj):
+    return _dig(obj, "metadata.name", "")
+
+
+def _labels(obj):
+    return _dig(obj, "metadata.labels", {}) or {}
+
+
+def _conditions(obj):
+    return [c for c in _dig(obj, "status.conditions", []) or [] if isinstance(c, dict)]
+
+
+def _condition(obj, kind):
+    """The first condition of type ``kind``, {} when there is none."""
+    return next((c for c in _conditions(obj) if c.get("type") == kind), {})
+
+
+def _true(value):
+    return value is True or str(value).lower() in ("true", "yes", "on", "1")
+
+
+def _need(spec, key, where):
+    value = (spec or {}).get(key)
+    if value in (None, ""):
+        raise SpecError("{0} has no {1!r}: {2}".format(where, key, json.dumps(spec, sort_keys=True, default=str)))
+    return value
+
+
+# --- label selectors, for serving a selective LIST from a full one ------------------------------------------------
+def selector_terms(selector):
+    """``[(key, op, value)]`` for an equality-based label selector, None for one this cannot evaluate (set-based)."""
+    terms = []
+    for raw in (selector or "").split(","):
+        term = raw.strip()
+        if not term:
+            continue
+        if "(" in term or " " in term:
+            return None
+        for op in ("!=", "==", "="):
+            if op in term:
+                key, value = term.split(op, 1)
+                terms.append((key.strip(), "!=" if op == "!=" else "=", value.strip()))
+                break
+        else:
+            terms.append((term[1:], "!", None) if term.startswith("!") else (term, "exists", None))
+    return terms
+
+
+def selector_matches(labels, terms):
+    labels = labels or {}
+    for key, op, value in terms:
+        if op == "exists" and key not in labels:
+            return False
+        if op == "!" and key in labels:
+            return False
+        if op == "=" and labels.get(key) != value:
+            return False
+        if op == "!=" and labels.get(key) == value:
+            return False
+    return True
+
+
+# --- shapes shared by many components ------------------------------------------------------------------------------
+def _subscription_name(operator):
+    return operator.get("subscription_name") or operator["package"]
+
+
+def csv_check(operator, subscription, csv):
+    """``<package> operator CSV Succeeded``, through the Subscription's installedCSV (the olm_operator role's)."""
+    component, namespace = operator["component"], operator["namespace"]
+    name = _subscription_name(operator)
+    installed = _dig(subscription, "status.installedCSV", "")
+    phase = _dig(csv, "status.phase", "") if installed else ""
+    if not subscription:
+        evidence = "Subscription {0}/{1} does not exist".format(namespace, name)
+    elif not installed:
+        evidence = "Subscription has no installed CSV (state {0})".format(_dig(subscription, "status.state", "unknown"))
+    else:
+        evidence = "CSV {0} phase {1}".format(installed, phase or "missing")
+    ok = phase == "Succeeded"
+    remedy = (
+        ""
+        if ok
+        else "Run the install for {0} again, or inspect it: oc describe subscription {1} -n {2}; oc get csv -n "
+        "{2}".format(component, name, namespace)
+    )
+    return record(component, "{0} operator CSV Succeeded".format(operator["package"]), _passed(ok), evidence, remedy)
+
+
+def namespace_label_checks(operator, namespace):
+    """One record per ``namespace_labels`` entry: ``Namespace <ns> labelled <key>=<value>``."""
+    component, name = operator["component"], operator["namespace"]
+    labels = _labels(namespace)
+    records = []
+    for key, value in (operator.get("namespace_labels") or {}).items():
+        ok = labels.get(key) == str(value)
+        evidence = "label value: {0}".format(labels.get(key, "absent")) if namespace else "namespace not found"
+        remedy = (
+            ""
+            if ok
+            else "Run the {0} role (tasks_from: subscribe) or label the namespace: oc label namespace {1} {2}={3} "
+            "--overwrite".format(component, name, key, value)
+        )
+        records.append(
+            record(component, "Namespace {0} labelled {1}={2}".format(name, key, value), _passed(ok), evidence, remedy)
+        )
+    return records
+
+
+def crd_check(component, namespace, name, crd):
+    """``CRD <name> Established``; ``namespace`` is where the operator that creates it runs."""
+    established = _condition(crd, "Established").get("status") == "True"
+    if established:
+        evidence = "Established=True"
+    else:
+        evidence = "present, not Established" if crd else "CRD not found"
+    remedy = (
+        ""
+        if established
+        else "The operator creates it once its CSV has Succeeded: run the site playbook (or the {0} role) and check "
+        "the CSV in namespace {1}".format(component, namespace)
+    )
+    return record(component, "CRD {0} Established".format(name), _passed(established), evidence, remedy)
+
+
+def operand_check(component, operand, obj):
+    """An object exists, or has condition ``condition`` = True. Spec keys: api_version, kind, name, namespace,
+    condition, check, found (the evidence when found), field (evidence ``<last step>=<value>``), all_conditions
+    (evidence: every condition), missing (the evidence when not found) and remedy."""
+    where = "an operand of {0}".format(component)
+    kind, name = _need(operand, "kind", where), _need(operand, "name", where)
+    condition = operand.get("condition")
+    if condition:
+        status = _condition(obj, condition).get("status")
+        ok = bool(obj) and status == "True"
+        check = "{0} {1} {2}".format(kind, name, condition)
+    else:
+        ok = bool(obj)
+        check = "{0} {1} exists".format(kind, name)
+    if not obj:
+        evidence = operand.get("missing") or "{0} {1} not found".format(kind, name)
+    elif operand.get("found"):
+        evidence = operand["found"]
+    elif operand.get("field"):
+        evidence = "{0}={1}".format(operand["field"].split(".")[-1], _dig(obj, operand["field"], "unset"))
+    elif condition and operand.get("all_conditions"):
+        listed = ", ".join("{0}={1}".format(c.get("type"), c.get("status")) for c in _conditions(obj))
+        evidence = "conditions: " + (listed or "none")
+    elif condition:
+        evidence = "{0}={1}".format(condition, status or "absent")
+    else:
+        evidence = "found"
+    return record(
+        component, operand.get("check") or check, _passed(ok), evidence, "" if ok else _need(operand, "remedy", where)
+    )
+
+
+def pods_check(component, pods, prefix, *, check, remedy, skip=None):
+    """The pods named ``<prefix>-...`` exist and are all Running; ``skip``: the evidence of a check that does not
+    apply (then skipped)."""
+    if skip:
+        return record(component, check, "skipped", skip, "")
+    mine = [p for p in pods if _name(p).startswith(prefix + "-")]
+    not_running = [p for p in mine if not _dig(p, "status.phase")] + [
+        p for p in mine if _dig(p, "status.phase") and _dig(p, "status.phase") != "Running"
+    ]
+    ok = bool(mine) and not not_running
+    if not mine:
+        evidence = "no pod named {0}-*".format(prefix)
+    else:
+        evidence = "{0} pod(s), not Running: {1}".format(len(mine), ", ".join(_name(p) for p in not_running) or "none")
+    return record(component, check, _passed(ok), evidence, "" if ok else remedy)
+
+
+# --- the special ones ------------------------------------------------------------------------------------------------
+def gpu_operator_checks(spec, gpu_nodes, policy, dashboard, pods):
+    """ClusterPolicy ready (when there are GPU nodes), the DCGM dashboard ConfigMap, and the operator's pods.
+
+    ``gpu_nodes``: the names of the nodes matching ``spec['gpu_node_selectors']``; ``policy`` and ``dashboard``: the
+    objects or None; ``pods``: the pods of the operator's namespace.
+    """
+    component, namespace = "gpu_operator", spec["namespace"]
+    selectors = spec.get("gpu_node_selectors") or list(node_checks.DEFAULT_SELECTORS)
+    no_gpu = "no GPU nodes (none match {0})".format(" or ".join(selectors))
+    state = (_dig(policy, "status.state", "") or "") if policy else "no ClusterPolicy"
+    if gpu_nodes:
+        status = _passed(state == "ready")
+        evidence = "state: {0}; GPU nodes: {1}".format(state or "none", ", ".join(gpu_nodes) or "none")
+    else:
+        status = "skipped"
+        evidence = "{0}; state: {1}".format(no_gpu, state or "none")
+    policy_remedy = (
+        ""
+        if state == "ready" or not gpu_nodes
+        else "Run playbooks/diagnose.yml: check NFD kernel-version labels on the GPU nodes and the driver DaemonSet "
+        "logs."
+    )
+    records = [
+        record(component, "ClusterPolicy {0} ready".format(spec["cluster_policy"]), status, evidence, policy_remedy)
+    ]
+    board = spec.get("dashboard") or {}
+    dash_ok = (
+        bool(dashboard)
+        and _labels(dashboard).get(DASHBOARD_LABEL) == "true"
+        and DASHBOARD_KEY in (dashboard.get("data") or {})
+    )
+    if dash_ok:
+        dash_status, dash_evidence = "passed", "found with console dashboard label"
+    else:
+        dash_status = "skipped" if not _true(board.get("enabled", True)) and not dashboard else "failed"
+        dash_evidence = "found without the console label or JSON key" if dashboard else "not found"
+    records.append(
+        record(
+            component,
+            "DCGM dashboard ConfigMap {0}/{1} present".format(board.get("namespace"), board.get("name")),
+            dash_status,
+            dash_evidence,
+            "" if dash_ok else "Run the gpu_operator role (tasks_from: configure) with gpu_operator_dashboard: true.",
+        )
+    )
+    for prefix, gpu_only in GPU_OPERATOR_PODS:
+        records.append(
+            pods_check(
+                component,
+                pods,
+                prefix,
+                check="GPU operator pods {0} Running".format(prefix),
+                remedy="oc -n {0} describe pod {1}-...; or run playbooks/diagnose.yml.".format(namespace, prefix),
+                skip=no_gpu if gpu_only and not gpu_nodes else None,
+            )
+        )
+    return records
+
+
+def monitoring_checks(spec, config_map, pods):
+    """User workload monitoring enabled in cluster-monitoring-config, and its Prometheus and Thanos Ruler Running."""
+    component = "monitoring"
+    where = spec.get("config_map") or {}
+    text = ((config_map or {}).get("data") or {}).get("config.yaml") or ""
+    try:
+        config = (yaml.safe_load(text) or {}) if HAS_YAML else None
+    except yaml.YAMLError:
+        config = None
+    mapping = isinstance(config, dict)
+    enabled = mapping and config.get("enableUserWorkload") is True
+    if not config_map:
+        evidence = "ConfigMap {0}/{1} not found".format(where.get("namespace"), where.get("name"))
+    elif mapping:
+        evidence = "enableUserWorkload: " + json.dumps(config.get("enableUserWorkload", "absent"), default=str)
+    else:
+        evidence = "enableUserWorkload: config.yaml unreadable"
+    listed = ["{0}={1}".format(_name(p), _dig(p, "status.phase", "Unknown")) for p in pods]
+    running = [_name(p) for p in pods if _dig(p, "status.phase") == "Running"]
+    pods_ok = any(n.startswith("prometheus-user-workload-") for n in running) and any(
+        n.startswith("thanos-ruler-user-workload-") for n in running
+    )
+    return [
+        record(
+            component,
+            "User workload monitoring enabled in cluster-monitoring-config",
+            _passed(enabled),
+            evidence,
+            ""
+            if enabled
+            else "Run the monitoring role (rhoai.gpu_infra.monitoring) to merge enableUserWorkload: true into "
+            "config.yaml.",
+        ),
+        record(
+            component,
+            "User workload Prometheus and Thanos Ruler pods Running",
+            _passed(pods_ok),
+            "pods in {0}: {1}".format(spec["namespace"], ", ".join(listed) if listed else "none"),
+            ""
+            if pods_ok
+            else "Check that enableUserWorkload is true and look at the cluster-monitoring-operator logs in "
+            "openshift-monitoring.",
+        ),
+    ]
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def machineset_checks(spec, machinesets, gpu_nodes):
+    """The GPU MachineSets have their machines ready; their nodes carry the GPU taint and allocatable GPUs."""
+    component = "machinesets"
+    want = sum(_int(_dig(ms, "spec.replicas", 0)) for ms in machinesets)
+    ready = sum(_int(_dig(ms, "status.readyReplicas", 0)) for ms in machinesets)
+    states = ", ".join(
+        "{0}: {1}/{2} ready".format(_name(ms), _dig(ms, "status.readyReplicas", 0), _dig(ms, "spec.replicas", 0))
+        for ms in machinesets
+    )
+    untainted = [
+        _name(n)
+        for n in gpu_nodes
+        if GPU_TAINT
+        not in [{k: t[k] for k in ("key", "value", "effect") if k in t} for t in _dig(n, "spec.taints", []) or []]
+    ]
+    counts = [(_name(n), _int(_dig(n, "status.allocatable", {}).get("nvidia.com/gpu", "0"))) for n in gpu_nodes]
+    no_nodes = "no node labelled {0}".format(spec.get("node_selector"))
+    return [
+        record(
+            component,
+            "GPU MachineSets have all their machines ready",
+            "failed" if not machinesets or ready < want else "passed",
+            states or "no MachineSet labelled {0} in {1}".format(spec.get("selector"), spec.get("namespace")),
+            REMEDY_MACHINES if machinesets else "Run site.yml with machinesets in gpu_infra_components.",
+        ),
+        record(
+            component,
+            "GPU nodes carry the nvidia.com/gpu=true:NoSchedule taint",
+            "skipped" if not gpu_nodes else _passed(not untainted),
+            no_nodes
+            if not gpu_nodes
+            else "{0} GPU node(s); without the taint: {1}".format(len(gpu_nodes), ", ".join(untainted) or "none"),
+            REMEDY_TAINT,
+        ),
+        record(
+            component,
+            "GPU nodes have allocatable nvidia.com/gpu",
+            "skipped" if not gpu_nodes else _passed(all(c >= 1 for _, c in counts)),
+            no_nodes
+            if not gpu_nodes
+            else "allocatable nvidia.com/gpu: " + ", ".join("{0}={1}".format(n, c) for n, c in counts),
+            REMEDY_GPUS,
+        ),
+    ]
+
+
+def dependency_csv_check(component, package, *, parent, namespace, subscriptions, csv):
+    """``<package> operator CSV Succeeded in <ns> (Connectivity Link)``: a Subscription OLM created (and named) for
+    a dependency of ``parent``, found by its package."""
+    sub = next((s for s in subscriptions if _dig(s, "spec.name") == package), None)
+    installed = _dig(sub, "status.installedCSV", "")
+    phase = _dig(csv, "status.phase", "") if installed else ""
+    if not sub:
+        evidence = "no Subscription of package {0} in {1}".format(package, namespace)
+    elif not installed:
+        evidence = "Subscription {0} has no installed CSV".format(_name(sub))
+    else:
+        evidence = "CSV {0} phase {1}".format(installed, phase or "missing")
+    ok = phase == "Succeeded"
+    return record(
+        component,
+        "{0} operator CSV Succeeded in {1} (Connectivity Link)".format(package, namespace),
+        _passed(ok),
+        evidence,
+        ""
+        if ok
+        else "OLM installs it as a dependency of {0}: run the site playbook (or the {1} role) and inspect oc get "
+        "subscription,installplan,csv -n {2}".format(parent, component, namespace),
+    )
+
+
+def connectivity_link_operand_check(component, operand, namespace, kuadrant_name, obj):
+    """``<Kind> <ns>/<name> Ready``: what the Kuadrant operator creates from the Kuadrant CR."""
+    ready = _condition(obj, "Ready")
+    ok = ready.get("status") == "True"
+    if not obj:
+        evidence = "not found"
+    else:
+        evidence = "Ready={0}{1}".format(
+            ready.get("status") or "absent", " ({0})".format(ready["reason"]) if ready.get("reason") else ""
+        )
+    return record(
+        component,
+        "{0} {1}/{2} Ready".format(operand["kind"], namespace, operand["name"]),
+        _passed(ok),
+        evidence,
+        ""
+        if ok
+        else "The Kuadrant operator creates it from Kuadrant/{0}: run the site playbook and check the pods in "
+        "{1}".format(kuadrant_name, namespace),
+    )
+
+
+def authorino_tls_check(secret_name, service, authorino, secret_type):
+    """Authorino serves its authorization listener with the service-ca certificate of ``secret_name``.
+
+    ``secret_type``: the Secret's ``type`` or None; the Secret itself (a private key) never reaches this function.
+    """
+    tls = _dig(authorino, "spec.listener.tls", {}) or {}
+    cert_type = secret_type or "absent"
+    ok = (
+        _true(tls.get("enabled", False))
+        and (tls.get("certSecretRef") or {}).get("name") == secret_name
+        and cert_type == "kubernetes.io/tls"
+    )
+    return record(
+        "authorino",
+        "Authorino listener TLS uses Secret {0}".format(secret_name),
+        _passed(ok),
+        "spec.listener.tls: {0}; Secret {1}: {2}".format(json.dumps(tls, sort_keys=True), secret_name, cert_type),
+        ""
+        if ok
+        else "Run the site playbook (or the authorino role): it annotates Service {0} for a service-ca certificate in "
+        "Secret {1} and sets spec.listener.tls of Authorino/authorino".format(service, secret_name),
+    )
+
+
+def kuadrant_check(namespace, name, kuadrant, gateway_reasons):
+    """``Kuadrant <ns>/<name> Ready``, with what to do when it waits for a Gateway API provider (RHOAI's step)."""
+    ready = _condition(kuadrant, "Ready")
+    ok = ready.get("status") == "True"
+    if not kuadrant:
+        evidence = "Kuadrant not found"
+    else:
+        evidence = "Ready={0}{1}".format(
+            ready.get("status") or "absent",
+            " ({0}: {1})".format(ready["reason"], ready.get("message") or "") if ready.get("reason") else "",
+        )
+    if ok:
+        remedy = ""
+    elif (ready.get("reason") or "") in (gateway_reasons or []):
+        remedy = (
+            "Kuadrant needs a Gateway API provider: create the GatewayClass and Gateway of the RHOAI inference gateway "
+            "(RHOAI's own step); if it stays not Ready afterwards, restart the kuadrant-operator pod in "
+            "{0}".format(namespace)
+        )
+    else:
+        remedy = (
+            "Run the site playbook (or the authorino, limitador or dns role) and check the kuadrant-operator pod in "
+            "{0}".format(namespace)
+        )
+    return record("connectivity_link", "Kuadrant {0}/{1} Ready".format(namespace, name), _passed(ok), evidence, remedy)
+
+
+def service_mesh_check(subscriptions, control_planes):
+    """llm-d's check: no OpenShift Service Mesh v2 (module_utils/service_mesh.py)."""
+    mesh = service_mesh_v2(subscriptions, control_planes)
+    return record(
+        "llm_d",
+        "OpenShift Service Mesh v2 not installed",
+        "failed" if mesh["installed"] else "passed",
+        "; ".join(mesh["found"])
+        if mesh["installed"]
+        else "no servicemeshoperator Subscription below v3 and no ServiceMeshControlPlane",
+        mesh["remedy"],
+    )
+
+
+def failures(checks):
+    """One line per failed check: what it is, what was found and what to do."""
+    return [
+        "{0}: {1}: found {2}; remedy: {3}".format(
+            c.get("component"), c.get("check"), c.get("evidence") or "-", c.get("remedy") or "-"
+        )
+        for c in checks
+        if c.get("status") == "failed"
+    ]
+
+
+# --- reading the cluster ---------------------------------------------------------------------------------------------
+class Reads(object):
+    """The facade of client.py with memory: a LIST already made serves later LISTs and GETs of its kind in its
+    namespace (label selectors evaluated here), so every check that needs pods of a namespace shares one request.
+
+    ``doing`` says what the request in flight was, for the error message when it fails.
+    """
+
+    def __init__(self, k8s):
+        self.k8s = k8s
+        self.requests = 0
+        self.doing = "read the cluster"
+        self._lists = {}
+        self._gets = {}
+
+    @property
+    def host(self):
+        return getattr(self.k8s, "host", None)
+
+    def _listed(self, api_version, kind, namespace):
+        """The cached objects of the kind in ``namespace`` (from a LIST of that namespace or of all), or None."""
+        if (api_version, kind, namespace, None) in self._lists:
+            return self._lists[(api_version, kind, namespace, None)]
+        if namespace is not None and (api_version, kind, None, None) in self._lists:
+            return [
+                o for o in self._lists[(api_version, kind, None, None)] if _dig(o, "metadata.namespace") == namespace
+            ]
+        return None
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        terms = selector_terms(label_selector)
+        cached = self._listed(api_version, kind, namespace) if not field_selector else None
+        if cached is not None and terms is not None:
+            return [o for o in cached if selector_matches(_labels(o), terms)]
+        key = (api_version, kind, namespace, label_selector if not field_selector else (label_selector, field_selector))
+        if key not in self._lists:
+            self.doing = "list {0} {1}{2}{3}".format(
+                api_version,
+                kind,
+                " in namespace " + namespace if namespace else " in all namespaces",
+                " with label selector " + label_selector if label_selector else "",
+            )
+            self.requests += 1
+            self._lists[key] = self.k8s.list(
+                api_version, kind, namespace=namespace, label_selector=label_selector, field_selector=field_selector
+            )
+        return self._lists[key]
+
+    def get(self, api_version, kind, name, namespace=None):
+        cached = self._listed(api_version, kind, namespace)
+        if cached is not None:
+            return next((o for o in cached if _name(o) == name), None)
+        key = (api_version, kind, name, namespace)
+        if key not in self._gets:
+            self.doing = "get {0} {1} {2}{3}".format(
+                api_version, kind, name, " in namespace " + namespace if namespace else ""
+            )
+            self.requests += 1
+            self._gets[key] = self.k8s.get(api_version, kind, name, namespace=namespace)
+        return self._gets[key]
+
+    def secret_type(self, name, namespace):
+        """Only the ``type`` of a Secret: its data (a private key, say) is dropped here and never cached."""
+        self.doing = "get v1 Secret {0} in namespace {1}".format(name, namespace)
+        self.requests += 1
+        return (self.k8s.get("v1", "Secret", name, namespace=namespace) or {}).get("type")
+
+    def namespace(self, name):
+        """A Namespace, from one LIST of them all (small objects; every label check shares it)."""
+        return next((n for n in self.list("v1", "Namespace") if _name(n) == name), None)
+
+    def subscriptions(self, namespace):
+        return self.list(OLM, "Subscription", namespace)
+
+    def csv(self, name, namespace):
+        """An operator's own CSV: from the namespace's CSVs without OLM's copies of AllNamespaces operators."""
+        if not name:
+            return None
+        cached = self._listed(OLM, "ClusterServiceVersion", namespace)
+        csvs = cached if cached is not None else self.list(OLM, "ClusterServiceVersion", namespace, "!olm.copiedFrom")
+        return next((c for c in csvs if _name(c) == name), None)
+
+    def crd(self, name):
+        # One GET each: a LIST of every CRD of an OpenShift cluster, schemas included, runs to tens of megabytes.
+        return self.get(CRD_API, "CustomResourceDefinition", name)
+
+    def nodes(self, selectors):
+        """The names of the nodes matching any of ``selectors`` (a label selector cannot say OR), sorted."""
+        names = set()
+        for selector in selectors:
+            names.update(_name(n) for n in self.list("v1", "Node", label_selector=selector))
+        return sorted(names)
+
+
+def operator_checks(reads, operator):
+    """The CSV check and the namespace label checks of one olm_operator dict."""
+    namespace = operator["namespace"]
+    name = _subscription_name(operator)
+    sub = next((s for s in reads.subscriptions(namespace) if _name(s) == name), None)
+    installed = _dig(sub, "status.installedCSV", "")
+    records = [csv_check(operator, sub, reads.csv(installed, namespace))]
+    if operator.get("namespace_labels"):
+        records.extend(namespace_label_checks(operator, reads.namespace(namespace)))
+    return records
+
+
+def _operator(spec, where):
+    operator = dict(spec)
+    for key in ("package", "namespace"):
+        _need(operator, key, where)
+    operator.setdefault("component", None)
+    return operator
+
+
+def connectivity_link_checks(reads, component, crds, link, shared_done):
+    """A component's part of Red Hat Connectivity Link, then (unless ``shared_done``) what the three share."""
+    where = "the connectivity_link spec of {0}".format(component)
+    namespace = _need(link, "namespace", where)
+    parent = _operator(dict(_need(link, "operator", where), component="connectivity_link"), where)
+    kuadrant_name = link.get("kuadrant_name") or "kuadrant"
+    dependency = next((d for d in link.get("dependencies") or [] if d.get("component") == component), None)
+    if dependency is None:
+        raise SpecError("{0}: {1} is none of its dependencies {2}".format(where, component, link.get("dependencies")))
+    package = _need(dependency, "package", where)
+    subs = reads.subscriptions(namespace)
+    sub = next((s for s in subs if _dig(s, "spec.name") == package), None)
+    csv = reads.csv(_dig(sub, "status.installedCSV", ""), namespace)
+    records = [
+        dependency_csv_check(
+            component, package, parent=parent["package"], namespace=namespace, subscriptions=subs, csv=csv
+        )
+    ]
+    records.extend(crd_check(component, namespace, name, reads.crd(name)) for name in crds or [])
+    operand = (link.get("operands") or {}).get(component)
+    obj = None
+    if operand:
+        obj = reads.get(operand["api_version"], operand["kind"], operand["name"], namespace)
+        records.append(connectivity_link_operand_check(component, operand, namespace, kuadrant_name, obj))
+    if component == "authorino" and _true(link.get("authorino_tls", False)):
+        secret_name = _need(link, "authorino_cert_secret", where)
+        # Only the type is kept: the Secret's data is a private key and never leaves this function.
+        secret_type = reads.secret_type(secret_name, namespace)
+        records.append(authorino_tls_check(secret_name, link.get("authorino_service", ""), obj, secret_type))
+    if not shared_done:
+        records.extend(operator_checks(reads, parent))
+        records.extend(
+            crd_check("connectivity_link", namespace, name, reads.crd(name)) for name in link.get("crds") or []
+        )
+        kuadrant = reads.get("kuadrant.io/v1beta1", "Kuadrant", kuadrant_name, namespace)
+        records.append(kuadrant_check(namespace, kuadrant_name, kuadrant, link.get("gateway_reasons")))
+    return records
+
+
+def component_checks(reads, spec, shared_done=False):
+    """Every check of one component's spec, in the order operator, CRDs (or its part of Connectivity Link),
+    operands, special checks, pods."""
+    component = _need(spec, "component", "a component's check spec")
+    where = "the check spec of {0}".format(component)
+    unknown = sorted(set(spec) - set(SPEC_KEYS))
+    if unknown:
+        raise SpecError("{0} has unknown keys {1}; known: {2}".format(where, ", ".join(unknown), ", ".join(SPEC_KEYS)))
+    records = []
+    link = spec.get("connectivity_link")
+    if link:
+        records.extend(connectivity_link_checks(reads, component, spec.get("crds"), link, shared_done))
+    elif spec.get("operator"):
+        operator = _operator(dict(spec["operator"], component=component), where + " (operator)")
+        records.extend(operator_checks(reads, operator))
+        records.extend(
+            crd_check(component, operator["namespace"], name, reads.crd(name)) for name in spec.get("crds") or []
+        )
+    elif spec.get("crds"):
+        raise SpecError("{0}: crds need the operator (or connectivity_link) whose namespace they name".format(where))
+    for operand in spec.get("operands") or []:
+        api_version = _need(operand, "api_version", where + " (operand)")
+        obj = reads.get(
+            api_version, _need(operand, "kind", where), _need(operand, "name", where), operand.get("namespace")
+        )
+        records.append(operand_check(component, operand, obj))
+    if spec.get("gpu_operator"):
+        gpu = dict(spec["gpu_operator"])
+        namespace = _need(gpu, "namespace", where + " (gpu_operator)")
+        _need(gpu, "cluster_policy", where + " (gpu_operator)")
+        selectors = gpu.get("gpu_node_selectors") or list(node_checks.DEFAULT_SELECTORS)
+        board = gpu.get("dashboard") or {}
+        records.extend(
+            gpu_operator_checks(
+                gpu,
+                reads.nodes(selectors),
+                reads.get("nvidia.com/v1", "ClusterPolicy", gpu["cluster_policy"]),
+                reads.get("v1", "ConfigMap", board.get("name"), board.get("namespace")) if board.get("name") else None,
+                reads.list("v1", "Pod", namespace),
+            )
+        )
+    if spec.get("monitoring"):
+        mon = spec["monitoring"]
+        where_cm = mon.get("config_map") or {}
+        records.extend(
+            monitoring_checks(
+                mon,
+                reads.get("v1", "ConfigMap", _need(where_cm, "name", where), _need(where_cm, "namespace", where)),
+                reads.list("v1", "Pod", _need(mon, "namespace", where + " (monitoring)")),
+            )
+        )
+    if spec.get("machinesets"):
+        ms = spec["machinesets"]
+        records.extend(
+            machineset_checks(
+                ms,
+                reads.list(MAPI, "MachineSet", _need(ms, "namespace", where), _need(ms, "selector", where)),
+                reads.list("v1", "Node", label_selector=_need(ms, "node_selector", where)),
+            )
+        )
+    for pod in spec.get("pods") or []:
+        namespace = _need(pod, "namespace", where + " (pods)")
+        records.append(
+            pods_check(
+                component,
+                reads.list("v1", "Pod", namespace),
+                _need(pod, "prefix", where),
+                check=_need(pod, "check", where),
+                remedy=_need(pod, "remedy", where),
+            )
+        )
+    return records
+
+
+def collect(
+    k8s,
+    components,
+    *,
+    service_mesh=False,
+    gpu_nodes=False,
+    node_selector=None,
+    nfd_namespace="openshift-nfd",
+    gpu_operator_namespace="nvidia-gpu-operator",
+):
+    """Read what the checks need and make them: the components' checks in the order given (what Connectivity Link's
+    three components share once, with the first of them), then Service Mesh v2's, then the GPU nodes'.
+
+    Returns ``{checks, cluster, requests}``.
+    """
+    reads = k8s if isinstance(k8s, Reads) else Reads(k8s)
+    if service_mesh:
+        reads.list(OLM, "Subscription")  # every namespace: serves the components' Subscriptions too
+    checks, shared = [], set()
+    for spec in components:
+        link = (spec or {}).get("connectivity_link") or {}
+        key = (link.get("namespace"), (link.get("operator") or {}).get("package")) if link else None
+        checks.extend(component_checks(reads, spec, shared_done=key in shared))
+        if key:
+            shared.add(key)
+    if service_mesh:
+        # No maistra.io CRD means no control planes: the LIST of an unknown kind is empty.
+        checks.append(
+            service_mesh_check(reads.list(OLM, "Subscription"), reads.list("maistra.io/v2", "ServiceMeshControlPlane"))
+        )
+    if gpu_nodes:
+        diagnosis = node_checks.collect(
+            reads,
+            node_selector=node_selector,
+            nfd_namespace=nfd_namespace,
+            gpu_operator_namespace=gpu_operator_namespace,
+        )
+        checks.extend(node_checks.checks(diagnosis))
+    reads.doing = "get config.openshift.io/v1 Infrastructure cluster"
+    cluster = node_checks.cluster_identity(reads)
+    for check in checks:
+        if check["status"] not in STATUSES:  # a bug of this file; the report would count it failed anyway
+            check["status"] = "failed"
+    return {"checks": checks, "cluster": cluster, "requests": reads.requests}

@@ -1,0 +1,860 @@
+"""The verify checks (module_utils/checks.py): fixture objects in, check records out, from the roles' own check specs
+(``__<role>_checks``, rendered the way Ansible renders them), and what the component_checks module returns."""
+
+import json
+from pathlib import Path
+
+import pytest
+import urllib3
+import yaml
+from ansible.module_utils.testing import patch_module_args
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+from kubernetes.client.exceptions import ApiException
+
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import checks as c
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as n
+from ansible_collections.rhoai.gpu_infra.plugins.modules import component_checks
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = ROOT / "roles"
+OLM = "operators.coreos.com/v1alpha1"
+RECORD_KEYS = {"component", "check", "status", "evidence", "remedy"}
+COMPONENTS = [
+    r["name"] for r in yaml.safe_load((ROOT / "playbooks/vars/components.yml").read_text())["__gpu_infra_registry"]
+]
+
+
+# --- fixtures --------------------------------------------------------------------------------------------------------
+def trust(value):
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: trust(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [trust(v) for v in value]
+    return value
+
+
+def role_vars(role):
+    variables = {}
+    for path in ("defaults/main.yml", "vars/main.yml"):
+        file = ROLES / role / path
+        if file.exists():
+            variables.update(trust(yaml.safe_load(file.read_text()) or {}))
+    return variables
+
+
+def spec(role, **overrides):
+    """``__<role>_checks`` as a play that imported the role's spec (and Connectivity Link's) sees it."""
+    variables = role_vars("connectivity_link")
+    variables.update(role_vars(role))
+    variables.update(overrides)
+    rendered = Templar(loader=DataLoader(), variables=variables).template(trust_as_template("{{ __%s_checks }}" % role))
+    return json.loads(json.dumps(rendered))  # plain types, as the module receives them
+
+
+def obj(api_version, kind, name, namespace=None, labels=None, **fields):
+    meta = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    if labels is not None:
+        meta["labels"] = labels
+    return dict({"apiVersion": api_version, "kind": kind, "metadata": meta}, **fields)
+
+
+def pod(name, namespace, phase="Running", labels=None, node=None):
+    body = obj("v1", "Pod", name, namespace, labels=labels, status={"phase": phase} if phase else {})
+    if node:
+        body["spec"] = {"nodeName": node}
+    return body
+
+
+def crd(name, established=True):
+    return obj(
+        CRD_API,
+        "CustomResourceDefinition",
+        name,
+        status={"conditions": [{"type": "Established", "status": "True" if established else "False"}]},
+    )
+
+
+CRD_API = "apiextensions.k8s.io/v1"
+
+
+def subscription(name, namespace, package=None, csv=None, state="AtLatestKnown"):
+    status = {"state": state}
+    if csv:
+        status["installedCSV"] = csv
+    return obj(OLM, "Subscription", name, namespace, spec={"name": package or name}, status=status)
+
+
+def csv(name, namespace, phase="Succeeded", copied=False):
+    labels = {"olm.copiedFrom": "elsewhere"} if copied else {}
+    return obj(OLM, "ClusterServiceVersion", name, namespace, labels=labels, status={"phase": phase})
+
+
+def namespace(name, labels=None):
+    return obj("v1", "Namespace", name, labels=labels or {})
+
+
+def installed(package, ns, phase="Succeeded", labels=None, sub_name=None):
+    """A Subscription with its CSV, and its namespace."""
+    return [
+        subscription(sub_name or package, ns, package, csv=package + ".v1.0.0"),
+        csv(package + ".v1.0.0", ns, phase),
+        namespace(ns, labels),
+    ]
+
+
+class FakeK8s:
+    """The client facade over a flat list of objects: LISTs filter by namespace and label selector, GETs by name."""
+
+    def __init__(self, objects, host="https://api.test.example.com:6443", fail=None):
+        self.objects = list(objects)
+        self.host = host
+        self.calls = []
+        self.fail = fail or {}
+
+    def _kind(self, api_version, kind):
+        return [o for o in self.objects if o.get("apiVersion") == api_version and o.get("kind") == kind]
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        self.calls.append(("list", kind, namespace, label_selector))
+        if kind in self.fail:
+            raise self.fail[kind]
+        terms = c.selector_terms(label_selector)
+        assert terms is not None, label_selector
+        return [
+            o
+            for o in self._kind(api_version, kind)
+            if (namespace is None or o["metadata"].get("namespace") == namespace)
+            and c.selector_matches(o["metadata"].get("labels"), terms)
+        ]
+
+    def get(self, api_version, kind, name, namespace=None):
+        self.calls.append(("get", kind, namespace, name))
+        if kind in self.fail:
+            raise self.fail[kind]
+        return next(
+            (
+                o
+                for o in self._kind(api_version, kind)
+                if o["metadata"]["name"] == name and o["metadata"].get("namespace") == namespace
+            ),
+            None,
+        )
+
+
+def run(objects, *specs, **options):
+    fake = FakeK8s(objects)
+    result = c.collect(fake, list(specs), **options)
+    for record in result["checks"]:
+        assert set(record) == RECORD_KEYS, record
+        assert record["status"] in c.STATUSES, record
+        assert record["evidence"], record
+    return {r["check"]: r for r in result["checks"]}, result, fake
+
+
+def assert_remedy_only_when_failed(checks):
+    for record in checks.values():
+        assert bool(record["remedy"]) == (record["status"] == "failed"), record
+
+
+# --- every role describes its checks ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("role", COMPONENTS)
+def test_every_component_has_a_check_spec_its_verify_entry_point_and_the_playbook_use(role):
+    rendered = spec(role)
+    assert rendered["component"] == role
+    assert set(rendered) <= set(c.SPEC_KEYS)
+    assert rendered["namespaces"] and all(isinstance(ns, str) and ns for ns in rendered["namespaces"])
+    tasks = yaml.safe_load((ROLES / role / "tasks" / "verify.yml").read_text())
+    modules = [t for t in tasks if "rhoai.gpu_infra.component_checks" in t]
+    assert len(modules) == 1 and modules[0]["rhoai.gpu_infra.component_checks"]["components"] == [
+        "{{ __%s_checks }}" % role
+    ]
+    assert len([t for t in tasks if "ansible.builtin.fail" in t]) == 1
+    # data added at the end of the file, after every key the role had
+    assert list(yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text()))[-1] == "__%s_checks" % role
+
+
+def test_the_check_specs_follow_the_users_values():
+    assert spec("nfd", nfd_namespace="my-nfd")["operator"]["namespace"] == "my-nfd"
+    assert spec("authorino")["connectivity_link"]["namespace"] == "kuadrant-system"
+    assert spec("authorino", gpu_infra_connectivity_link=False)["connectivity_link"] == {}
+    assert spec("limitador", connectivity_link_namespace="rhcl")["connectivity_link"]["namespace"] == "rhcl"
+    assert spec("gpu_operator", gpu_operator_dashboard="false")["gpu_operator"]["dashboard"]["enabled"] is False
+
+
+# --- the olm_operator shapes -----------------------------------------------------------------------------------------
+def test_a_converged_operator_passes_its_csv_label_and_crd_checks():
+    objects = installed(
+        "kueue-operator", "openshift-kueue-operator", labels={"openshift.io/cluster-monitoring": "true"}
+    )
+    objects += [crd("kueues.kueue.openshift.io")]
+    objects.append(
+        obj(
+            "kueue.openshift.io/v1",
+            "Kueue",
+            "cluster",
+            status={"conditions": [{"type": "Available", "status": "True"}, {"type": "Degraded", "status": "False"}]},
+        )
+    )
+    checks, _, _ = run(objects, spec("kueue"))
+    assert list(checks) == [
+        "kueue-operator operator CSV Succeeded",
+        "Namespace openshift-kueue-operator labelled openshift.io/cluster-monitoring=true",
+        "CRD kueues.kueue.openshift.io Established",
+        "Kueue cluster Available",
+    ]
+    assert [r["status"] for r in checks.values()] == ["passed"] * 4
+    assert checks["kueue-operator operator CSV Succeeded"]["evidence"] == "CSV kueue-operator.v1.0.0 phase Succeeded"
+    assert checks["Namespace openshift-kueue-operator labelled openshift.io/cluster-monitoring=true"]["evidence"] == (
+        "label value: true"
+    )
+    assert checks["CRD kueues.kueue.openshift.io Established"]["evidence"] == "Established=True"
+    assert checks["Kueue cluster Available"]["evidence"] == "conditions: Available=True, Degraded=False"
+    assert_remedy_only_when_failed(checks)
+
+
+def test_a_missing_operator_fails_every_check_with_what_to_do():
+    checks, _, _ = run([], spec("kueue"))
+    assert [r["status"] for r in checks.values()] == ["failed"] * 4
+    sub = checks["kueue-operator operator CSV Succeeded"]
+    assert sub["evidence"] == "Subscription openshift-kueue-operator/kueue-operator does not exist"
+    assert sub["remedy"] == (
+        "Run the install for kueue again, or inspect it: oc describe subscription kueue-operator -n "
+        "openshift-kueue-operator; oc get csv -n openshift-kueue-operator"
+    )
+    label = checks["Namespace openshift-kueue-operator labelled openshift.io/cluster-monitoring=true"]
+    assert label["evidence"] == "namespace not found"
+    assert crd_remedy(checks["CRD kueues.kueue.openshift.io Established"], "kueue", "openshift-kueue-operator")
+    assert checks["CRD kueues.kueue.openshift.io Established"]["evidence"] == "CRD not found"
+    kueue = checks["Kueue cluster Available"]
+    assert kueue["evidence"] == "Kueue cluster not found"
+    assert kueue["remedy"] == (
+        "Run the site playbook (or the kueue role) to apply Kueue cluster; if it exists, check the operator pods in "
+        "openshift-kueue-operator"
+    )
+    assert_remedy_only_when_failed(checks)
+
+
+def crd_remedy(record, component, ns):
+    return record["remedy"] == (
+        "The operator creates it once its CSV has Succeeded: run the site playbook (or the {0} role) and check the CSV "
+        "in namespace {1}".format(component, ns)
+    )
+
+
+@pytest.mark.parametrize(
+    ("objects", "evidence"),
+    [
+        (
+            [subscription("nfd", "openshift-nfd", state="UpgradePending")],
+            "Subscription has no installed CSV (state UpgradePending)",
+        ),
+        ([subscription("nfd", "openshift-nfd", csv="nfd.4.20.0")], "CSV nfd.4.20.0 phase missing"),
+        (
+            [subscription("nfd", "openshift-nfd", csv="nfd.4.20.0"), csv("nfd.4.20.0", "openshift-nfd", "Failed")],
+            "CSV nfd.4.20.0 phase Failed",
+        ),
+        # OLM's copy of a CSV in another namespace is not the operator's
+        (
+            [subscription("nfd", "openshift-nfd", csv="nfd.4.20.0"), csv("nfd.4.20.0", "openshift-nfd", copied=True)],
+            "CSV nfd.4.20.0 phase missing",
+        ),
+    ],
+)
+def test_the_csv_check_says_how_far_olm_got(objects, evidence):
+    record = c.operator_checks(c.Reads(FakeK8s(objects)), dict(spec("nfd")["operator"], component="nfd"))[0]
+    assert (record["check"], record["status"], record["evidence"]) == ("nfd operator CSV Succeeded", "failed", evidence)
+
+
+@pytest.mark.parametrize(
+    ("role", "ns"),
+    [
+        ("gpu_operator", "nvidia-gpu-operator"),
+        ("nfd", "openshift-nfd"),
+        ("lws", "openshift-lws-operator"),
+        ("kueue", "openshift-kueue-operator"),
+    ],
+)
+def test_operators_with_metrics_label_their_namespace_for_cluster_monitoring(role, ns):
+    operator = dict(spec(role)["operator"], component=role)
+    assert operator["namespace_labels"] == {"openshift.io/cluster-monitoring": "true"}
+    name = "Namespace {0} labelled openshift.io/cluster-monitoring=true".format(ns)
+
+    def label_check(labels):
+        ns_obj = namespace(ns, labels) if labels is not None else None
+        return {r["check"]: r for r in c.namespace_label_checks(operator, ns_obj)}[name]
+
+    passed = label_check({"openshift.io/cluster-monitoring": "true", "other": "kept"})
+    assert (passed["status"], passed["evidence"], passed["remedy"]) == ("passed", "label value: true", "")
+    failed = label_check({})
+    assert (failed["status"], failed["evidence"]) == ("failed", "label value: absent")
+    assert "oc label namespace {0} openshift.io/cluster-monitoring=true --overwrite".format(ns) in failed["remedy"]
+    assert label_check(None)["evidence"] == "namespace not found"
+
+
+def test_operators_without_namespace_labels_get_no_label_check():
+    assert (
+        c.namespace_label_checks({"component": "dns", "namespace": "x", "namespace_labels": {}}, namespace("x")) == []
+    )
+
+
+def test_a_crd_that_is_not_established_yet():
+    record = c.crd_check(
+        "lws",
+        "openshift-lws-operator",
+        "leaderworkersets.leaderworkerset.x-k8s.io",
+        crd("leaderworkersets.leaderworkerset.x-k8s.io", established=False),
+    )
+    assert (record["status"], record["evidence"]) == ("failed", "present, not Established")
+
+
+# --- operands --------------------------------------------------------------------------------------------------------
+def test_serverless_and_lws_operands():
+    objects = [
+        obj(
+            "operator.knative.dev/v1beta1",
+            "KnativeServing",
+            "knative-serving",
+            "knative-serving",
+            status={"conditions": [{"type": "Ready", "status": "False", "reason": "Installing"}]},
+        ),
+        obj("operator.openshift.io/v1", "LeaderWorkerSetOperator", "cluster", spec={"managementState": "Managed"}),
+    ]
+    checks, _, _ = run(objects, spec("serverless"), spec("lws"))
+    serving = checks["KnativeServing knative-serving Ready"]
+    assert (serving["status"], serving["evidence"]) == ("failed", "Ready=False")
+    assert serving["remedy"] == (
+        "Run the site playbook (or the serverless role); if the KnativeServing exists, check the pods in "
+        "knative-serving and openshift-serverless"
+    )
+    lws = checks["LeaderWorkerSetOperator cluster exists"]
+    assert (lws["status"], lws["evidence"], lws["remedy"]) == ("passed", "managementState=Managed", "")
+    assert "CRD leaderworkersets.leaderworkerset.x-k8s.io Established" in checks
+
+    checks, _, _ = run([], spec("serverless"), spec("lws"))
+    assert checks["KnativeServing knative-serving Ready"]["evidence"] == (
+        "KnativeServing knative-serving/knative-serving not found"
+    )
+    lws = checks["LeaderWorkerSetOperator cluster exists"]
+    assert (lws["evidence"], lws["remedy"]) == (
+        "LeaderWorkerSetOperator cluster not found",
+        "Run the site playbook (or the lws role): the operator does nothing without it",
+    )
+
+
+# --- NFD -------------------------------------------------------------------------------------------------------------
+def test_nfd_reports_each_pod_group():
+    objects = [
+        *installed("nfd", "openshift-nfd", labels={"openshift.io/cluster-monitoring": "true"}),
+        crd("nodefeaturediscoveries.nfd.openshift.io"),
+        obj("nfd.openshift.io/v1", "NodeFeatureDiscovery", "nfd-instance", "openshift-nfd"),
+        pod("nfd-controller-manager-7d9f", "openshift-nfd"),
+        pod("nfd-master-5c4b", "openshift-nfd"),
+        pod("nfd-worker-a", "openshift-nfd", "Pending"),
+        pod("nfd-worker-b", "openshift-nfd", phase=None),
+    ]
+    checks, _, _ = run(objects, spec("nfd"))
+    assert checks["CRD nodefeaturediscoveries.nfd.openshift.io present"]["evidence"] == "CRD found"
+    assert checks["NodeFeatureDiscovery nfd-instance exists"]["evidence"] == "found in openshift-nfd"
+    assert checks["NFD operator pods (nfd-controller-manager) Running"]["evidence"] == "1 pod(s), not Running: none"
+    assert checks["NFD master pods (nfd-master) Running"]["status"] == "passed"
+    worker = checks["NFD worker pods (nfd-worker) Running"]
+    assert (worker["status"], worker["evidence"]) == ("failed", "2 pod(s), not Running: nfd-worker-b, nfd-worker-a")
+    assert worker["remedy"] == (
+        "oc -n openshift-nfd describe pod nfd-worker-...; for workers stuck Pending check node taints against "
+        "nfd_worker_tolerations."
+    )
+    assert_remedy_only_when_failed(checks)
+
+
+def test_nfd_without_its_crd_fails_the_instance_check():
+    checks, _, _ = run([], spec("nfd"))
+    crd_check = checks["CRD nodefeaturediscoveries.nfd.openshift.io present"]
+    assert (crd_check["status"], crd_check["evidence"]) == ("failed", "CRD not found")
+    assert (
+        crd_check["remedy"]
+        == "The NFD operator is not installed: run the nfd role and look at its CSV in openshift-nfd."
+    )
+    instance = checks["NodeFeatureDiscovery nfd-instance exists"]
+    assert (instance["status"], instance["evidence"]) == ("failed", "not found in openshift-nfd")
+    assert instance["remedy"] == "Run the nfd role (tasks_from: configure) to apply it."
+    assert checks["NFD worker pods (nfd-worker) Running"]["evidence"] == "no pod named nfd-worker-*"
+
+
+# --- GPU operator ----------------------------------------------------------------------------------------------------
+GPU_NS = "nvidia-gpu-operator"
+
+
+def gpu_objects(gpu_nodes=("gpu-1",), state="ready", pods=(), dashboard=True):
+    objects = [obj("v1", "Node", name, labels={n.GPU_ROLE_LABEL: ""}) for name in gpu_nodes]
+    objects.append(obj("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy", status={"state": state}))
+    objects += [pod(p, GPU_NS) for p in pods]
+    if dashboard:
+        objects.append(
+            obj(
+                "v1",
+                "ConfigMap",
+                "nvidia-dcgm-exporter-dashboard",
+                "openshift-config-managed",
+                labels={"console.openshift.io/dashboard": "true"},
+                data={"dcgm-exporter-dashboard.json": "{}"},
+            )
+        )
+    return objects
+
+
+def test_gpu_operator_without_gpu_nodes_skips_gpu_only_checks_with_a_reason():
+    checks, _, _ = run(gpu_objects((), state="notReady", pods=["gpu-operator-abc"]), spec("gpu_operator"))
+    policy = checks["ClusterPolicy gpu-cluster-policy ready"]
+    assert (policy["status"], policy["remedy"]) == ("skipped", "")
+    assert policy["evidence"] == (
+        "no GPU nodes (none match feature.node.kubernetes.io/pci-10de.present=true or node-role.kubernetes.io/gpu); "
+        "state: notReady"
+    )
+    assert checks["GPU operator pods nvidia-driver-daemonset Running"]["status"] == "skipped"
+    assert checks["GPU operator pods nvidia-dcgm-exporter Running"]["status"] == "skipped"
+    assert checks["GPU operator pods gpu-operator Running"]["status"] == "passed"
+
+
+@pytest.mark.parametrize(("state", "expected"), [("ready", "passed"), ("notReady", "failed")])
+def test_gpu_operator_with_gpu_nodes_checks_the_policy_state(state, expected):
+    pods = ["gpu-operator-abc", "nvidia-driver-daemonset-x", "nvidia-dcgm-exporter-y"]
+    checks, _, _ = run(gpu_objects(state=state, pods=pods), spec("gpu_operator"))
+    policy = checks["ClusterPolicy gpu-cluster-policy ready"]
+    assert (policy["status"], policy["evidence"]) == (expected, "state: {0}; GPU nodes: gpu-1".format(state))
+    assert bool(policy["remedy"]) == (expected == "failed")
+    assert checks["GPU operator pods nvidia-driver-daemonset Running"]["status"] == "passed"
+
+
+def test_gpu_operator_without_cluster_policy_or_pods():
+    objects = [o for o in gpu_objects() if o["kind"] != "ClusterPolicy"]
+    checks, _, _ = run(objects, spec("gpu_operator"))
+    assert checks["ClusterPolicy gpu-cluster-policy ready"]["evidence"] == "state: no ClusterPolicy; GPU nodes: gpu-1"
+    driver = checks["GPU operator pods nvidia-driver-daemonset Running"]
+    assert (driver["status"], driver["evidence"]) == ("failed", "no pod named nvidia-driver-daemonset-*")
+    assert (
+        driver["remedy"]
+        == "oc -n nvidia-gpu-operator describe pod nvidia-driver-daemonset-...; or run playbooks/diagnose.yml."
+    )
+
+
+def test_gpu_operator_flags_a_missing_or_unlabelled_dashboard():
+    checks, _, _ = run(gpu_objects(dashboard=False), spec("gpu_operator"))
+    dash = checks["DCGM dashboard ConfigMap openshift-config-managed/nvidia-dcgm-exporter-dashboard present"]
+    assert (dash["status"], dash["evidence"]) == ("failed", "not found")
+    assert dash["remedy"] == "Run the gpu_operator role (tasks_from: configure) with gpu_operator_dashboard: true."
+    checks, _, _ = run(gpu_objects(dashboard=False), spec("gpu_operator", gpu_operator_dashboard=False))
+    assert checks[dash["check"]]["status"] == "skipped"
+    unlabelled = [o for o in gpu_objects() if o["kind"] != "ConfigMap"] + [
+        obj("v1", "ConfigMap", "nvidia-dcgm-exporter-dashboard", "openshift-config-managed", data={})
+    ]
+    checks, _, _ = run(unlabelled, spec("gpu_operator"))
+    assert checks[dash["check"]]["evidence"] == "found without the console label or JSON key"
+
+
+# --- monitoring ------------------------------------------------------------------------------------------------------
+UWM = "openshift-user-workload-monitoring"
+
+
+def monitoring_cm(text):
+    return obj("v1", "ConfigMap", "cluster-monitoring-config", "openshift-monitoring", data={"config.yaml": text})
+
+
+def test_monitoring_passes_when_enabled_and_pods_run():
+    objects = [
+        monitoring_cm("enableUserWorkload: true\n"),
+        pod("prometheus-user-workload-0", UWM),
+        pod("thanos-ruler-user-workload-0", UWM),
+    ]
+    checks, _, _ = run(objects, spec("monitoring"))
+    assert [r["status"] for r in checks.values()] == ["passed", "passed"]
+    assert (
+        checks["User workload monitoring enabled in cluster-monitoring-config"]["evidence"]
+        == "enableUserWorkload: true"
+    )
+    assert checks["User workload Prometheus and Thanos Ruler pods Running"]["evidence"] == (
+        "pods in openshift-user-workload-monitoring: prometheus-user-workload-0=Running, "
+        "thanos-ruler-user-workload-0=Running"
+    )
+
+
+@pytest.mark.parametrize(
+    ("objects", "evidence"),
+    [
+        ([], "ConfigMap openshift-monitoring/cluster-monitoring-config not found"),
+        ([monitoring_cm("prometheusK8s: {}\n")], 'enableUserWorkload: "absent"'),
+        ([monitoring_cm("enableUserWorkload: false\n")], "enableUserWorkload: false"),
+        ([monitoring_cm("- a list\n")], "enableUserWorkload: config.yaml unreadable"),
+        ([monitoring_cm("{not yaml")], "enableUserWorkload: config.yaml unreadable"),
+    ],
+)
+def test_monitoring_fails_without_user_workload_monitoring(objects, evidence):
+    checks, _, _ = run([*objects, pod("prometheus-user-workload-0", UWM, "Pending")], spec("monitoring"))
+    enabled = checks["User workload monitoring enabled in cluster-monitoring-config"]
+    assert (enabled["status"], enabled["evidence"]) == ("failed", evidence)
+    assert "enableUserWorkload: true" in enabled["remedy"]
+    pods = checks["User workload Prometheus and Thanos Ruler pods Running"]
+    assert (pods["status"], pods["evidence"]) == (
+        "failed",
+        "pods in openshift-user-workload-monitoring: prometheus-user-workload-0=Pending",
+    )
+    assert_remedy_only_when_failed(checks)
+
+
+# --- MachineSets -----------------------------------------------------------------------------------------------------
+def machineset(name, replicas, ready):
+    return obj(
+        c.MAPI,
+        "MachineSet",
+        name,
+        "openshift-machine-api",
+        labels={"app.kubernetes.io/managed-by": "rhoai.gpu_infra"},
+        spec={"replicas": replicas},
+        status={"readyReplicas": ready} if ready is not None else {},
+    )
+
+
+def gpu_node(name, gpus="1", taints=(c.GPU_TAINT,)):
+    return obj(
+        "v1",
+        "Node",
+        name,
+        labels={n.GPU_ROLE_LABEL: ""},
+        spec={"taints": [dict(t, timeAdded="x") for t in taints]},
+        status={"allocatable": {"nvidia.com/gpu": gpus}} if gpus is not None else {},
+    )
+
+
+def test_machinesets_ready_tainted_and_with_gpus():
+    objects = [
+        machineset("ms-a", 1, 1),
+        machineset("ms-b", 2, 2),
+        gpu_node("n1"),
+        gpu_node("n2", "4"),
+        obj(c.MAPI, "MachineSet", "worker", "openshift-machine-api", spec={"replicas": 3}),
+    ]
+    checks, _, _ = run(objects, spec("machinesets"))
+    assert [r["status"] for r in checks.values()] == ["passed"] * 3
+    assert checks["GPU MachineSets have all their machines ready"]["evidence"] == "ms-a: 1/1 ready, ms-b: 2/2 ready"
+    assert checks["GPU nodes carry the nvidia.com/gpu=true:NoSchedule taint"]["evidence"] == (
+        "2 GPU node(s); without the taint: none"
+    )
+    assert checks["GPU nodes have allocatable nvidia.com/gpu"]["evidence"] == "allocatable nvidia.com/gpu: n1=1, n2=4"
+
+
+def test_machinesets_not_ready_untainted_and_without_gpus():
+    objects = [machineset("ms-a", 2, None), gpu_node("n1", None, taints=()), gpu_node("n2", "4")]
+    checks, _, _ = run(objects, spec("machinesets"))
+    ready = checks["GPU MachineSets have all their machines ready"]
+    assert (ready["status"], ready["evidence"], ready["remedy"]) == ("failed", "ms-a: 0/2 ready", c.REMEDY_MACHINES)
+    taint = checks["GPU nodes carry the nvidia.com/gpu=true:NoSchedule taint"]
+    assert (taint["status"], taint["evidence"]) == ("failed", "2 GPU node(s); without the taint: n1")
+    gpus = checks["GPU nodes have allocatable nvidia.com/gpu"]
+    assert (gpus["status"], gpus["evidence"]) == ("failed", "allocatable nvidia.com/gpu: n1=0, n2=4")
+
+
+def test_no_machinesets_and_no_gpu_nodes():
+    checks, _, _ = run([], spec("machinesets"))
+    ready = checks["GPU MachineSets have all their machines ready"]
+    assert (ready["status"], ready["remedy"]) == ("failed", "Run site.yml with machinesets in gpu_infra_components.")
+    assert ready["evidence"] == (
+        "no MachineSet labelled app.kubernetes.io/managed-by=rhoai.gpu_infra in openshift-machine-api"
+    )
+    for name in (
+        "GPU nodes carry the nvidia.com/gpu=true:NoSchedule taint",
+        "GPU nodes have allocatable nvidia.com/gpu",
+    ):
+        assert (checks[name]["status"], checks[name]["evidence"]) == (
+            "skipped",
+            "no node labelled node-role.kubernetes.io/gpu",
+        )
+
+
+# --- Connectivity Link -----------------------------------------------------------------------------------------------
+KS = "kuadrant-system"
+
+
+def ready_cr(api_version, kind, name, *, status="True", reason="Ready", message=None, **fields):
+    condition = {"type": "Ready", "status": status, "reason": reason}
+    if message:
+        condition["message"] = message
+    return obj(api_version, kind, name, KS, status={"conditions": [condition]}, **fields)
+
+
+def connectivity_link_objects(kuadrant_reason="Ready", kuadrant_status="True", tls=True):
+    objects = [namespace(KS)]
+    objects += [subscription("rhcl-operator", KS, csv="rhcl-operator.v1.2.0"), csv("rhcl-operator.v1.2.0", KS)]
+    for package in ("authorino-operator", "limitador-operator", "dns-operator"):
+        objects += [
+            subscription(package + "-stable-redhat-operators", KS, package, csv=package + ".v1.2.0"),
+            csv(package + ".v1.2.0", KS),
+        ]
+    objects += [
+        crd(name)
+        for name in (
+            "kuadrants.kuadrant.io",
+            "authorinos.operator.authorino.kuadrant.io",
+            "limitadors.limitador.kuadrant.io",
+            "dnsrecords.kuadrant.io",
+        )
+    ]
+    listener = {"tls": {"enabled": True, "certSecretRef": {"name": "authorino-server-cert"}}} if tls else {}
+    objects += [
+        ready_cr("operator.authorino.kuadrant.io/v1beta1", "Authorino", "authorino", spec={"listener": listener}),
+        ready_cr("limitador.kuadrant.io/v1alpha1", "Limitador", "limitador"),
+        ready_cr(
+            "kuadrant.io/v1beta1",
+            "Kuadrant",
+            "kuadrant",
+            status=kuadrant_status,
+            reason=kuadrant_reason,
+            message="Kuadrant is ready",
+        ),
+        obj("v1", "Secret", "authorino-server-cert", KS, type="kubernetes.io/tls", data={"tls.key": "UFJJVkFURQ=="}),
+    ]
+    return objects
+
+
+def test_connectivity_link_checks_each_dependency_and_what_they_share_once():
+    checks, result, _ = run(connectivity_link_objects(), spec("authorino"), spec("limitador"), spec("dns"))
+    records = result["checks"]
+    assert [(r["component"], r["check"]) for r in records] == [
+        ("authorino", "authorino-operator operator CSV Succeeded in kuadrant-system (Connectivity Link)"),
+        ("authorino", "CRD authorinos.operator.authorino.kuadrant.io Established"),
+        ("authorino", "Authorino kuadrant-system/authorino Ready"),
+        ("authorino", "Authorino listener TLS uses Secret authorino-server-cert"),
+        ("connectivity_link", "rhcl-operator operator CSV Succeeded"),
+        ("connectivity_link", "CRD kuadrants.kuadrant.io Established"),
+        ("connectivity_link", "Kuadrant kuadrant-system/kuadrant Ready"),
+        ("limitador", "limitador-operator operator CSV Succeeded in kuadrant-system (Connectivity Link)"),
+        ("limitador", "CRD limitadors.limitador.kuadrant.io Established"),
+        ("limitador", "Limitador kuadrant-system/limitador Ready"),
+        ("dns", "dns-operator operator CSV Succeeded in kuadrant-system (Connectivity Link)"),
+        ("dns", "CRD dnsrecords.kuadrant.io Established"),
+    ]
+    assert [r["status"] for r in records] == ["passed"] * len(records)
+    assert checks["Authorino kuadrant-system/authorino Ready"]["evidence"] == "Ready=True (Ready)"
+    assert checks["Kuadrant kuadrant-system/kuadrant Ready"]["evidence"] == "Ready=True (Ready: Kuadrant is ready)"
+    assert checks["Authorino listener TLS uses Secret authorino-server-cert"]["evidence"] == (
+        'spec.listener.tls: {"certSecretRef": {"name": "authorino-server-cert"}, "enabled": true}; '
+        "Secret authorino-server-cert: kubernetes.io/tls"
+    )
+    # the private key never reaches the result
+    assert "UFJJVkFURQ" not in json.dumps(result)
+
+
+def test_connectivity_link_without_its_dependencies():
+    checks, _result, _ = run([namespace(KS)], spec("limitador"))
+    csv_check = checks["limitador-operator operator CSV Succeeded in kuadrant-system (Connectivity Link)"]
+    assert (csv_check["status"], csv_check["evidence"]) == (
+        "failed",
+        "no Subscription of package limitador-operator in kuadrant-system",
+    )
+    assert csv_check["remedy"] == (
+        "OLM installs it as a dependency of rhcl-operator: run the site playbook (or the limitador role) and inspect "
+        "oc get subscription,installplan,csv -n kuadrant-system"
+    )
+    operand = checks["Limitador kuadrant-system/limitador Ready"]
+    assert (operand["evidence"], operand["remedy"]) == (
+        "not found",
+        "The Kuadrant operator creates it from Kuadrant/kuadrant: run the site playbook and check the pods in "
+        "kuadrant-system",
+    )
+    kuadrant = checks["Kuadrant kuadrant-system/kuadrant Ready"]
+    assert (kuadrant["evidence"], kuadrant["remedy"]) == (
+        "Kuadrant not found",
+        "Run the site playbook (or the authorino, limitador or dns role) and check the kuadrant-operator pod in "
+        "kuadrant-system",
+    )
+    assert crd_remedy(checks["CRD kuadrants.kuadrant.io Established"], "connectivity_link", KS)
+    assert_remedy_only_when_failed(checks)
+
+
+def test_kuadrant_waiting_for_a_gateway_api_provider_says_it_is_rhoais_step():
+    objects = connectivity_link_objects(kuadrant_reason="GatewayAPIProviderNotFound", kuadrant_status="False")
+    checks, _, _ = run(objects, spec("dns"))
+    kuadrant = checks["Kuadrant kuadrant-system/kuadrant Ready"]
+    assert kuadrant["evidence"] == "Ready=False (GatewayAPIProviderNotFound: Kuadrant is ready)"
+    assert kuadrant["remedy"].startswith("Kuadrant needs a Gateway API provider: create the GatewayClass and Gateway")
+
+
+def test_authorino_without_tls_on_its_listener():
+    objects = [o for o in connectivity_link_objects(tls=False) if o["kind"] != "Secret"]
+    checks, _, _ = run(objects, spec("authorino"))
+    tls = checks["Authorino listener TLS uses Secret authorino-server-cert"]
+    assert (tls["status"], tls["evidence"]) == ("failed", "spec.listener.tls: {}; Secret authorino-server-cert: absent")
+    assert "annotates Service authorino-authorino-authorization" in tls["remedy"]
+    checks, _, _ = run(objects, spec("authorino", connectivity_link_authorino_tls=False))
+    assert "Authorino listener TLS uses Secret authorino-server-cert" not in checks
+
+
+def test_the_standalone_layout_checks_the_operator_in_its_own_namespace():
+    objects = [
+        *installed("authorino-operator", "openshift-authorino"),
+        crd("authorinos.operator.authorino.kuadrant.io"),
+    ]
+    checks, result, _ = run(objects, spec("authorino", gpu_infra_connectivity_link=False))
+    assert list(checks) == [
+        "authorino-operator operator CSV Succeeded",
+        "CRD authorinos.operator.authorino.kuadrant.io Established",
+    ]
+    assert [r["status"] for r in result["checks"]] == ["passed", "passed"]
+
+
+# --- Service Mesh v2, GPU nodes, the cluster, the reads --------------------------------------------------------------
+def test_service_mesh_v2_check():
+    mesh = [
+        subscription("servicemeshoperator", "openshift-operators", csv="servicemeshoperator.v2.6.5"),
+        obj("maistra.io/v2", "ServiceMeshControlPlane", "basic", "istio-system", spec={"version": "v2.6"}),
+    ]
+    checks, _, _ = run(mesh, service_mesh=True)
+    check = checks["OpenShift Service Mesh v2 not installed"]
+    assert (check["component"], check["status"]) == ("llm_d", "failed")
+    assert check["evidence"] == (
+        "Subscription openshift-operators/servicemeshoperator of package servicemeshoperator "
+        "(CSV servicemeshoperator.v2.6.5); ServiceMeshControlPlane istio-system/basic (v2.6)"
+    )
+    assert "Service Mesh 3" in check["remedy"]
+    checks, _, _ = run([subscription("nfd", "openshift-nfd", csv="nfd.4.20.0")], service_mesh=True)
+    check = checks["OpenShift Service Mesh v2 not installed"]
+    assert (check["status"], check["remedy"]) == ("passed", "")
+    assert check["evidence"] == "no servicemeshoperator Subscription below v3 and no ServiceMeshControlPlane"
+
+
+def test_gpu_node_checks_come_last_and_the_cluster_is_identified():
+    infra = obj(
+        "config.openshift.io/v1",
+        "Infrastructure",
+        "cluster",
+        status={"infrastructureName": "demo-x7k2p", "apiServerURL": "https://api.demo.example.com:6443"},
+    )
+    _, result, _ = run([infra], spec("monitoring"), gpu_nodes=True)
+    assert [r["check"] for r in result["checks"]][-1] == "GPU nodes present"
+    assert result["checks"][-1]["status"] == "skipped"
+    assert result["cluster"] == {"api_url": "https://api.demo.example.com:6443", "infrastructure_name": "demo-x7k2p"}
+    _, result, _ = run([], gpu_nodes=False)
+    assert result["checks"] == []
+    assert result["cluster"] == {"api_url": "https://api.test.example.com:6443", "infrastructure_name": None}
+
+
+def test_one_list_per_kind_and_namespace_serves_every_check():
+    objects = (
+        connectivity_link_objects() + installed("nfd", "openshift-nfd") + installed("gpu-operator-certified", GPU_NS)
+    )
+    objects += [
+        pod("nfd-worker-1", "openshift-nfd", labels={"app.kubernetes.io/component": "worker"}, node="gpu-1"),
+        pod("nvidia-driver-daemonset-1", GPU_NS, labels={"app": "nvidia-driver-daemonset"}, node="gpu-1"),
+    ]
+    objects += gpu_objects()
+    specs = [spec(r) for r in COMPONENTS]
+    _, result, fake = run(objects, *specs, service_mesh=True, gpu_nodes=True)
+    lists = [call for call in fake.calls if call[0] == "list"]
+    assert len(lists) == len(set(lists)), "a LIST was repeated"
+    # every Subscription comes from the one cluster-wide LIST that Service Mesh v2's check needs
+    assert [call for call in lists if call[1] == "Subscription"] == [("list", "Subscription", None, None)]
+    # the node checks' pods come from the namespaces' LISTs that the components' checks made
+    assert [call for call in lists if call[1] == "Pod" and call[3]] == []
+    gets = [call for call in fake.calls if call[0] == "get"]
+    assert len(gets) == len(set(gets)), "a GET was repeated"
+    assert not [g for g in gets if g[1] in ("Pod", "Subscription", "ClusterServiceVersion", "Namespace")]
+    assert result["requests"] == len(fake.calls)
+
+
+def test_label_selectors_are_evaluated_like_the_api_server():
+    terms = c.selector_terms("app=x, tier!=db,gpu,!spot")
+    assert c.selector_matches({"app": "x", "gpu": ""}, terms)
+    assert not c.selector_matches({"app": "x", "gpu": "", "spot": "1"}, terms)
+    assert not c.selector_matches({"app": "x", "tier": "db", "gpu": ""}, terms)
+    assert not c.selector_matches({"app": "y", "gpu": ""}, terms)
+    assert c.selector_terms("env in (a, b)") is None
+    assert c.selector_terms("") == []
+
+
+def test_a_malformed_spec_names_what_is_wrong():
+    with pytest.raises(c.SpecError, match="unknown keys operators"):
+        c.collect(FakeK8s([]), [{"component": "x", "operators": []}])
+    with pytest.raises(c.SpecError, match="has no 'remedy'"):
+        c.collect(
+            FakeK8s([]), [{"component": "x", "operands": [{"api_version": "v1", "kind": "ConfigMap", "name": "y"}]}]
+        )
+    with pytest.raises(c.SpecError, match="crds need the operator"):
+        c.collect(FakeK8s([]), [{"component": "x", "crds": ["a.b"]}])
+
+
+def test_failures_say_what_was_found_and_what_to_do():
+    checks = [c.record("a", "one", "passed", "fine"), c.record("b", "two", "failed", "broken", "fix it")]
+    assert c.failures(checks) == ["b: two: found broken; remedy: fix it"]
+
+
+# --- the module ------------------------------------------------------------------------------------------------------
+def run_module(capsys, objects, fake=None, **args):
+    fake = fake or FakeK8s(objects)
+
+    def factory(module):
+        return fake
+
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        component_checks.main(k8s_factory=factory)
+    return exit_info.value.code, json.loads(capsys.readouterr().out), fake
+
+
+def test_the_module_returns_checks_failures_and_the_cluster_in_check_mode_too(capsys):
+    rc, result, _ = run_module(capsys, [], components=[spec("kueue")], service_mesh_v2=True, _ansible_check_mode=True)
+    assert rc == 0 and result["changed"] is False
+    assert len(result["checks"]) == 5 and result["checks"][-1]["component"] == "llm_d"
+    assert result["failures"][0] == (
+        "kueue: kueue-operator operator CSV Succeeded: found Subscription openshift-kueue-operator/kueue-operator does "
+        "not exist; remedy: Run the install for kueue again, or inspect it: oc describe subscription kueue-operator -n "
+        "openshift-kueue-operator; oc get csv -n openshift-kueue-operator"
+    )
+    assert result["cluster"]["api_url"] == "https://api.test.example.com:6443"
+
+
+def test_the_module_refuses_an_unknown_key_of_a_component(capsys):
+    rc, result, _ = run_module(capsys, [], components=[{"component": "x", "operatr": {}}])
+    assert rc == 1 and "operatr" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("error", "needle"),
+    [
+        (ApiException(status=403, reason="Forbidden"), "the credentials lack permission"),
+        (ApiException(status=401, reason="Unauthorized"), "the API server rejected the credentials"),
+        (urllib3.exceptions.MaxRetryError(None, "/api", "refused"), "the API server was unreachable"),
+    ],
+)
+def test_an_api_error_fails_at_once_with_the_request_that_failed(capsys, error, needle):
+    fake = FakeK8s([], fail={"Pod": error})
+    rc, result, fake = run_module(capsys, [], fake=fake, components=[spec("monitoring")])
+    assert rc == 1
+    assert needle in result["msg"]
+    assert "Expected to be able to list v1 Pod in namespace openshift-user-workload-monitoring" in result["msg"]
+    assert "Traceback" not in result["msg"] and "exception" not in result
+    assert len([call for call in fake.calls if call[1] == "Pod"]) == 1
+
+
+def test_a_bug_is_reported_as_one(capsys):
+    fake = FakeK8s([], fail={"Pod": KeyError("boom")})
+    rc, result, _ = run_module(capsys, [], fake=fake, components=[spec("monitoring")])
+    assert rc == 1 and "This is a bug in rhoai.gpu_infra" in result["msg"]
+
+
+def test_verify_and_diagnose_import_the_facts_of_every_component_and_check_in_one_call():
+    imports = yaml.safe_load((ROOT / "playbooks/tasks/component_facts.yml").read_text())
+    imported = [t["ansible.builtin.import_role"]["name"].rsplit(".", 1)[1] for t in imports]
+    assert sorted(imported) == sorted([*COMPONENTS, "connectivity_link"])
+    assert all(t["ansible.builtin.import_role"]["tasks_from"] == "spec" for t in imports)
+    for playbook in ("verify.yml", "diagnose.yml"):
+        tasks = yaml.safe_load((ROOT / "playbooks" / playbook).read_text())[0]["tasks"]
+        assert tasks[0] == {
+            "name": "Read every component role's facts without running a task",
+            "ansible.builtin.import_tasks": "tasks/component_facts.yml",
+        }
+    tasks = yaml.safe_load((ROOT / "playbooks/verify.yml").read_text())[0]["tasks"]
+    (call,) = [t["rhoai.gpu_infra.component_checks"] for t in tasks if "rhoai.gpu_infra.component_checks" in t]
+    assert "__gpu_infra_enabled | map('regex_replace', '^(.*)$', '__\\1_checks')" in call["components"]
+    assert len(tasks) <= 15
