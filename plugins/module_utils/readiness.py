@@ -211,7 +211,8 @@ def expectation(item):
         if want.get("equals") is not None:
             what = "{0} {1!r}".format(path, want["equals"])
         else:
-            what = "{0} set (not {1})".format(path, ", ".join(repr(v) for v in want.get("not_in", [None])))
+            others = [repr(v) for v in want.get("not_in", [None]) if v is not None]
+            what = "{0} set{1}".format(path, " and not " + " or ".join(others) if others else "")
     elif check == "rollout":
         what = "rolled out (every pod updated and ready)"
     else:

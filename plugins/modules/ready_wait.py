@@ -383,6 +383,13 @@ def main():
         requests=outcome.requests,
         failed_reads=outcome.failed_reads,
     )
+    if module.check_mode and outcome.failed_reads:
+        module.fail_json(
+            msg="Check mode: could not read the cluster ({0}); a real run would retry until its deadline.".format(
+                outcome.last_error
+            ),
+            **result,
+        )
     if module.check_mode:
         pending = [w.item["description"] for w in outcome.pending]
         msg = "Check mode: read once, waited for nothing."

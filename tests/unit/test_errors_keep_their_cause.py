@@ -36,7 +36,8 @@ def rescues():
 
 
 def test_the_collection_has_rescue_blocks_to_check():
-    assert len(list(rescues())) >= 9
+    # The waits fail with their own message (ready_wait); rescue blocks remain around removals and the controller.
+    assert len(list(rescues())) >= 4
 
 
 @pytest.mark.parametrize(("path", "block"), list(rescues()), ids=lambda x: str(x) if isinstance(x, Path) else "")
@@ -80,7 +81,7 @@ def test_a_wait_against_an_unreachable_api_retries_and_reports_the_connection_er
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
     out = proc.stdout
     assert proc.returncode == 2, out + proc.stderr
-    assert "FAILED - RETRYING" in out  # a failed read did not end the wait
     assert "Error while evaluating conditional" not in out
-    assert "The step that failed said:" in out and "Connection refused" in out
-    assert "rescued=1" in out
+    # connecting was retried until the deadline (2 s), and the message keeps the cause
+    assert "the API server was unreachable" in out and "Connection refused" in out, out
+    assert "time(s) until the deadline" in out and "This wait changed nothing on the cluster." in out, out

@@ -397,3 +397,26 @@ def test_module_rejects_an_item_without_a_target(monkeypatch, cluster):
     spec = dict(description="pods", api_version="v1", kind="Pod", namespace="x")
     result = run_module(monkeypatch, cluster, dict(wait=[spec]))
     assert result["failed"] and "exactly one of name, label_selectors, name_prefixes" in result["msg"]
+
+
+def test_module_takes_a_field_path_with_dotted_keys_and_null_in_not_in(monkeypatch, cluster):
+    cluster.put(obj("Node", "gpu-1", labels={"node-role.kubernetes.io/gpu": ""}, status=dict(allocatable={})))
+    cluster.at(12.0, lambda c: c.find("Node", "gpu-1", None)["status"].update(allocatable={"nvidia.com/gpu": "1"}))
+    spec = dict(
+        description="GPU nodes",
+        api_version="v1",
+        kind="Node",
+        label_selectors=["node-role.kubernetes.io/gpu"],
+        min_count=1,
+        field=dict(path=["status", "allocatable", "nvidia.com/gpu"], not_in=[None, "0"]),
+    )
+    result = run_module(monkeypatch, cluster, dict(wait=[spec], timeout=60))
+    assert not result["failed"], result
+    assert result["items"][0]["found"] == "Node gpu-1: status.allocatable.nvidia.com/gpu = '1'"
+
+
+def test_module_check_mode_fails_when_it_could_not_read(monkeypatch, cluster):
+    cluster.fail_next_reads = 1
+    result = run_module(monkeypatch, cluster, dict(wait=[module_item(KNATIVE)], _ansible_check_mode=True))
+    assert result["failed"] and "could not read the cluster (503 Service Unavailable" in result["msg"]
+    assert cluster.clock.sleeps == []
