@@ -421,7 +421,7 @@ def machineset_checks(spec, machinesets, gpu_nodes):
         record(
             component,
             "GPU nodes have allocatable nvidia.com/gpu",
-            "skipped" if not gpu_nodes else _passed(all(c >= 1 for _, c in counts)),
+            "skipped" if not gpu_nodes else _passed(all(entry[1] >= 1 for entry in counts)),
             no_nodes
             if not gpu_nodes
             else "allocatable nvidia.com/gpu: " + ", ".join("{0}={1}".format(n, c) for n, c in counts),
