@@ -48,9 +48,9 @@ options:
   operator:
     description:
       - The operator to check, as the C(olm_operator) dictionary of the C(rhoai.gpu_infra.olm_operator) role.
+      - Exactly one of I(operator) and I(operators) is required.
     type: dict
-    required: true
-    suboptions:
+    suboptions: &operator
       component:
         description: The collection component the operator belongs to; named in messages and in the component label.
         type: str
@@ -105,6 +105,14 @@ options:
         description: Name of the OperatorGroup to create when the namespace has none; defaults to the namespace name.
         type: str
         default: ""
+  operators:
+    description:
+      - Several operators checked in one call (site.yml's preflight and subscribe phases). Each kind is read once for
+        all of them, every operator's refusals are reported together, and RV(objects) holds the objects of all of
+        them in apply order.
+    type: list
+    elements: dict
+    suboptions: *operator
   scope:
     description:
       - C(cluster) reads the Subscriptions and CSVs of every namespace (the preflight phase); C(namespace) only the
@@ -166,14 +174,15 @@ RETURN = r"""
 objects:
   description:
     - The Namespace, the OperatorGroup (only when the namespace has none) and the Subscription to apply, in that
-      order. An adopted Subscription's fields that this collection does not set hold null, so that a merge patch
+      order (with I(operators), every Namespace first, then the OperatorGroups, then the Subscriptions).
+    - An adopted Subscription's fields that this collection does not set hold null, so that a merge patch
       removes them.
   returned: success
   type: list
   elements: dict
 namespace_exists:
   description: Whether the target namespace exists.
-  returned: success
+  returned: success, with operator
   type: bool
 namespace_owner:
   description: C(ours) when the namespace carries the managed-by label, C(foreign) when not, empty when absent.
@@ -193,6 +202,27 @@ subscription:
   returned: always
   type: dict
   sample: {action: adopt, name: nfd, owner: foreign, differences: []}
+operators:
+  description:
+    - With I(operators), one entry per operator, in the order given, holding what RV(objects), RV(namespace_exists),
+      RV(namespace_owner), RV(operator_group), RV(subscription) and RV(problems) hold for a single I(operator), plus
+      its C(component), C(package) and C(namespace). On failure the entries have no C(objects).
+  returned: with operators
+  type: list
+  elements: dict
+new_namespaces:
+  description:
+    - With I(operators), the target namespaces that do not exist yet (check mode cannot dry-run objects in them).
+  returned: success, with operators
+  type: list
+  elements: str
+subscriptions:
+  description:
+    - With I(operators), the Subscriptions to wait for, as the I(subscriptions) option of M(rhoai.gpu_infra.csv_wait).
+  returned: success, with operators
+  type: list
+  elements: dict
+  sample: [{name: nfd, namespace: openshift-nfd, starting_csv: "", component: nfd}]
 problems:
   description: The refusals, one sentence each; empty on success.
   returned: always
@@ -248,6 +278,13 @@ class Reader(object):
     def __init__(self, k8s):
         self.k8s = k8s
         self.requests = 0
+        self._seen = {}
+
+    def cached(self, key, method, *args, **kwargs):
+        if key not in self._seen:
+            read = self.served if method == "served" else lambda *a, **k: self.call(method, *a, **k)
+            self._seen[key] = read(*args, **kwargs)
+        return self._seen[key]
 
     def call(self, method, doing, needs, *args, **kwargs):
         self.requests += 1
@@ -275,7 +312,8 @@ def _manifests(reader, op):
         )
     ns = op["source_namespace"] or "openshift-marketplace"
     needs = "list packagemanifests (packages.operators.coreos.com) in namespace {0}".format(ns)
-    found = reader.call(
+    found = reader.cached(
+        ("manifests", ns, op["source"]),
         "list",
         "list the PackageManifests of catalog {0}".format(op["source"]),
         needs,
@@ -288,15 +326,25 @@ def _manifests(reader, op):
         return found
     # Only when the package is missing: every catalog's list is large, and it lets the message name the catalog
     # that does carry the package.
-    return reader.call(
-        "list", "list the PackageManifests of every catalog", needs, PACKAGES, "PackageManifest", namespace=ns
+    return reader.cached(
+        ("manifests", ns),
+        "list",
+        "list the PackageManifests of every catalog",
+        needs,
+        PACKAGES,
+        "PackageManifest",
+        namespace=ns,
     )
 
 
 def read(reader, op, scope, catalog):
-    """Everything the preflight of ``op`` judges, with as few requests as the scope allows."""
+    """Everything the preflight of ``op`` judges, with as few requests as the scope allows.
+
+    Reads go through ``reader.cached``: checking several operators in one call reads each namespace, catalog and
+    cluster-wide list once.
+    """
     ns = op["namespace"]
-    if not reader.served(OLM, "Subscription"):
+    if not reader.cached(("served", OLM), "served", OLM, "Subscription"):
         raise Refusal(
             "The API server does not serve {0} Subscriptions; expected OLM (the Operator Lifecycle Manager, part of "
             "every OpenShift cluster). Check: oc api-resources --api-group=operators.coreos.com.".format(OLM)
@@ -304,9 +352,12 @@ def read(reader, op, scope, catalog):
     found = dict(manifests=None, csvs=None, groups=[])
     if scope == "cluster" and catalog:
         found["manifests"] = _manifests(reader, op)
-    found["namespace"] = reader.call("get", "read namespace {0}".format(ns), "get namespaces", "v1", "Namespace", ns)
+    found["namespace"] = reader.cached(
+        ("namespace", ns), "get", "read namespace {0}".format(ns), "get namespaces", "v1", "Namespace", ns
+    )
     if found["namespace"] is not None:
-        found["groups"] = reader.call(
+        found["groups"] = reader.cached(
+            ("groups", ns),
             "list",
             "list the OperatorGroups in namespace {0}".format(ns),
             "list operatorgroups (operators.coreos.com) in namespace {0}".format(ns),
@@ -315,14 +366,16 @@ def read(reader, op, scope, catalog):
             namespace=ns,
         )
     if scope == "cluster":
-        found["subscriptions"] = reader.call(
+        found["subscriptions"] = reader.cached(
+            ("subscriptions",),
             "list",
             "list the Subscriptions of every namespace",
             "list subscriptions (operators.coreos.com) in all namespaces",
             OLM,
             "Subscription",
         )
-        found["csvs"] = reader.call(
+        found["csvs"] = reader.cached(
+            ("csvs",),
             "list",
             "list the CSVs of every namespace",
             "list clusterserviceversions (operators.coreos.com) in all namespaces",
@@ -331,7 +384,8 @@ def read(reader, op, scope, catalog):
             label_selector=NOT_COPIES,
         )
     elif found["namespace"] is not None:
-        found["subscriptions"] = reader.call(
+        found["subscriptions"] = reader.cached(
+            ("subscriptions", ns),
             "list",
             "list the Subscriptions in namespace {0}".format(ns),
             "list subscriptions (operators.coreos.com) in namespace {0}".format(ns),
@@ -356,37 +410,104 @@ def failure_message(op, problems, scope):
     return head + body + tail
 
 
-def main(k8s_factory=None):
-    module = AnsibleModule(
-        argument_spec=dict(
-            AUTH_ARG_SPEC,
-            operator=dict(type="dict", required=True, options=OPERATOR_OPTIONS),
-            scope=dict(type="str", choices=["cluster", "namespace"], default="cluster"),
-            catalog=dict(type="bool", default=True),
-            adopt=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    op, scope = module.params["operator"], module.params["scope"]
-    reader = Reader((k8s_factory or get_k8s)(module))
+def check(reader, op, params):
+    """The verdict on one operator; a Refusal (the check itself could not be made) becomes its only problem."""
     try:
-        found = read(reader, op, scope, module.params["catalog"])
+        found = read(reader, op, params["scope"], params["catalog"])
     except Refusal as exc:
-        module.fail_json(
-            msg="{0}: {1} Nothing was changed.".format(op["component"], exc),
-            problems=[str(exc)],
-            subscription={},
-            api_requests=reader.requests,
-        )
-    verdict = preflight(
+        return dict(problems=[str(exc)], warnings=[], subscription={}, refused=True)
+    return preflight(
         op,
         namespace=found["namespace"],
         groups=found["groups"],
         subscriptions=found["subscriptions"],
         csvs=found["csvs"],
         manifests=found["manifests"],
-        adopt=module.params["adopt"],
+        adopt=params["adopt"],
     )
+
+
+def _record(op, verdict):
+    return dict(
+        name=verdict["subscription"]["name"],
+        namespace=op["namespace"],
+        starting_csv=op["starting_csv"],
+        component=op["component"],
+    )
+
+
+def _batch(module, reader, operators):
+    """Several operators in one call: each kind is read once, every refusal is reported, and the objects of all of
+    them come back in apply order (every Namespace, then the OperatorGroups, then the Subscriptions)."""
+    params = module.params
+    verdicts = [check(reader, op, params) for op in operators]
+    refused = next(((op, v) for op, v in zip(operators, verdicts) if v.get("refused")), None)
+    if refused:
+        # The check itself could not be made (API error, no OLM): the same cause for every operator, said once.
+        module.fail_json(
+            msg="{0}: {1} Nothing was changed.".format(refused[0]["component"], refused[1]["problems"][0]),
+            problems=refused[1]["problems"],
+            operators=[],
+            api_requests=reader.requests,
+        )
+    for verdict in verdicts:
+        for warning in verdict.pop("warnings"):
+            module.warn(warning)
+    failed = [(op, v) for op, v in zip(operators, verdicts) if v["problems"]]
+    results = []
+    for op, verdict in zip(operators, verdicts):
+        results.append(dict(verdict, component=op["component"], package=op["package"], namespace=op["namespace"]))
+    if failed:
+        for result in results:
+            result.pop("objects", None)
+        module.fail_json(
+            msg=" ".join(
+                failure_message(op, v["problems"], "cluster").replace(" Nothing was changed.", "") for op, v in failed
+            )
+            + " Nothing was changed.",
+            problems=[p for pair in failed for p in pair[1]["problems"]],
+            operators=results,
+            api_requests=reader.requests,
+        )
+    objects = [o for r in results for o in r["objects"]]
+    order = {"Namespace": 0, "OperatorGroup": 1, "Subscription": 2}
+    module.exit_json(
+        changed=False,
+        operators=results,
+        objects=sorted(objects, key=lambda o: order.get(o.get("kind"), 3)),
+        new_namespaces=[r["namespace"] for r in results if not r["namespace_exists"]],
+        subscriptions=[_record(op, r) for op, r in zip(operators, results)],
+        problems=[],
+        api_requests=reader.requests,
+    )
+
+
+def main(k8s_factory=None):
+    module = AnsibleModule(
+        argument_spec=dict(
+            AUTH_ARG_SPEC,
+            operator=dict(type="dict", options=OPERATOR_OPTIONS),
+            operators=dict(type="list", elements="dict", options=OPERATOR_OPTIONS),
+            scope=dict(type="str", choices=["cluster", "namespace"], default="cluster"),
+            catalog=dict(type="bool", default=True),
+            adopt=dict(type="bool", default=False),
+        ),
+        mutually_exclusive=[("operator", "operators")],
+        required_one_of=[("operator", "operators")],
+        supports_check_mode=True,
+    )
+    reader = Reader((k8s_factory or get_k8s)(module))
+    if module.params["operators"] is not None:
+        _batch(module, reader, module.params["operators"])
+    op, scope = module.params["operator"], module.params["scope"]
+    verdict = check(reader, op, module.params)
+    if verdict.pop("refused", False):
+        module.fail_json(
+            msg="{0}: {1} Nothing was changed.".format(op["component"], verdict["problems"][0]),
+            problems=verdict["problems"],
+            subscription={},
+            api_requests=reader.requests,
+        )
     # Ansible shows these as warnings; a "warnings" key in the result is deprecated.
     for warning in verdict.pop("warnings"):
         module.warn(warning)

@@ -140,5 +140,5 @@ def assert_refused_before_any_change(playbook, sim, extra, expected, concerned):
     added = set(after[0]) - set(before[0])
     assert not changed and not added, (changed, added)
     # the preflight failed: no task after it ran
-    assert "Subscribe to every enabled operator" not in run.stdout, run
+    assert "Apply the Namespace, OperatorGroup and Subscription of every enabled operator" not in run.stdout, run
     return run

@@ -102,7 +102,7 @@ def test_someone_elses_different_kueue_refuses_the_run_before_any_change(sim, cl
         assert text in output, (text, run)
     unchanged(before, versions(sim))
     # the preflight failed: no task after it ran
-    assert "Subscribe to every enabled operator" not in run.stdout, run
+    assert "Apply the Namespace, OperatorGroup and Subscription of every enabled operator" not in run.stdout, run
 
 
 def test_gpu_infra_adopt_takes_a_different_kueue_over_and_labels_it(sim, cluster, playbook):

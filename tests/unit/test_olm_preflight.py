@@ -407,3 +407,72 @@ def test_module_names_the_catalog_that_carries_a_missing_package(monkeypatch):
         ("list", "PackageManifest", "openshift-marketplace", "catalog=redhat-operators"),
         ("list", "PackageManifest", "openshift-marketplace", None),
     ]
+
+
+# --- several operators in one call (site.yml's preflight and subscribe phases) ------------------------------------
+
+GPU = dict(
+    NFD,
+    component="gpu_operator",
+    package="gpu-operator-certified",
+    channel="v25.10",
+    source="certified-operators",
+    namespace="nvidia-gpu-operator",
+    subscription_name="gpu-operator-certified",
+    operator_group_name="nvidia-gpu-operator",
+)
+
+
+def run_many(monkeypatch, fake, operators, **args):
+    with patch_module_args(dict({"operators": operators}, **args)):
+        results = {}
+
+        def exit_json(self, **kwargs):
+            results.update(kwargs, failed=False)
+            raise Exit()
+
+        def fail_json(self, **kwargs):
+            results.update(kwargs, failed=True)
+            raise Exit()
+
+        monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+        monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+        with pytest.raises(Exit):
+            olm_preflight.main(k8s_factory=lambda module: fake)
+    return results
+
+
+def test_many_operators_read_each_cluster_wide_list_once_and_return_objects_in_apply_order(monkeypatch):
+    fake = Fake([*manifests(), namespace(labels=OURS), group(), subscription(labels=OURS), csv()])
+    out = run_many(monkeypatch, fake, [NFD, GPU])
+    assert not out["failed"], out
+    assert fake.calls.count(("list", "Subscription", None, None)) == 1
+    assert fake.calls.count(("list", "ClusterServiceVersion", None, "!olm.copiedFrom")) == 1
+    assert out["api_requests"] == len(fake.calls) == 7  # 2 catalogs, 2 namespaces, 1 group list, subs, csvs
+    kinds = [o["kind"] for o in out["objects"]]
+    assert kinds == ["Namespace", "Namespace", "OperatorGroup", "Subscription", "Subscription"]
+    assert out["new_namespaces"] == ["nvidia-gpu-operator"]
+    assert out["subscriptions"] == [
+        dict(name="nfd", namespace="openshift-nfd", starting_csv="", component="nfd"),
+        dict(name="gpu-operator-certified", namespace="nvidia-gpu-operator", starting_csv="", component="gpu_operator"),
+    ]
+    assert [o["component"] for o in out["operators"]] == ["nfd", "gpu_operator"]
+
+
+def test_many_operators_refuse_together_naming_each_and_return_no_objects(monkeypatch):
+    fake = Fake([*manifests(), namespace(), group("global", spec={})])
+    out = run_many(monkeypatch, fake, [NFD, dict(GPU, channel="v99.1")])
+    assert out["failed"]
+    msg = out["msg"]
+    assert "nfd: expected to be able to install package nfd" in msg and "OperatorGroup global" in msg
+    assert "gpu_operator: expected to be able to install package gpu-operator-certified" in msg and "v99.1" in msg
+    assert msg.endswith("Nothing was changed.") and msg.count("Nothing was changed.") == 1
+    assert "objects" not in out and all("objects" not in o for o in out["operators"])
+
+
+def test_many_operators_keep_the_cause_of_an_api_error(monkeypatch):
+    fake = Fake(manifests())
+    fake.errors["Subscription"] = ApiError(403, "Forbidden", 'User "dev" cannot list resource "subscriptions"')
+    out = run_many(monkeypatch, fake, [NFD, GPU])
+    assert out["failed"] and 'User "dev" cannot list resource "subscriptions"' in out["msg"], out
+    assert out["msg"].count("cannot list") == 1 and out["msg"].endswith("Nothing was changed.")

@@ -35,7 +35,9 @@ def test_every_component_is_a_role_with_the_entry_points_the_registry_promises()
     for component in COMPONENTS:
         tasks = ROOT / "roles" / component["name"] / "tasks"
         assert (tasks / "main.yml").is_file(), component
-        assert (tasks / "preflight.yml").is_file() == component["preflight"], component
+        # preflight: checks of the role's own; site.yml checks every OLM operator itself, in one call.
+        assert (tasks / "preflight.yml").is_file() or not component["preflight"], component
+        assert (tasks / "spec.yml").is_file(), component
         assert (tasks / "ready.yml").is_file() == component["ready"], component
         assert (tasks / "subscribe.yml").is_file() or not component["operator"], component
 
@@ -57,4 +59,59 @@ def test_derived_lists():
     assert derived("__gpu_infra_no_olm") == ["monitoring", "machinesets"]
     assert derived("__gpu_infra_llm_d_components") == ["lws", "authorino", "limitador", "dns"]
     assert derived("__gpu_infra_kuadrant_components") == ["authorino", "limitador", "dns"]
-    assert derived("__gpu_infra_with_ready") == [n for n in NAMES if n not in ("cert_manager", "nfd", "machinesets")]
+    assert derived("__gpu_infra_with_ready") == [
+        n for n in NAMES if n not in ("cert_manager", "nfd", "machinesets")
+    ] + ["connectivity_link"]
+
+
+def test_with_connectivity_link_authorino_limitador_and_dns_are_one_unit_in_the_place_of_the_first():
+    assert derived("__gpu_infra_units", gpu_infra_components=["dns", "kueue", "cert_manager", "limitador"]) == [
+        "cert_manager",
+        "connectivity_link",
+        "kueue",
+    ]
+    components = ["dns", "cert_manager", "limitador"]
+    standalone = derived("__gpu_infra_units", gpu_infra_components=components, gpu_infra_connectivity_link=False)
+    assert standalone == ["cert_manager", "limitador", "dns"]
+    assert derived("__gpu_infra_units", gpu_infra_components=["nfd"]) == ["nfd"]
+
+
+def test_the_operators_site_checks_and_subscribes_come_from_each_roles_facts():
+    facts = {
+        "__{0}_olm_operator".format(n): {"component": n} for n in [*NAMES, "connectivity_link"] if n != "monitoring"
+    }
+    got = derived("__gpu_infra_olm_operators", gpu_infra_components=["monitoring", "nfd", "dns", "authorino"], **facts)
+    assert [o["component"] for o in got] == ["nfd", "connectivity_link"]
+    got = derived(
+        "__gpu_infra_olm_operators",
+        gpu_infra_components=["dns", "authorino", "machinesets"],
+        gpu_infra_connectivity_link="false",
+        **facts,
+    )
+    assert [o["component"] for o in got] == ["authorino", "dns"]
+
+
+def test_site_loops_keep_install_order():
+    """Ansible's difference/intersect go through a set: their order changes from one process to the next."""
+    site = (ROOT / "playbooks" / "site.yml").read_text()
+    loops = [line for line in site.splitlines() if line.strip().startswith("loop:")]
+    assert loops and not any("difference(" in line or "intersect(" in line for line in loops), loops
+    registry = REGISTRY_FILE.read_text()
+    ordered = ("__gpu_infra_enabled", "__gpu_infra_units", "__gpu_infra_olm_operators", "__gpu_infra_kuadrant_caller")
+    for name in ordered:
+        body = registry.split(name + ":", 1)[1].split("\n__", 1)[0]
+        assert "difference(" not in body and "intersect(" not in body, name
+
+
+def test_a_component_site_waits_for_in_one_call_has_a_readiness_that_is_only_its_ready_items():
+    """site.yml waits for the `wait` components in one ready_wait call instead of including their ready.yml: that is
+    only the same when ready.yml is that one call over __<role>_ready with the role's timeout and poll interval."""
+    waits = derived("__gpu_infra_waits")
+    assert waits == ["serverless", "lws", "kueue"]
+    for name in waits:
+        tasks = yaml.safe_load((ROOT / "roles" / name / "tasks" / "ready.yml").read_text())
+        assert len(tasks) == 1 and set(tasks[0]) == {"name", "rhoai.gpu_infra.ready_wait"}, name
+        args = tasks[0]["rhoai.gpu_infra.ready_wait"]
+        assert args["wait"] == "{{{{ __{0}_ready }}}}".format(name), name
+        assert args["timeout"] == "{{{{ {0}_timeout | int }}}}".format(name), name
+        assert args["poll_interval"] == "{{{{ {0}_poll_interval | int }}}}".format(name), name
