@@ -18,11 +18,10 @@ __metaclass__ = type
 import time
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import api_failure_message, error_text
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils.waiter import Backoff, Budget, poll
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.waiter import Api, Backoff, Budget, poll
 
 CHECKS = ("condition", "field", "exists", "absent", "rollout", "replicas")
 # Per request; a request near the deadline gets only what is left of it.
-REQUEST_TIMEOUT = 30
 # Requests per second on average, and the burst allowed right after a change (see waiter.Budget).
 REQUEST_RATE = 2.0
 REQUEST_BURST = 6
@@ -276,24 +275,6 @@ def evaluate(item, objects):
 
 
 # --- reading ----------------------------------------------------------------------------------------------------------
-
-
-class Api(object):
-    """The client as one wait uses it: counts requests, paces them, and keeps each within the overall deadline."""
-
-    def __init__(self, k8s, deadline, clock=time.monotonic, budget=None):
-        self.k8s = k8s
-        self.deadline = deadline
-        self.clock = clock
-        self.budget = budget
-        self.requests = 0
-
-    def call(self, method, *args, **kwargs):
-        self.requests += 1
-        if self.budget:
-            self.budget.spend()
-        self.k8s.request_timeout = max(1.0, min(REQUEST_TIMEOUT, self.deadline - self.clock()))
-        return getattr(self.k8s, method)(*args, **kwargs)
 
 
 def plan_reads(items):

@@ -100,3 +100,25 @@ def poll(probe, timeout, clock=time.monotonic, sleep=time.sleep, backoff=None, *
         if pace is not None:
             delay = max(delay, pace())
         sleep(min(delay, remaining))
+
+
+# No single API request of a wait runs longer than this, nor past the wait's deadline.
+REQUEST_TIMEOUT = 30
+
+
+class Api(object):
+    """The client as one wait uses it: counts requests, paces them, and keeps each within the overall deadline."""
+
+    def __init__(self, k8s, deadline, clock=time.monotonic, budget=None):
+        self.k8s = k8s
+        self.deadline = deadline
+        self.clock = clock
+        self.budget = budget
+        self.requests = 0
+
+    def call(self, method, *args, **kwargs):
+        self.requests += 1
+        if self.budget:
+            self.budget.spend()
+        self.k8s.request_timeout = max(1.0, min(REQUEST_TIMEOUT, self.deadline - self.clock()))
+        return getattr(self.k8s, method)(*args, **kwargs)

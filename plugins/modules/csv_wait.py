@@ -246,7 +246,8 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.olm import (  # no
     is_copy,
     should_approve,
 )
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils.waiter import Budget, poll  # noqa: E402
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import waiter  # noqa: E402
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.waiter import REQUEST_TIMEOUT, Budget, poll  # noqa: E402
 
 OLM = "operators.coreos.com/v1alpha1"
 OLM_V1 = "operators.coreos.com/v1"
@@ -255,7 +256,6 @@ STUCK_GRACE = 30
 FAILED_CONFIRM = 5
 OPERATOR_GROUP_GRACE = 20
 # Per request; a request near the deadline gets only what is left of it.
-REQUEST_TIMEOUT = 30
 # Requests per second on average, and the burst allowed right after a change (see waiter.Budget).
 REQUEST_RATE = 2.0
 REQUEST_BURST = 6
@@ -301,22 +301,8 @@ def settle(exc, doing, namespaces):
     return failure
 
 
-class Api(object):
-    """The client as one wait uses it: counts requests, paces them, and keeps each within the overall deadline."""
-
-    def __init__(self, k8s, deadline, clock=time.monotonic, budget=None):
-        self.k8s = k8s
-        self.deadline = deadline
-        self.clock = clock
-        self.budget = budget
-        self.requests = 0
-
-    def call(self, method, *args, **kwargs):
-        self.requests += 1
-        if self.budget:
-            self.budget.spend()
-        self.k8s.request_timeout = max(1.0, min(REQUEST_TIMEOUT, self.deadline - self.clock()))
-        return getattr(self.k8s, method)(*args, **kwargs)
+class Api(waiter.Api):
+    """The wait's client (waiter.Api), and whether OLM's API is there at all."""
 
     def missing_olm(self):
         """Why OLM's API is not there, or "" (discovery is cached by the client; not counted as requests)."""

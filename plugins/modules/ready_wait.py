@@ -270,12 +270,8 @@ import time  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import AUTH_ARG_SPEC, get_k8s  # noqa: E402
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils.readiness import (  # noqa: E402
-    REQUEST_TIMEOUT,
-    ApiFailure,
-    InvalidItem,
-    wait,
-)
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.readiness import ApiFailure, InvalidItem, wait  # noqa: E402
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.waiter import REQUEST_TIMEOUT  # noqa: E402
 
 HONESTY = "This wait changed nothing on the cluster."
 # What client.api_failure_message says for an error that may pass by itself.

@@ -6,7 +6,7 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils import readiness
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import readiness, waiter
 from ansible_collections.rhoai.gpu_infra.plugins.modules import ready_wait
 from tests.unit.test_csv_wait import ApiError, Clock, FakeCluster
 
@@ -295,7 +295,7 @@ def test_401_and_403_end_the_wait_at_once(cluster, clock, status, needle):
 def test_no_request_outlasts_the_deadline(cluster, clock):
     run_wait(cluster, clock, [KNATIVE], timeout=45)
     for at, timeout in cluster.timeouts:
-        assert timeout <= readiness.REQUEST_TIMEOUT and at + timeout <= 45 + 1.0
+        assert timeout <= waiter.REQUEST_TIMEOUT and at + timeout <= 45 + 1.0
 
 
 # --- the module as Ansible runs it ------------------------------------------------------------------------------------
