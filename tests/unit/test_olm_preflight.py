@@ -306,7 +306,8 @@ class Exit(Exception):
     pass
 
 
-def run(monkeypatch, fake, **args):
+def run(monkeypatch, fake, base=None, **args):
+    """The module's result against ``fake``; ``base`` is the operator option(s), one NFD operator by default."""
     results = {}
 
     def exit_json(self, **kwargs):
@@ -319,7 +320,7 @@ def run(monkeypatch, fake, **args):
 
     monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    with patch_module_args(dict({"operator": NFD}, **args)), pytest.raises(Exit):
+    with patch_module_args(dict(base or {"operator": NFD}, **args)), pytest.raises(Exit):
         olm_preflight.main(k8s_factory=lambda module: fake)
     return results
 
@@ -424,22 +425,7 @@ GPU = dict(
 
 
 def run_many(monkeypatch, fake, operators, **args):
-    with patch_module_args(dict({"operators": operators}, **args)):
-        results = {}
-
-        def exit_json(self, **kwargs):
-            results.update(kwargs, failed=False)
-            raise Exit()
-
-        def fail_json(self, **kwargs):
-            results.update(kwargs, failed=True)
-            raise Exit()
-
-        monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-        monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-        with pytest.raises(Exit):
-            olm_preflight.main(k8s_factory=lambda module: fake)
-    return results
+    return run(monkeypatch, fake, {"operators": operators}, **args)
 
 
 def test_many_operators_read_each_cluster_wide_list_once_and_return_objects_in_apply_order(monkeypatch):
