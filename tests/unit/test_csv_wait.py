@@ -4,11 +4,10 @@ import copy
 import json
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import waiter
 from ansible_collections.rhoai.gpu_infra.plugins.modules import csv_wait
+from tests.unit.module_main import run_main
 
 OLM = "operators.coreos.com/v1alpha1"
 
@@ -842,31 +841,13 @@ def test_no_request_may_outlast_the_deadline(cluster, clock):
 # --- the module as Ansible runs it -----------------------------------------------------------------------------------
 
 
-class Exit(Exception):
-    pass
-
-
 def run_module(monkeypatch, fake, args):
-    results = {}
-
-    def exit_json(self, **kwargs):
-        results.update(kwargs, failed=False)
-        raise Exit()
-
-    def fail_json(self, **kwargs):
-        results.update(kwargs, failed=True)
-        raise Exit()
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(csv_wait, "get_k8s", lambda module, **kwargs: fake)
     real_wait_all = csv_wait.wait_all
     monkeypatch.setattr(
         csv_wait, "wait_all", lambda *a, **kw: real_wait_all(*a, clock=fake.clock, sleep=fake.clock.sleep, **kw)
     )
-    with patch_module_args(args), pytest.raises(Exit):
-        csv_wait.main()
-    return results
+    return run_main(monkeypatch, csv_wait.main, args)
 
 
 def test_module_success_and_changed_only_when_it_approved(monkeypatch, cluster):

@@ -2,18 +2,17 @@
 what teardown may remove (olm.removal), on objects shaped like the API server's (no cluster)."""
 
 import copy
+import functools
 import json
 from pathlib import Path
 
-import pytest
 import yaml
-from ansible.module_utils import basic
 from kubernetes.client.exceptions import ApiException
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.rhoai.gpu_infra.plugins.filter.olm import olm_removal
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import olm
 from ansible_collections.rhoai.gpu_infra.plugins.modules import olm_preflight
+from tests.unit.module_main import run_main
 
 OLM = "operators.coreos.com/v1alpha1"
 MANIFESTS = yaml.safe_load((Path(__file__).parent / "fixtures" / "olm" / "packagemanifests.yaml").read_text())
@@ -302,27 +301,10 @@ class Fake(object):
         return copy.deepcopy(found)
 
 
-class Exit(Exception):
-    pass
-
-
 def run(monkeypatch, fake, base=None, **args):
     """The module's result against ``fake``; ``base`` is the operator option(s), one NFD operator by default."""
-    results = {}
-
-    def exit_json(self, **kwargs):
-        results.update(kwargs, failed=False)
-        raise Exit()
-
-    def fail_json(self, **kwargs):
-        results.update(kwargs, failed=True)
-        raise Exit()
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    with patch_module_args(dict(base or {"operator": NFD}, **args)), pytest.raises(Exit):
-        olm_preflight.main(k8s_factory=lambda module: fake)
-    return results
+    main = functools.partial(olm_preflight.main, k8s_factory=lambda module: fake)
+    return run_main(monkeypatch, main, dict(base or {"operator": NFD}, **args))
 
 
 def manifests():

@@ -3,12 +3,11 @@
 import json
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import readiness, waiter
 from ansible_collections.rhoai.gpu_infra.plugins.modules import ready_wait
 from tests.unit.test_csv_wait import ApiError, Clock, FakeCluster
+from tests.unit.module_main import run_main
 
 
 @pytest.fixture
@@ -301,30 +300,11 @@ def test_no_request_outlasts_the_deadline(cluster, clock):
 # --- the module as Ansible runs it ------------------------------------------------------------------------------------
 
 
-class Exit(Exception):
-    pass
-
-
 def run_module(monkeypatch, fake, args):
-    results = {"warnings": []}
-
-    def exit_json(self, **kwargs):
-        results.update(kwargs, failed=False)
-        raise Exit()
-
-    def fail_json(self, **kwargs):
-        results.update(kwargs, failed=True)
-        raise Exit()
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, text: results["warnings"].append(text))
     monkeypatch.setattr(ready_wait, "get_k8s", lambda module, **kwargs: fake)
     real = ready_wait.wait
     monkeypatch.setattr(ready_wait, "wait", lambda *a, **kw: real(*a, clock=fake.clock, sleep=fake.clock.sleep, **kw))
-    with patch_module_args(args), pytest.raises(Exit):
-        ready_wait.main()
-    return results
+    return run_main(monkeypatch, ready_wait.main, args, warnings=True)
 
 
 def module_item(spec):
