@@ -440,16 +440,18 @@ def _batch(module, reader, operators):
     """Several operators in one call: each kind is read once, every refusal is reported, and the objects of all of
     them come back in apply order (every Namespace, then the OperatorGroups, then the Subscriptions)."""
     params = module.params
-    verdicts = [check(reader, op, params) for op in operators]
-    refused = next(((op, v) for op, v in zip(operators, verdicts) if v.get("refused")), None)
-    if refused:
-        # The check itself could not be made (API error, no OLM): the same cause for every operator, said once.
-        module.fail_json(
-            msg="{0}: {1} Nothing was changed.".format(refused[0]["component"], refused[1]["problems"][0]),
-            problems=refused[1]["problems"],
-            operators=[],
-            api_requests=reader.requests,
-        )
+    verdicts = []
+    for op in operators:
+        verdict = check(reader, op, params)
+        if verdict.get("refused"):
+            # The check itself could not be made (API error, no OLM): the others would fail the same way.
+            module.fail_json(
+                msg="{0}: {1} Nothing was changed.".format(op["component"], verdict["problems"][0]),
+                problems=verdict["problems"],
+                operators=[],
+                api_requests=reader.requests,
+            )
+        verdicts.append(verdict)
     for verdict in verdicts:
         for warning in verdict.pop("warnings"):
             module.warn(warning)

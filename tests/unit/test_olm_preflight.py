@@ -444,3 +444,5 @@ def test_many_operators_keep_the_cause_of_an_api_error(monkeypatch):
     out = run_many(monkeypatch, fake, [NFD, GPU])
     assert out["failed"] and 'User "dev" cannot list resource "subscriptions"' in out["msg"], out
     assert out["msg"].count("cannot list") == 1 and out["msg"].endswith("Nothing was changed.")
+    # the first refusal ends the call: the other operators are not read only to fail the same way
+    assert fake.calls.count(("list", "Subscription", None, None)) == 1, fake.calls
