@@ -200,6 +200,14 @@ subscriptions:
       description: Name of the InstallPlan this module approved for the Subscription, empty when none.
       type: str
       sample: install-7xk2p
+    owned_crds:
+      description:
+        - The CRDs the succeeded CSV owns (its C(spec.customresourcedefinitions.owned)). OLM marks a CSV Succeeded only
+          once each of them is Established, so a CR of these kinds can be applied right away.
+      type: list
+      elements: str
+      returned: when the Subscription succeeded
+      sample: [nodefeaturediscoveries.nfd.openshift.io, nodefeaturerules.nfd.openshift.io]
     observed:
       description:
         - The last observed Subscription, InstallPlan and CSV in compact form (kind, name, phase or state, conditions,
@@ -478,6 +486,7 @@ class Watch(object):
         self.result = dict(state=RESOLVING, diagnosis="Not looked at yet.", csv="", phase="", final=False, stuck=False)
         self.objects = {}
         self.approved = ""
+        self.owned_crds = []
         self.seconds = 0.0
         self.manifests = None
         self.manifests_read = False
@@ -548,6 +557,8 @@ class Watch(object):
         else:
             observed_plan = compact(plan)
         self.objects = dict(subscription=compact(sub), installplan=observed_plan, csv=compact(csv or installed))
+        owned = (((csv or {}).get("spec") or {}).get("customresourcedefinitions") or {}).get("owned") or []
+        self.owned_crds = sorted({crd.get("name") for crd in owned if crd.get("name")})
         self.result = self.tracker.judge(result, now)
         self.read_error = ""
         self.seconds = round(now, 1)
@@ -567,7 +578,9 @@ class Watch(object):
             diagnosis=self.result["diagnosis"] + self._read_error_note(),
             approved=self.approved,
         )
-        if self.result["state"] != SUCCEEDED:
+        if self.result["state"] == SUCCEEDED:
+            out["owned_crds"] = self.owned_crds
+        else:
             out["observed"] = self.objects
         return out
 

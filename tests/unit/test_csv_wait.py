@@ -240,6 +240,38 @@ def test_automatic_install_returns_soon_after_success(cluster, clock):
     assert "observed" not in report
 
 
+def test_a_succeeded_csv_reports_the_crds_it_owns_for_the_configure_steps(cluster, clock):
+    automatic_install(cluster, "nfd", "openshift-nfd", "nfd.v1", done_at=5.0)
+    automatic_install(cluster, "kueue-operator", "openshift-kueue-operator", "kueue.v1", done_at=600.0)
+
+    def owning(c):
+        c.find("ClusterServiceVersion", "nfd.v1", "openshift-nfd")["spec"]["customresourcedefinitions"] = {
+            "owned": [
+                {"name": "nodefeaturerules.nfd.openshift.io"},
+                {"name": "nodefeaturediscoveries.nfd.openshift.io"},
+            ]
+        }
+
+    cluster.at(5.0, owning)
+    watches, timed_out = wait(
+        cluster,
+        clock,
+        [
+            dict(name="nfd", namespace="openshift-nfd"),
+            dict(name="kueue-operator", namespace="openshift-kueue-operator"),
+        ],
+        timeout=60,
+    )
+    reports = by_name(watches)
+    assert timed_out
+    assert reports["nfd"]["owned_crds"] == [
+        "nodefeaturediscoveries.nfd.openshift.io",
+        "nodefeaturerules.nfd.openshift.io",
+    ]
+    # Not Succeeded: OLM has not vouched for its CRDs, so none are named and the configure steps still wait for them.
+    assert "owned_crds" not in reports["kueue-operator"]
+
+
 def test_polling_backs_off_while_nothing_changes_and_never_hammers(cluster, clock):
     automatic_install(cluster, "nfd", "openshift-nfd", "nfd.v1", done_at=300.0)
     wait(cluster, clock, [dict(name="nfd", namespace="openshift-nfd")])
