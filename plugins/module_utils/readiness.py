@@ -179,8 +179,22 @@ def normalize(item):
         raise InvalidItem(
             "{0}: a {1} can only be waited for to exist or be absent".format(item["description"], item["kind"])
         )
+    gate = item.get("when_exists")
+    if gate and not (gate.get("api_version") and gate.get("kind") and gate.get("label_selectors")):
+        raise InvalidItem(
+            "{0}: when_exists needs api_version, kind and label_selectors".format(item.get("description"))
+        )
     item.setdefault("min_count", None)
     return item
+
+
+def _gate_reads(item):
+    """when_exists as items to read: one per label selector, any of which is enough."""
+    gate = item["when_exists"]
+    return [
+        dict(gate, label_selectors=[selector], name=None, name_prefixes=None, description=item["description"])
+        for selector in gate["label_selectors"]
+    ]
 
 
 def where(item):
@@ -354,6 +368,7 @@ class Watch(object):
         self.result = dict(state="waiting", found="not read yet", exists=False)
         self.error = None
         self.seconds = None
+        self.gated = bool(item.get("when_exists"))  # its when_exists not looked at yet
 
     @property
     def done(self):
@@ -407,8 +422,39 @@ class Outcome(object):
         return [w for w in self.watches if not w.done]
 
 
+def _open_gates(api, watches, now):
+    """Settle each item that waits only while some objects exist: gone through, or done with a warning when none do.
+
+    Read once per item, as the caller's own look before waiting was: what joins later is the next run's concern.
+    """
+    gated = [w for w in watches if w.gated]
+    reads = [(w, read) for w in gated for read in _gate_reads(w.item)]
+    objects, errors = read_round(api, [read for _, read in reads])
+    found = {}
+    for index, (watch, _) in enumerate(reads):
+        if index in errors:
+            watch.error = errors[index]
+        found[watch] = found.get(watch, False) or bool(objects.get(index))
+    for watch in gated:
+        if watch.error is not None and not found[watch]:
+            continue  # read again next round
+        watch.gated = False
+        watch.error = None
+        if not found[watch]:
+            gate = watch.item["when_exists"]
+            watch.result = dict(
+                state="warning",
+                found="no {0} labelled {1}".format(gate["kind"], " or ".join(gate["label_selectors"])),
+                exists=False,
+            )
+            watch.seconds = now
+    return errors
+
+
 def _round(api, watches, now):
-    pending = [w for w in watches if not w.done]
+    """Read every unfinished item once; the read errors of this round, in a list."""
+    gate_errors = _open_gates(api, [w for w in watches if not w.done], now)
+    pending = [w for w in watches if not w.done and not w.gated]
     objects, errors = read_round(api, [w.item for w in pending])
     for index, watch in enumerate(pending):
         if index in errors:
@@ -418,7 +464,7 @@ def _round(api, watches, now):
         watch.result = evaluate(watch.item, objects.get(index, []))
         if watch.done:
             watch.seconds = now
-    return errors
+    return list(gate_errors.values()) + list(errors.values())
 
 
 def wait(k8s, items, timeout, poll_interval=5, *, clock=time.monotonic, sleep=time.sleep, once=False):
@@ -435,8 +481,8 @@ def wait(k8s, items, timeout, poll_interval=5, *, clock=time.monotonic, sleep=ti
     def probe(elapsed):
         errors = _round(api, watches, elapsed)
         if errors:
-            failed["reads"] += len({id(e) for e in errors.values()})
-            failed["last"] = error_text(list(errors.values())[-1])
+            failed["reads"] += len({id(e) for e in errors})
+            failed["last"] = error_text(errors[-1])
         done = all(w.done for w in watches)
         fingerprint = tuple((w.result["state"], w.result["found"]) for w in watches)
         return done, None, fingerprint

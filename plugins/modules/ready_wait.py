@@ -138,9 +138,34 @@ options:
         description: What to do when the item is not ready in time; appended to its message.
         type: str
       warning:
-        description: For an item done with one of the I(warn_reasons), what that means and what to do; appended to
-          the warning.
+        description: For an item done with one of the I(warn_reasons), or with no object of I(when_exists), what
+          that means and what to do; appended to the warning.
         type: str
+      when_exists:
+        description:
+          - Wait for the item only when objects of this kind exist, for example GPU nodes before a GPU ClusterPolicy
+            can be ready. Looked at once, in the first round; with none, the item is done with a warning (state
+            C(warning), found C(no <kind> labelled ...)).
+        type: dict
+        suboptions:
+          api_version:
+            description: API version of the kind.
+            type: str
+            required: true
+          kind:
+            description: Kind of the objects, for example C(Node).
+            type: str
+            required: true
+          namespace:
+            description: Namespace of the objects; none for cluster-scoped kinds.
+            type: str
+          label_selectors:
+            description:
+              - Label selectors, any one of which is enough (one LIST each); unlike the item's own
+                I(label_selectors), which an object must all match.
+            type: list
+            elements: str
+            required: true
   timeout:
     description:
       - Seconds to wait, overall, for all items together, connecting to the API included.
@@ -308,6 +333,15 @@ ITEM_SPEC = dict(
     replicas=dict(type="bool"),
     remedy=dict(type="str"),
     warning=dict(type="str"),
+    when_exists=dict(
+        type="dict",
+        options=dict(
+            api_version=dict(type="str", required=True),
+            kind=dict(type="str", required=True),
+            namespace=dict(type="str"),
+            label_selectors=dict(type="list", elements="str", required=True),
+        ),
+    ),
 )
 
 
@@ -386,6 +420,9 @@ def main():
             ),
             **result,
         )
+    for watch in outcome.watches:
+        if watch.result["state"] == "warning":
+            module.warn(watch.warning())
     if module.check_mode:
         pending = [w.item["description"] for w in outcome.pending]
         msg = "Check mode: read once, waited for nothing."
@@ -400,9 +437,6 @@ def main():
             ),
             **result,
         )
-    for watch in outcome.watches:
-        if watch.result["state"] == "warning":
-            module.warn(watch.warning())
     if outcome.failed_reads:
         module.warn(
             "{0} read(s) failed during the wait and were retried (the last: {1}); every item became ready within "

@@ -400,3 +400,50 @@ def test_module_check_mode_fails_when_it_could_not_read(monkeypatch, cluster):
     result = run_module(monkeypatch, cluster, dict(wait=[module_item(KNATIVE)], _ansible_check_mode=True))
     assert result["failed"] and "could not read the cluster (503 Service Unavailable" in result["msg"]
     assert cluster.clock.sleeps == []
+
+
+CLUSTER_POLICY = item(
+    description="gpu_operator: ClusterPolicy gpu-cluster-policy",
+    api_version="nvidia.com/v1",
+    kind="ClusterPolicy",
+    name="gpu-cluster-policy",
+    field=dict(path="status.state", equals="ready"),
+    warning="It becomes ready when GPU nodes join.",
+    when_exists=dict(api_version="v1", kind="Node", label_selectors=["node-role.kubernetes.io/gpu", "gpu=true"]),
+)
+
+
+def test_without_the_objects_of_when_exists_the_item_ends_at_once_with_a_warning(monkeypatch, cluster):
+    cluster.put(obj("Node", "worker-0", labels={"node-role.kubernetes.io/worker": ""}))
+    result = run_module(monkeypatch, cluster, dict(wait=[module_item(CLUSTER_POLICY)], timeout=600))
+    assert not result["failed"] and cluster.clock.sleeps == []
+    assert result["items"][0]["state"] == "warning" and result["items"][0]["exists"] is False
+    # one LIST per selector, and the ClusterPolicy itself is never read
+    assert cluster.calls == [("list", "Node", None), ("list", "Node", None)]
+    assert result["warnings"] == [
+        "gpu_operator: ClusterPolicy gpu-cluster-policy: not waiting for ClusterPolicy gpu-cluster-policy "
+        "status.state 'ready'; found no Node labelled node-role.kubernetes.io/gpu or gpu=true. "
+        "It becomes ready when GPU nodes join."
+    ]
+
+
+def test_with_an_object_of_when_exists_the_item_is_waited_for_and_the_gate_read_once(monkeypatch, cluster):
+    cluster.put(obj("Node", "gpu-0", labels={"gpu": "true"}))
+    cluster.put(obj("ClusterPolicy", "gpu-cluster-policy", api_version="nvidia.com/v1", status=dict(state="notReady")))
+    cluster.at(20.0, lambda c: c.find("ClusterPolicy", "gpu-cluster-policy", None)["status"].update(state="ready"))
+    result = run_module(monkeypatch, cluster, dict(wait=[module_item(CLUSTER_POLICY)], timeout=600))
+    assert not result["failed"] and result["warnings"] == []
+    assert result["items"][0]["ready"] and result["items"][0]["seconds"] >= 20
+    assert cluster.count("list", "Node") == 2 and cluster.count("get", "ClusterPolicy") >= 2
+
+
+def test_check_mode_warns_too_when_the_objects_of_when_exists_are_missing(monkeypatch, cluster):
+    args = dict(wait=[module_item(CLUSTER_POLICY)], timeout=600, _ansible_check_mode=True)
+    result = run_module(monkeypatch, cluster, args)
+    assert not result["failed"] and "would wait" not in result["msg"]
+    assert len(result["warnings"]) == 1 and "found no Node labelled" in result["warnings"][0]
+
+
+def test_when_exists_needs_what_to_list():
+    with pytest.raises(readiness.InvalidItem, match="when_exists needs api_version, kind and label_selectors"):
+        readiness.normalize(dict(CLUSTER_POLICY, when_exists=dict(api_version="v1", kind="Node", label_selectors=[])))

@@ -107,7 +107,7 @@ def test_a_component_site_waits_for_in_one_call_has_a_readiness_that_is_only_its
     """site.yml waits for the `wait` components in one ready_wait call instead of including their ready.yml: that is
     only the same when ready.yml is that one call over __<role>_ready with the role's timeout and poll interval."""
     waits = derived("__gpu_infra_waits")
-    assert waits == ["serverless", "lws", "kueue"]
+    assert waits == ["gpu_operator", "serverless", "lws", "kueue"]
     for name in waits:
         tasks = yaml.safe_load((ROOT / "roles" / name / "tasks" / "ready.yml").read_text())
         assert len(tasks) == 1 and set(tasks[0]) == {"name", "rhoai.gpu_infra.ready_wait"}, name
