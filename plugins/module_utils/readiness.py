@@ -425,13 +425,13 @@ class Outcome(object):
 def _open_gates(api, watches, now):
     """Settle each item that waits only while some objects exist: gone through, or done with a warning when none do.
 
-    Read once per item, as the caller's own look before waiting was: what joins later is the next run's concern.
+    Read once per item, in the first round: nodes that join later are for the next run to wait for.
     """
     gated = [w for w in watches if w.gated]
-    reads = [(w, read) for w in gated for read in _gate_reads(w.item)]
-    objects, errors = read_round(api, [read for _, read in reads])
+    owners = [w for w in gated for _read in _gate_reads(w.item)]
+    objects, errors = read_round(api, [read for w in gated for read in _gate_reads(w.item)])
     found = {}
-    for index, (watch, _) in enumerate(reads):
+    for index, watch in enumerate(owners):
         if index in errors:
             watch.error = errors[index]
         found[watch] = found.get(watch, False) or bool(objects.get(index))
