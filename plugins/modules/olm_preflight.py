@@ -133,6 +133,13 @@ options:
         applied; its differences are then applied. Without it, such a Subscription is refused.
     type: bool
     default: false
+  service_mesh_v2:
+    description:
+      - With I(operators), also look for OpenShift Service Mesh v2, which OpenShift AI 3.0's llm-d cannot share a
+        cluster with, among the Subscriptions read anyway and the ServiceMeshControlPlanes (C(maistra.io/v2), one
+        more request when served). Found, it is a warning and RV(service_mesh_v2) says where; nothing is refused.
+    type: bool
+    default: false
 notes:
   - Needs permission to get namespaces, to list C(operatorgroups) in the target namespace, C(subscriptions) and
     C(clusterserviceversions) (C(operators.coreos.com)) in every namespace, and C(packagemanifests)
@@ -223,6 +230,13 @@ subscriptions:
   type: list
   elements: dict
   sample: [{name: nfd, namespace: openshift-nfd, starting_csv: "", component: nfd}]
+service_mesh_v2:
+  description:
+    - With I(service_mesh_v2), whether Service Mesh v2 is C(installed), the objects that show it (C(found)), and
+      C(message) and C(remedy) (empty when nothing was found).
+  returned: success, with operators and service_mesh_v2
+  type: dict
+  sample: {installed: false, found: [], message: "", remedy: ""}
 problems:
   description: The refusals, one sentence each; empty on success.
   returned: always
@@ -245,10 +259,12 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  #
     is_api_error,
 )
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.olm import preflight  # noqa: E402
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.service_mesh import service_mesh_v2  # noqa: E402
 
 OLM = "operators.coreos.com/v1alpha1"
 OLM_V1 = "operators.coreos.com/v1"
 PACKAGES = "packages.operators.coreos.com/v1"
+MAISTRA = "maistra.io/v2"
 NOT_COPIES = "!olm.copiedFrom"
 
 OPERATOR_OPTIONS = dict(
@@ -366,14 +382,7 @@ def read(reader, op, scope, catalog):
             namespace=ns,
         )
     if scope == "cluster":
-        found["subscriptions"] = reader.cached(
-            ("subscriptions",),
-            "list",
-            "list the Subscriptions of every namespace",
-            "list subscriptions (operators.coreos.com) in all namespaces",
-            OLM,
-            "Subscription",
-        )
+        found["subscriptions"] = _all_subscriptions(reader)
         found["csvs"] = reader.cached(
             ("csvs",),
             "list",
@@ -427,6 +436,32 @@ def check(reader, op, params):
     )
 
 
+def _all_subscriptions(reader):
+    return reader.cached(
+        ("subscriptions",),
+        "list",
+        "list the Subscriptions of every namespace",
+        "list subscriptions (operators.coreos.com) in all namespaces",
+        OLM,
+        "Subscription",
+    )
+
+
+def _service_mesh_v2(reader):
+    """Service Mesh v2 in the Subscriptions the checks read, and the ServiceMeshControlPlanes when maistra is served."""
+    planes = []
+    if reader.cached(("served", MAISTRA), "served", MAISTRA, "ServiceMeshControlPlane"):
+        planes = reader.cached(
+            ("control planes",),
+            "list",
+            "list the ServiceMeshControlPlanes of every namespace",
+            "list servicemeshcontrolplanes (maistra.io) in all namespaces",
+            MAISTRA,
+            "ServiceMeshControlPlane",
+        )
+    return service_mesh_v2(_all_subscriptions(reader), planes)
+
+
 def _record(op, verdict):
     return dict(
         name=verdict["subscription"]["name"],
@@ -473,15 +508,22 @@ def _batch(module, reader, operators):
         )
     objects = [o for r in results for o in r["objects"]]
     order = {"Namespace": 0, "OperatorGroup": 1, "Subscription": 2}
-    module.exit_json(
+    result = dict(
         changed=False,
         operators=results,
         objects=sorted(objects, key=lambda o: order.get(o.get("kind"), 3)),
         new_namespaces=[r["namespace"] for r in results if not r["namespace_exists"]],
         subscriptions=[_record(op, r) for op, r in zip(operators, results)],
         problems=[],
-        api_requests=reader.requests,
     )
+    if params["service_mesh_v2"]:
+        try:
+            mesh = result["service_mesh_v2"] = _service_mesh_v2(reader)
+        except Refusal as exc:
+            module.fail_json(msg="{0} Nothing was changed.".format(exc), problems=[str(exc)], operators=results)
+        if mesh["installed"]:
+            module.warn("{0} This run continues; verify.yml reports it as a failed check.".format(mesh["message"]))
+    module.exit_json(api_requests=reader.requests, **result)
 
 
 def main(k8s_factory=None):
@@ -493,6 +535,7 @@ def main(k8s_factory=None):
             scope=dict(type="str", choices=["cluster", "namespace"], default="cluster"),
             catalog=dict(type="bool", default=True),
             adopt=dict(type="bool", default=False),
+            service_mesh_v2=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("operator", "operators")],
         required_one_of=[("operator", "operators")],

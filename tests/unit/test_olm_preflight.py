@@ -446,3 +446,34 @@ def test_many_operators_keep_the_cause_of_an_api_error(monkeypatch):
     assert out["msg"].count("cannot list") == 1 and out["msg"].endswith("Nothing was changed.")
     # the first refusal ends the call: the other operators are not read only to fail the same way
     assert fake.calls.count(("list", "Subscription", None, None)) == 1, fake.calls
+
+
+def test_many_operators_look_for_service_mesh_v2_in_the_subscriptions_they_read_and_warn(monkeypatch):
+    mesh = subscription("servicemeshoperator", "openshift-operators", package="servicemeshoperator")
+    plane = {"kind": "ServiceMeshControlPlane", "metadata": dict(name="basic", namespace="istio-system", labels={})}
+    fake = Fake([*manifests(), namespace(labels=OURS), group(), subscription(labels=OURS), csv(), mesh, plane])
+    main = functools.partial(olm_preflight.main, k8s_factory=lambda module: fake)
+    out = run_main(monkeypatch, main, {"operators": [NFD], "service_mesh_v2": True}, warnings=True)
+    assert not out["failed"], out
+    assert out["service_mesh_v2"]["installed"] is True
+    assert "Subscription openshift-operators/servicemeshoperator" in out["service_mesh_v2"]["message"]
+    assert "ServiceMeshControlPlane istio-system/basic" in out["service_mesh_v2"]["message"]
+    assert len(out["warnings"]) == 1 and out["warnings"][0].endswith(
+        "This run continues; verify.yml reports it as a failed check."
+    )
+    # the Subscriptions of every namespace are read once, for the checks and the mesh together
+    assert fake.calls.count(("list", "Subscription", None, None)) == 1
+    assert fake.calls.count(("list", "ServiceMeshControlPlane", None, None)) == 1
+    assert out["api_requests"] == len(fake.calls) == 6
+
+
+def test_without_maistra_and_service_mesh_v2_nothing_more_is_read_and_nothing_said(monkeypatch):
+    fake = Fake(
+        [*manifests(), namespace(labels=OURS), group(), subscription(labels=OURS), csv()],
+        missing={"ServiceMeshControlPlane"},
+    )
+    main = functools.partial(olm_preflight.main, k8s_factory=lambda module: fake)
+    out = run_main(monkeypatch, main, {"operators": [NFD], "service_mesh_v2": True}, warnings=True)
+    assert not out["failed"] and out["warnings"] == []
+    assert out["service_mesh_v2"] == dict(installed=False, found=[], message="", remedy="")
+    assert out["api_requests"] == len(fake.calls) == 5
