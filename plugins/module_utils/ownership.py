@@ -107,15 +107,22 @@ def classify(desired, existing, *, adopt=False):
 
     Returns a dict: ``action`` is ``create`` (absent), ``ours`` (labelled by this collection), ``adopt`` (someone
     else's and equal to what would be applied, or ``adopt`` is set), or ``conflict`` (someone else's and different);
-    ``differences`` lists what differs; ``object`` names it.
+    ``differences`` lists what differs; ``object`` names it; ``unchanged`` says that the object is ours and already
+    holds all of ``desired``, its labels and annotations included, so that applying it would change nothing.
     """
-    found = {"object": _ref(desired), "differences": []}
+    found = {"object": _ref(desired), "differences": [], "unchanged": False}
     if not existing:
         return dict(found, action="create")
-    if is_ours(existing):
-        return dict(found, action="ours")
     diffs = differences(desired, existing)
+    if is_ours(existing):
+        return dict(found, action="ours", differences=diffs, unchanged=not diffs and _holds_metadata(desired, existing))
     return dict(found, action="adopt" if adopt or not diffs else "conflict", differences=diffs)
+
+
+def _holds_metadata(desired, existing):
+    """The labels and annotations of ``desired`` are on ``existing`` with the same values (others may be too)."""
+    want, have = desired.get("metadata") or {}, existing.get("metadata") or {}
+    return all(not differences(want.get(key) or {}, have.get(key) or {}) for key in ("labels", "annotations"))
 
 
 def conflict_message(component, conflicts, variable=ADOPT_VARIABLE):

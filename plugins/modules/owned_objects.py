@@ -153,6 +153,12 @@ objects:
       type: list
       elements: str
       sample: ['spec.config.integrations.frameworks: want ["Deployment", "Pod"], found ["BatchJob"]']
+    unchanged:
+      description:
+        - The object is ours and already holds every field, label and annotation of the definition, so applying the
+          definition would change nothing; a role's configure step then skips its apply.
+      type: bool
+      sample: true
     reason:
       description: Why the object got its action.
       type: str

@@ -29,7 +29,37 @@ def test_labelled_object_is_ours_whatever_it_holds():
 def test_foreign_object_equal_to_ours_is_adopted_server_defaults_and_metadata_ignored():
     theirs = live(KUEUE, app="rhoai")
     theirs["spec"] = dict(theirs["spec"], logLevel="Normal")  # a default the operator filled in
-    assert o.classify(KUEUE, theirs) == {"object": "Kueue cluster", "differences": [], "action": "adopt"}
+    assert o.classify(KUEUE, theirs) == {
+        "object": "Kueue cluster",
+        "differences": [],
+        "action": "adopt",
+        "unchanged": False,  # applying it labels it
+    }
+
+
+def test_our_object_that_holds_everything_is_unchanged_and_applying_it_can_be_skipped():
+    ours = {o.MANAGED_BY_KEY: o.MANAGED_BY, o.COMPONENT_KEY: "kueue"}
+    desired = o.with_labels(KUEUE, "kueue")
+    current = live(desired, **ours, extra="kept")
+    current["spec"] = dict(current["spec"], logLevel="Normal")  # a default the operator filled in
+    assert o.classify(desired, current) == {
+        "object": "Kueue cluster",
+        "differences": [],
+        "action": "ours",
+        "unchanged": True,
+    }
+    # a changed variable: ours still, with the difference an apply makes
+    edited = live(dict(desired, spec={"managementState": "Removed"}), **ours)
+    found = o.classify(desired, edited)
+    assert found["action"] == "ours" and found["unchanged"] is False
+    assert (
+        found["differences"][0]
+        == 'spec.config: want {"integrations": {"frameworks": ["BatchJob", "Pod"]}}, found nothing'
+    )
+    # a label or an annotation the definition sets, and the object lacks, is a change too
+    annotated = o.with_labels(dict(KUEUE, metadata=dict(KUEUE["metadata"], annotations={"a": "1"})), "kueue")
+    assert o.classify(annotated, current)["unchanged"] is False
+    assert o.classify(o.with_labels(KUEUE, "lws"), current)["unchanged"] is False
 
 
 def test_foreign_object_that_differs_is_a_conflict_naming_each_difference():
