@@ -21,7 +21,6 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import api_
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.waiter import Api, Backoff, Budget, poll
 
 CHECKS = ("condition", "field", "exists", "absent", "rollout", "replicas")
-# Per request; a request near the deadline gets only what is left of it.
 # Requests per second on average, and the burst allowed right after a change (see waiter.Budget).
 REQUEST_RATE = 2.0
 REQUEST_BURST = 6
@@ -428,10 +427,10 @@ def _open_gates(api, watches, now):
     Read once per item, in the first round: nodes that join later are for the next run to wait for.
     """
     gated = [w for w in watches if w.gated]
-    owners = [w for w in gated for _read in _gate_reads(w.item)]
-    objects, errors = read_round(api, [read for w in gated for read in _gate_reads(w.item)])
+    reads = [(watch, read) for watch in gated for read in _gate_reads(watch.item)]
+    objects, errors = read_round(api, [pair[1] for pair in reads])
     found = {}
-    for index, watch in enumerate(owners):
+    for index, (watch, _read) in enumerate(reads):
         if index in errors:
             watch.error = errors[index]
         found[watch] = found.get(watch, False) or bool(objects.get(index))

@@ -263,7 +263,6 @@ PACKAGES = "packages.operators.coreos.com/v1"
 STUCK_GRACE = 30
 FAILED_CONFIRM = 5
 OPERATOR_GROUP_GRACE = 20
-# Per request; a request near the deadline gets only what is left of it.
 # Requests per second on average, and the burst allowed right after a change (see waiter.Budget).
 REQUEST_RATE = 2.0
 REQUEST_BURST = 6
