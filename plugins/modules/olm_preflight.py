@@ -520,7 +520,12 @@ def _batch(module, reader, operators):
         try:
             mesh = result["service_mesh_v2"] = _service_mesh_v2(reader)
         except Refusal as exc:
-            module.fail_json(msg="{0} Nothing was changed.".format(exc), problems=[str(exc)], operators=results)
+            module.fail_json(
+                msg="{0} Nothing was changed.".format(exc),
+                problems=[str(exc)],
+                operators=results,
+                api_requests=reader.requests,
+            )
         if mesh["installed"]:
             module.warn("{0} This run continues; verify.yml reports it as a failed check.".format(mesh["message"]))
     module.exit_json(api_requests=reader.requests, **result)

@@ -477,3 +477,12 @@ def test_without_maistra_and_service_mesh_v2_nothing_more_is_read_and_nothing_sa
     assert not out["failed"] and out["warnings"] == []
     assert out["service_mesh_v2"] == dict(installed=False, found=[], message="", remedy="")
     assert out["api_requests"] == len(fake.calls) == 5
+
+
+def test_a_refused_look_for_service_mesh_v2_fails_keeping_the_cause_and_the_request_count(monkeypatch):
+    fake = Fake([*manifests(), namespace(labels=OURS), group(), subscription(labels=OURS), csv()])
+    fake.errors["ServiceMeshControlPlane"] = ApiError(403, "Forbidden", 'cannot list "servicemeshcontrolplanes"')
+    main = functools.partial(olm_preflight.main, k8s_factory=lambda module: fake)
+    out = run_main(monkeypatch, main, {"operators": [NFD], "service_mesh_v2": True})
+    assert out["failed"] and 'cannot list "servicemeshcontrolplanes"' in out["msg"]
+    assert out["msg"].endswith("Nothing was changed.") and out["api_requests"] == len(fake.calls) == 6
