@@ -171,9 +171,14 @@ class K8s(object):
         """Return the items; an unknown kind (CRD not installed yet) lists as empty."""
         try:
             resource = self._resource(api_version, kind)
+            result = resource.get(namespace=namespace, label_selector=label_selector, field_selector=field_selector)
         except ResourceNotFoundError:
             return []
-        result = resource.get(namespace=namespace, label_selector=label_selector, field_selector=field_selector)
+        except NotFoundError:
+            # The kind came from the discovery cache the dynamic client keeps per API URL, but its CRD is gone
+            # (removed since, or the cache is another cluster's that had the same URL): refresh it for later calls.
+            self._dynamic.resources.invalidate_cache()
+            return []
         return list(result.to_dict().get("items", []))
 
     def merge_patch(self, api_version, kind, name, patch, namespace=None, *, dry_run=False):

@@ -182,3 +182,25 @@ def test_delete_of_an_object_already_gone_is_no_error(monkeypatch):
     k8s = client.K8s(object())
     monkeypatch.setattr(k8s, "_resource", lambda api_version, kind: Gone())
     assert k8s.delete("v1", "ConfigMap", "x", "ns") is None
+
+
+def test_a_kind_whose_crd_is_gone_lists_as_empty_and_refreshes_discovery(monkeypatch):
+    """Discovery cached (per API URL, across runs) a kind whose CRD has been deleted since: the list answers 404."""
+    refreshed = []
+
+    class Gone:
+        def get(self, **_):
+            raise client.NotFoundError(kubernetes.client.exceptions.ApiException(status=404, reason="Not Found"))
+
+    class Resources:
+        def get(self, api_version, kind):
+            return Gone()
+
+        def invalidate_cache(self):
+            refreshed.append(True)
+
+    monkeypatch.setattr(client.DynamicClient, "__init__", lambda self, api_client: None)
+    k8s = client.K8s(object())
+    monkeypatch.setattr(client._TimedDynamicClient, "resources", property(lambda self: Resources()))
+    assert k8s.list("maistra.io/v2", "ServiceMeshControlPlane") == []
+    assert refreshed == [True]
