@@ -75,6 +75,11 @@ def playbook_command(playbook, kubeconfig, extra_vars=None, *, check=False, diff
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         }
     )
+    # The dynamic client caches discovery in the temp dir per API URL and trusts it: a cache that an earlier test
+    # cluster on the same port left would skip requests and show kinds this cluster does not serve. One per cluster.
+    tmp = Path(kubeconfig).parent / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    full_env["TMPDIR"] = str(tmp)
     full_env.update(env or {})
     return cmd, full_env
 

@@ -37,11 +37,9 @@ def test_group_defaults_reach_both_collections(playbook, tmp_path, closed_port):
       rhoai.gpu_infra.node_label_check:
 """.format(host=host)
     )
-    # An empty kubeconfig path would be used instead of the group's host if the defaults did not arrive. The dynamic
-    # client caches discovery in the temp dir per API URL: a cache left by an earlier server on this port would skip
-    # the request this test expects to be refused, so the modules get a temp dir of their own.
-    env = {"K8S_AUTH_KUBECONFIG": "", "TMPDIR": str(tmp_path)}
-    run = playbook(book, tmp_path / "no-kubeconfig", env=env)
+    # An empty kubeconfig path would be used instead of the group's host if the defaults did not arrive. (The run's
+    # temp dir is its own, so no discovery cache an earlier server on this port left skips the refused request.)
+    run = playbook(book, tmp_path / "no-kubeconfig", env={"K8S_AUTH_KUBECONFIG": ""})
     assert run.rc != 0, run
     tasks = {part.split("]", 1)[0]: part for part in run.stdout.split("TASK [")[1:]}
     # each task tried the group's host (connection refused there), not a kubeconfig
