@@ -32,6 +32,10 @@ description:
     OperatorGroups and fails unless there is exactly one.
   - Follows each Subscription's C(status.installPlanRef) and C(status.currentCSV), so a CSV replaced during the
     install (phase C(Replacing) while OLM walks an upgrade chain) is followed to its successor.
+  - A Subscription someone else creates, such as the ones OLM creates in the namespace of an operator for the
+    packages its bundle requires, is given by I(package) instead of I(name) and waited for until it appears. OLM
+    makes those from the InstallPlan that installs the operator, so once a Subscription of the namespace is installed
+    (state C(AtLatestKnown)) and none to the package has appeared for 30 seconds, the wait fails saying so.
   - Approves a Manual InstallPlan only when I(approve_pinned=true) and the plan installs the Subscription's pinned
     CSV (I(starting_csv) is listed in the plan's C(spec.clusterServiceVersionNames)); never any other plan.
   - Reads with one LIST per kind per round, whatever the number of Subscriptions; cluster-wide while the
@@ -63,9 +67,16 @@ options:
     required: true
     suboptions:
       name:
-        description: Name of the Subscription.
+        description:
+          - Name of the Subscription.
+          - Exactly one of I(name) and I(package) is required.
         type: str
-        required: true
+      package:
+        description:
+          - Instead of I(name), the package (C(spec.name)) of a Subscription whose name this module is not told, for
+            example one OLM creates for a dependency of an operator it installs in the same namespace (OLM names it
+            itself). The first, by name, of the namespace's Subscriptions to that package is waited for.
+        type: str
       namespace:
         description: Namespace of the Subscription.
         type: str
@@ -154,6 +165,15 @@ EXAMPLES = r"""
       - name: kueue-operator
         namespace: openshift-kueue-operator
     operator_group_grace: 10
+
+- name: Wait for Red Hat Connectivity Link and the three operators OLM subscribes to as its dependencies
+  rhoai.gpu_infra.csv_wait:
+    subscriptions:
+      - name: rhcl-operator
+        namespace: kuadrant-system
+      - {package: authorino-operator, namespace: kuadrant-system}
+      - {package: limitador-operator, namespace: kuadrant-system}
+      - {package: dns-operator, namespace: kuadrant-system}
 """
 
 RETURN = r"""
@@ -164,9 +184,13 @@ subscriptions:
   elements: dict
   contains:
     name:
-      description: Name of the Subscription.
+      description: Name of the Subscription; for one given by I(package), the name found, empty when none was.
       type: str
       sample: nfd
+    package:
+      description: The I(package) given for the Subscription, empty when it was given by I(name).
+      type: str
+      sample: ""
     namespace:
       description: Namespace of the Subscription.
       type: str
@@ -389,6 +413,8 @@ class Reader(object):
         namespaces = sorted({w.namespace for w in watches})
         subs, snap.refused = self._list("Subscription", namespaces)
         snap.subscriptions = {_key(s): s for s in subs}
+        for w in watches:
+            w.find(snap.subscriptions)
         named = sorted(
             {
                 w.namespace
@@ -468,6 +494,10 @@ def _key(obj):
     return meta.get("namespace"), meta.get("name")
 
 
+def _package(sub):
+    return ((sub or {}).get("spec") or {}).get("name")
+
+
 def _names_csv(sub):
     status = (sub or {}).get("status") or {}
     return bool(status.get("currentCSV") or status.get("installedCSV"))
@@ -477,7 +507,8 @@ class Watch(object):
     """What is known about one Subscription while waiting for it."""
 
     def __init__(self, ref, tracker=None):
-        self.name = ref["name"]
+        self.name = ref.get("name") or ""
+        self.package = ref.get("package") or ""
         self.namespace = ref["namespace"]
         self.starting_csv = ref.get("starting_csv") or ""
         self.component = ref.get("component") or ""
@@ -494,6 +525,20 @@ class Watch(object):
     @property
     def done(self):
         return self.result["final"]
+
+    @property
+    def label(self):
+        return self.name or "(the Subscription to package {0})".format(self.package)
+
+    def find(self, subscriptions):
+        """Given by package: take the name of the first Subscription to it in the namespace, once there is one."""
+        if self.name:
+            return
+        found = sorted(
+            n for (ns, n), sub in subscriptions.items() if ns == self.namespace and _package(sub) == self.package
+        )
+        if found:
+            self.name = found[0]
 
     def fail(self, diagnosis, now):
         self.result = dict(self.result, state=FAILED, diagnosis=diagnosis, final=True)
@@ -544,6 +589,8 @@ class Watch(object):
             groups=groups,
             siblings=snap.siblings(self.namespace, self.name),
         )
+        if not sub and self.package:
+            result = self._absent_package(result, snap)
         if groups_unread:
             result = dict(
                 result,
@@ -562,12 +609,37 @@ class Watch(object):
         self.read_error = ""
         self.seconds = round(now, 1)
 
+    def _absent_package(self, result, snap):
+        """No Subscription to the package yet: waited for while nothing in its namespace is installed, since OLM
+        makes the Subscriptions for an operator's dependencies from the same InstallPlan that installs it; once one
+        is installed (state AtLatestKnown), the usual 30 seconds of grace."""
+        installed = sorted(
+            n
+            for (ns, n), s in snap.subscriptions.items()
+            if ns == self.namespace and ((s.get("status") or {}).get("state")) == "AtLatestKnown"
+        )
+        if not installed:
+            return dict(
+                result,
+                stuck=False,
+                diagnosis="No Subscription to package {0} exists in namespace {1} yet; waiting for one (OLM makes it "
+                "when it installs an operator there that requires the package).".format(self.package, self.namespace),
+            )
+        return dict(
+            result,
+            diagnosis="No Subscription to package {0} exists in namespace {1}, though Subscription {2} there is "
+            "installed. Expected one made by someone else, such as the one OLM makes when an operator installed there "
+            "requires the package: check that operator's InstallPlan (oc get installplan -n {1} -o yaml) and that "
+            "the catalog has the package.".format(self.package, self.namespace, ", ".join(installed)),
+        )
+
     def fingerprint(self):
         return (self.result["state"], self.result["csv"], self.result["phase"], self.result["diagnosis"])
 
     def report(self):
         out = dict(
             name=self.name,
+            package=self.package,
             namespace=self.namespace,
             component=self.component,
             csv=self.result["csv"],
@@ -592,7 +664,7 @@ class Watch(object):
         wanted = self.starting_csv or self.result["csv"] or "the channel's CSV"
         return "Subscription {0}/{1}: expected {2} to reach Succeeded, found {3}{4}. {5}{6}".format(
             self.namespace,
-            self.name,
+            self.label,
             wanted,
             self.result["state"],
             " (CSV {0} {1})".format(self.result["csv"], self.result["phase"]) if self.result["phase"] else "",
@@ -679,7 +751,7 @@ def wait_all(
             if progress and watch.fingerprint() != fingerprint:
                 progress(
                     "{0:7.1f}s {1}/{2}: {3} {4} {5} {6}".format(
-                        elapsed, watch.namespace, watch.name, *watch.fingerprint()
+                        elapsed, watch.namespace, watch.label, *watch.fingerprint()
                     )
                 )
         failed = any(w.done and w.result["state"] != SUCCEEDED for w in watches)
@@ -726,8 +798,11 @@ def main():
             type="list",
             elements="dict",
             required=True,
+            required_one_of=[("name", "package")],
+            mutually_exclusive=[("name", "package")],
             options=dict(
-                name=dict(type="str", required=True),
+                name=dict(type="str"),
+                package=dict(type="str"),
                 namespace=dict(type="str", required=True),
                 starting_csv=dict(type="str", default=""),
                 component=dict(type="str", default=""),

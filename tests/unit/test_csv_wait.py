@@ -506,6 +506,51 @@ def test_blocked_state_that_clears_does_not_fail(cluster, clock):
     assert by_name(watches)["nfd"]["state"] == "succeeded"
 
 
+KUADRANT = "kuadrant-system"
+# OLM names the Subscriptions it makes for a bundle's required packages itself.
+DNS_SUB = "dns-operator-stable-redhat-operators-kuadrant-system"
+
+
+def dependency_subscription(cluster, at, csv_name, *, done_at):
+    """OLM makes the Subscription to package dns-operator at `at`, from the InstallPlan of rhcl-operator."""
+
+    def make(c):
+        sub = subscription("dns-operator", KUADRANT)
+        sub["metadata"]["name"] = DNS_SUB
+        c.put(sub)
+        resolve(DNS_SUB, KUADRANT, csv_name, "install-rhcl-operator")(c)
+
+    cluster.at(at, make)
+    cluster.at(done_at, csv_phase(csv_name, KUADRANT, "Succeeded", "InstallSucceeded"))
+
+
+def test_a_subscription_given_by_package_is_waited_for_until_olm_makes_it(cluster, clock):
+    automatic_install(cluster, "rhcl-operator", KUADRANT, "rhcl-operator.v1.2.0", done_at=5.0)
+    dependency_subscription(cluster, 20.0, "dns-operator.v0.14.0", done_at=25.0)
+    refs = [dict(name="rhcl-operator", namespace=KUADRANT), dict(package="dns-operator", namespace=KUADRANT)]
+    watches, timed_out = wait(cluster, clock, refs)
+    assert not timed_out
+    rhcl, dns = [w.report() for w in watches]
+    assert rhcl["state"] == "succeeded" and (rhcl["name"], rhcl["package"]) == ("rhcl-operator", "")
+    assert dns["state"] == "succeeded" and dns["csv"] == "dns-operator.v0.14.0"
+    assert (dns["name"], dns["package"]) == (DNS_SUB, "dns-operator")
+    assert 25.0 <= clock.now <= 30.0
+
+
+def test_a_package_nobody_subscribes_to_fails_30_s_after_its_namespace_installed_an_operator(cluster, clock):
+    automatic_install(cluster, "rhcl-operator", KUADRANT, "rhcl-operator.v1.2.0", done_at=40.0)
+    refs = [dict(name="rhcl-operator", namespace=KUADRANT), dict(package="dns-operator", namespace=KUADRANT)]
+    watches, timed_out = wait(cluster, clock, refs)
+    dns = watches[1].report()
+    assert not timed_out and dns["state"] == "failed" and dns["name"] == ""
+    # Nothing in the namespace installed yet is no reason to give up: the grace starts once rhcl-operator is in (each
+    # change is seen up to a poll late).
+    assert 40.0 + csv_wait.STUCK_GRACE <= clock.now < 40.0 + csv_wait.STUCK_GRACE + 12
+    assert "No Subscription to package dns-operator exists in namespace kuadrant-system" in dns["diagnosis"]
+    assert "rhcl-operator there is installed" in dns["diagnosis"] and "InstallPlan" in dns["diagnosis"]
+    assert "(the Subscription to package dns-operator)" in watches[1].expectation()
+
+
 def test_transient_api_errors_do_not_end_the_wait(cluster, clock):
     automatic_install(cluster, "nfd", "openshift-nfd", "nfd.v1", done_at=5.0)
     cluster.fail_next_reads = 3
@@ -997,3 +1042,14 @@ def test_approval_the_credentials_may_not_make_is_a_final_failure(cluster, clock
     assert report["state"] == "failed" and clock.now < 1 and report["approved"] == ""
     assert report["diagnosis"].startswith("Could not approve InstallPlan install-1: the credentials lack permission")
     assert "cannot patch" in report["diagnosis"] and "approve it by hand" in report["diagnosis"]
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [dict(namespace="openshift-nfd"), dict(name="nfd", package="nfd", namespace="openshift-nfd")],
+    ids=["neither", "both"],
+)
+def test_module_wants_exactly_one_of_name_and_package(monkeypatch, cluster, ref):
+    result = run_module(monkeypatch, cluster, dict(subscriptions=[ref]))
+    assert result["failed"] and "name" in result["msg"] and "package" in result["msg"], result
+    assert cluster.calls == []
