@@ -371,7 +371,7 @@ class Watch(object):
 
     @property
     def done(self):
-        return self.result["state"] in ("ready", "warning")
+        return self.result["state"] in ("ready", "warning", "skipped")
 
     def report(self):
         report = dict(
@@ -384,6 +384,8 @@ class Watch(object):
         )
         if self.error is not None:
             report["last_error"] = error_text(self.error)
+        if self.result["state"] == "skipped":
+            report["note"] = self.warning()
         if self.seconds is not None:
             report["seconds"] = round(self.seconds, 1)
         return report
@@ -399,7 +401,7 @@ class Watch(object):
         return text
 
     def warning(self):
-        """For an item done with a warning: what was not reached, what was found, and what it means."""
+        """For an item done with a warning or skipped: what was not reached, what was found, and what it means."""
         return "{0}: not waiting for {1}; found {2}. {3}".format(
             self.item["description"],
             expectation(self.item),
@@ -422,9 +424,10 @@ class Outcome(object):
 
 
 def _open_gates(api, watches, now):
-    """Settle each item that waits only while some objects exist: gone through, or done with a warning when none do.
+    """Settle each item that waits only while some objects exist: gone through, or skipped when none do.
 
-    Read once per item, in the first round: nodes that join later are for the next run to wait for.
+    Read once per item, in the first round: nodes that join later are for the next run to wait for. Skipped is not a
+    warning: no GPU nodes yet is the normal state right after their MachineSets are made, or while they scale at zero.
     """
     gated = [w for w in watches if w.gated]
     reads = [(watch, read) for watch in gated for read in _gate_reads(watch.item)]
@@ -442,7 +445,7 @@ def _open_gates(api, watches, now):
         if not found[watch]:
             gate = watch.item["when_exists"]
             watch.result = dict(
-                state="warning",
+                state="skipped",
                 found="no {0} labelled {1}".format(gate["kind"], " or ".join(gate["label_selectors"])),
                 exists=False,
             )

@@ -138,14 +138,15 @@ options:
         description: What to do when the item is not ready in time; appended to its message.
         type: str
       warning:
-        description: For an item done with one of the I(warn_reasons), or with no object of I(when_exists), what
-          that means and what to do; appended to the warning.
+        description: For an item done with one of the I(warn_reasons), or skipped for want of the objects of
+          I(when_exists), what that means and what to do; appended to the warning, or to the item's RV(items[].note).
         type: str
       when_exists:
         description:
           - Wait for the item only when objects of this kind exist, for example GPU nodes before a GPU ClusterPolicy
-            can be ready. Looked at once, in the first round; with none, the item is done with a warning (state
-            C(warning), found C(no <kind> labelled ...)).
+            can be ready. Looked at once, in the first round; with none, the item is done without waiting (state
+            C(skipped), found C(no <kind> labelled ...), and a RV(items[].note)), which is not a warning, since no GPU
+            nodes yet is normal right after their MachineSets are made.
         type: dict
         suboptions:
           api_version:
@@ -247,7 +248,8 @@ items:
       type: bool
       sample: true
     state:
-      description: C(ready), C(warning) (done with a reason listed in I(warn_reasons)) or C(waiting).
+      description: C(ready), C(warning) (done with a reason listed in I(warn_reasons)), C(skipped) (no object of
+        I(when_exists)) or C(waiting).
       type: str
       sample: ready
     exists:
@@ -258,6 +260,13 @@ items:
       description: One line on what was last read (conditions, field value or status; for a Secret only its name).
       type: str
       sample: "KnativeServing knative-serving/knative-serving: Ready=True"
+    note:
+      description: For a C(skipped) item, what was not waited for, why, and the item's I(warning) text.
+      type: str
+      returned: when the item was skipped
+      sample: >-
+        gpu_operator: ClusterPolicy gpu-cluster-policy: not waiting for ClusterPolicy gpu-cluster-policy status.state
+        'ready'; found no Node labelled node-role.kubernetes.io/gpu. There are no GPU nodes yet; ...
     expected:
       description: What ready means for the item, in words.
       type: str

@@ -413,18 +413,20 @@ CLUSTER_POLICY = item(
 )
 
 
-def test_without_the_objects_of_when_exists_the_item_ends_at_once_with_a_warning(monkeypatch, cluster):
+def test_without_the_objects_of_when_exists_the_item_is_skipped_at_once_with_a_note(monkeypatch, cluster):
     cluster.put(obj("Node", "worker-0", labels={"node-role.kubernetes.io/worker": ""}))
     result = run_module(monkeypatch, cluster, dict(wait=[module_item(CLUSTER_POLICY)], timeout=600))
     assert not result["failed"] and cluster.clock.sleeps == []
-    assert result["items"][0]["state"] == "warning" and result["items"][0]["exists"] is False
+    assert result["items"][0]["state"] == "skipped" and result["items"][0]["exists"] is False
     # one LIST per selector, and the ClusterPolicy itself is never read
     assert cluster.calls == [("list", "Node", None), ("list", "Node", None)]
-    assert result["warnings"] == [
+    # no GPU nodes yet is normal right after their MachineSets are made: said, but not a warning
+    assert result["warnings"] == []
+    assert result["items"][0]["note"] == (
         "gpu_operator: ClusterPolicy gpu-cluster-policy: not waiting for ClusterPolicy gpu-cluster-policy "
         "status.state 'ready'; found no Node labelled node-role.kubernetes.io/gpu or gpu=true. "
         "It becomes ready when GPU nodes join."
-    ]
+    )
 
 
 def test_with_an_object_of_when_exists_the_item_is_waited_for_and_the_gate_read_once(monkeypatch, cluster):
@@ -437,11 +439,11 @@ def test_with_an_object_of_when_exists_the_item_is_waited_for_and_the_gate_read_
     assert cluster.count("list", "Node") == 2 and cluster.count("get", "ClusterPolicy") >= 2
 
 
-def test_check_mode_warns_too_when_the_objects_of_when_exists_are_missing(monkeypatch, cluster):
+def test_check_mode_skips_too_when_the_objects_of_when_exists_are_missing(monkeypatch, cluster):
     args = dict(wait=[module_item(CLUSTER_POLICY)], timeout=600, _ansible_check_mode=True)
     result = run_module(monkeypatch, cluster, args)
     assert not result["failed"] and "would wait" not in result["msg"]
-    assert len(result["warnings"]) == 1 and "found no Node labelled" in result["warnings"][0]
+    assert result["items"][0]["state"] == "skipped" and "found no Node labelled" in result["items"][0]["note"]
 
 
 def test_when_exists_needs_what_to_list():
