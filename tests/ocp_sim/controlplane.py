@@ -96,9 +96,22 @@ def find_bin_dir() -> Path:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list:
+    """`count` distinct free ports: the sockets stay bound until all are picked, since the kernel may hand a port it
+    just released to the next bind (two components of one control plane then got the same port)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
@@ -219,8 +232,8 @@ class ControlPlane:
         ControlPlane._running_here.append(self)
         self.state_dir.mkdir(parents=True)
         self.log_dir.mkdir()
-        for name in ("etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "kwok"):
-            self.ports[name] = free_port()
+        names = ("etcd", "etcd_peer", "apiserver", "controller_manager", "scheduler", "kwok")
+        self.ports.update(zip(names, free_ports(len(names))))
         self._write_pki()
         self._write_kubeconfigs()
         self._build_args(bin_dir)

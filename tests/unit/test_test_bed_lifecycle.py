@@ -143,3 +143,25 @@ def test_descendants_are_found_through_proc():
     finally:
         os.killpg(proc.pid, 9)
         proc.wait()
+
+
+def test_the_ports_of_one_control_plane_are_distinct_even_when_the_kernel_reuses_a_released_port(monkeypatch):
+    """A kernel may give the port it just released to the next bind(0); the components' ports must still differ."""
+    bound = set()
+
+    class ReusingSocket:
+        def __init__(self, *args):
+            self.port = None
+
+        def bind(self, address):
+            self.port = min(p for p in range(40000, 40100) if p not in bound)  # lowest free: a released one first
+            bound.add(self.port)
+
+        def getsockname(self):
+            return ("127.0.0.1", self.port)
+
+        def close(self):
+            bound.discard(self.port)
+
+    monkeypatch.setattr(controlplane.socket, "socket", ReusingSocket)
+    assert len(set(controlplane.free_ports(6))) == 6
