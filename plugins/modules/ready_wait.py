@@ -281,6 +281,12 @@ items:
       type: str
       returned: when the last read failed
       sample: "503 Service Unavailable: the server is currently unable to handle the request"
+notes:
+  description: The RV(items[].note) of every skipped item, in order, for a task to print; empty when none was skipped.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 elapsed:
   description: Seconds the module took, from connecting to the API to the end of the wait.
   returned: always
@@ -418,6 +424,7 @@ def main():
     result = dict(
         changed=False,
         items=[w.report() for w in outcome.watches],
+        notes=[w.warning() for w in outcome.watches if w.result["state"] == "skipped"],
         elapsed=round(setup + outcome.elapsed, 1),
         requests=outcome.requests,
         failed_reads=outcome.failed_reads,

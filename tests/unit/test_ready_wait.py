@@ -427,6 +427,7 @@ def test_without_the_objects_of_when_exists_the_item_is_skipped_at_once_with_a_n
         "status.state 'ready'; found no Node labelled node-role.kubernetes.io/gpu or gpu=true. "
         "It becomes ready when GPU nodes join."
     )
+    assert result["notes"] == [result["items"][0]["note"]]
 
 
 def test_with_an_object_of_when_exists_the_item_is_waited_for_and_the_gate_read_once(monkeypatch, cluster):
@@ -435,7 +436,7 @@ def test_with_an_object_of_when_exists_the_item_is_waited_for_and_the_gate_read_
     cluster.at(20.0, lambda c: c.find("ClusterPolicy", "gpu-cluster-policy", None)["status"].update(state="ready"))
     result = run_module(monkeypatch, cluster, dict(wait=[module_item(CLUSTER_POLICY)], timeout=600))
     assert not result["failed"] and result["warnings"] == []
-    assert result["items"][0]["ready"] and result["items"][0]["seconds"] >= 20
+    assert result["items"][0]["ready"] and result["items"][0]["seconds"] >= 20 and result["notes"] == []
     assert cluster.count("list", "Node") == 2 and cluster.count("get", "ClusterPolicy") >= 2
 
 
