@@ -212,8 +212,11 @@ def _gone(api, ref):
     return api.get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"] or None) is None
 
 
-def remove(api, refs, *, dry_run=False, wait=False, timeout=300, clock=None, sleep=None, interval=2.0):
+def remove(api, refs, *, dry_run=False, wait=False, timeout=300, clock=None, sleep=None, interval=2.0, owned_only=True):
     """Delete the objects of ``refs`` that carry the managed-by label, in the order given; keep every other one.
+
+    ``owned_only=False`` deletes them whatever their labels, for a caller that decided whose they are (the removal of
+    an OLM install, whose Subscription may be ours without the label).
 
     A Namespace that holds an object kept by this same call is kept too, since deleting the namespace would delete
     that object. With ``wait``, each deletion is waited for before the next one (an operand before its namespace),
@@ -232,7 +235,7 @@ def remove(api, refs, *, dry_run=False, wait=False, timeout=300, clock=None, sle
         if obj is None:
             result["absent"].append(dict(ref, reason="does not exist"))
             continue
-        if not is_ours(obj):
+        if owned_only and not is_ours(obj):
             result["kept"].append(dict(ref, reason=KEPT_FOREIGN))
             continue
         holding = [k["object"] for k in result["kept"] if ref["kind"] == "Namespace" and k["namespace"] == ref["name"]]

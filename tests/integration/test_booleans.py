@@ -9,7 +9,7 @@ cannot pass vacuously.
 
 Files of other roles this test depends on as well: playbooks/site.yml and playbooks/teardown.yml (their own booleans,
 gpu_infra_allow_unsupported_version and gpu_infra_teardown_confirm, already go through `| bool`) and the olm_operator
-role (olm_operator_approve_pinned, the *_remove_crds values passed to it).
+role (olm_operator_approve_pinned, the *_remove_crds values passed to its olm_remove call).
 """
 
 import difflib
@@ -56,13 +56,17 @@ def extra_vars(names, value, as_string, **more):
 
 
 def outline(run):
-    """[(task name, ran|skipped|failed), ...] from the JSON callback's report."""
+    """[(task name, ran|skipped|failed), ...] from the JSON callback's report; an olm_remove task that ran says
+    which remove_crds it was given ("ran remove_crds=True")."""
     report = json.loads(run.stdout[run.stdout.index("{") :])
     steps = []
     for play in report["plays"]:
         for task in play["tasks"]:
             result = task["hosts"].get("localhost", {})
             state = "failed" if result.get("failed") else "skipped" if result.get("skipped") else "ran"
+            args = result.get("invocation", {}).get("module_args", {})
+            if state == "ran" and "remove_crds" in args:
+                state += " remove_crds={0}".format(args["remove_crds"])
             steps.append((task["task"]["name"], state))
     return steps
 
@@ -116,8 +120,8 @@ def test_site_check_and_teardown_treat_string_booleans_like_booleans(request, pl
             playbook, sim, "teardown.yml", True, TEARDOWN_BOOLEANS, more={"gpu_infra_teardown_confirm": True}
         )
         assert keep_run.rc == 0 and drop_run.rc == 0, (keep_run, drop_run)
-        # olm_operator's remove, once per operator: "Delete the CRDs of package <package>"
-        crds = sorted({task for task, _ in drop if "Delete the CRDs of package" in task})
-        assert len(crds) == 6, drop  # cert_manager, nfd, gpu_operator, serverless, lws, kueue
-        assert all(states_of(keep, task) == {"skipped"} for task in crds), keep
-        assert all(states_of(drop, task) == {"ran"} for task in crds), drop
+        # olm_operator's remove, one olm_remove call per operator
+        removals = sorted({task for task, _ in drop if "Remove as much of the operator install" in task})
+        assert len(removals) == 6, drop  # cert_manager, nfd, gpu_operator, serverless, lws, kueue
+        assert all(states_of(keep, task) == {"ran remove_crds=False"} for task in removals), keep
+        assert all(states_of(drop, task) == {"ran remove_crds=True"} for task in removals), drop

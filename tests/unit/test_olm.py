@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.rhoai.gpu_infra.plugins.filter.olm import olm_catalog_check, olm_resources
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import olm
 
 FIXTURES = Path(__file__).parent / "fixtures" / "olm"
@@ -377,19 +376,12 @@ def test_existing_namespace_without_requested_labels_gets_no_labels_key():
     assert "labels" not in objs["namespace"]["metadata"]
 
 
-def test_olm_resources_filter_combines_objects_and_group_decision():
-    out = olm_resources(NFD, True, [group("keep-me", {"targetNamespaces": ["openshift-nfd"]})])
-    assert out["operator_group_action"] == "reuse" and out["operator_group_name"] == "keep-me" and out["error"] == ""
-    out = olm_resources(NFD, True, [group("global", {})])
-    assert out["operator_group_action"] == "error" and "global" in out["error"]
-
-
 # --- Catalog --------------------------------------------------------------------------------------------------------
 
 
 def test_catalog_check_ok():
     assert olm.catalog_check(MANIFESTS, "nfd", "stable", "redhat-operators") == ""
-    assert olm_catalog_check(MANIFESTS, dict(NFD, starting_csv="nfd.4.20.0-202509301512")) == ""
+    assert olm.catalog_check(MANIFESTS, "nfd", "stable", "redhat-operators", "nfd.4.20.0-202509301512") == ""
 
 
 def test_catalog_check_wrong_channel_lists_the_channels():
@@ -415,9 +407,8 @@ def test_catalog_check_starting_csv_not_in_channel():
 
 
 def test_catalog_check_install_mode():
-    msg = olm_catalog_check(
-        MANIFESTS,
-        dict(package="kueue-operator", channel="stable-v1.2", source="redhat-operators", install_mode="OwnNamespace"),
-    )
+    msg = olm.catalog_check(MANIFESTS, "kueue-operator", "stable-v1.2", "redhat-operators", install_mode="OwnNamespace")
     assert "does not support install mode OwnNamespace" in msg and "AllNamespaces" in msg
-    assert olm_catalog_check(MANIFESTS, dict(NFD, install_mode="AllNamespaces")).startswith("Package nfd")
+    assert olm.catalog_check(MANIFESTS, "nfd", "stable", "redhat-operators", install_mode="AllNamespaces").startswith(
+        "Package nfd"
+    )
