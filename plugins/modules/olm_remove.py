@@ -19,10 +19,9 @@ description:
     labelled only the namespace), or with I(dependency_of_ours).
   - Then deletes, in this order, the Subscription, its CSVs (labelled as this collection's first, so that a re-run
     after a removal that stopped in between still knows them; each waited for until gone), the C(Operator) object
-    C(<package>.<namespace>) (only while the Subscription or a CSV was there, or with I(remove_crds), since OLM
-    recreates it for as long as CRDs carrying the package's label remain), with I(remove_namespace) the OperatorGroups
-    and the namespace that carry the managed-by label (waited for), and with I(remove_crds) the CRDs of I(crds) (waited
-    for).
+    C(<package>.<namespace>) when the Subscription or a CSV was there, with I(remove_namespace) the OperatorGroups and
+    the namespace that carry the managed-by label (waited for), and with I(remove_crds) the CRDs of I(crds) (waited
+    for) and then the C(Operator) object, which OLM recreates for as long as CRDs carrying the package's label remain.
   - Someone else's Subscription stays with its CSVs, its OperatorGroup and its namespace, and so do the CRDs; RV(left)
     says what was left, why, and the commands that remove it by hand.
   - Objects already gone are no error, so a removal that stopped in between can be re-run.
@@ -194,9 +193,12 @@ def remove(api, params, *, dry_run=False, clock=time.monotonic):
         delete([_ref(OLM_V1ALPHA1, "Subscription", name, ns)], wait=False)
     delete([_ref(OLM_V1ALPHA1, "ClusterServiceVersion", c, ns) for c in decision["csvs"]], wait=True)
     crds = params["remove_crds"] and decision["owner"] != olm.FOREIGN
-    if decision["operator"] or crds:
-        # Not waited for: OLM recreates it for as long as CRDs carrying the package's label remain.
-        delete([_ref(OLM_V1, "Operator", "{0}.{1}".format(package, ns))], wait=False)
+    # OLM recreates the Operator object for as long as anything carries the package's label, CRDs included: with the
+    # CRDs it goes last, and without them only while there was a Subscription or CSV (a re-run would only delete the
+    # copy OLM made again).
+    operator = [_ref(OLM_V1, "Operator", "{0}.{1}".format(package, ns))]
+    if decision["operator"] and not crds:
+        delete(operator, wait=False)
     if params["remove_namespace"] and namespace is not None and not decision["left"]:
         selector = "{0}={1}".format(ownership.MANAGED_BY_KEY, ownership.MANAGED_BY)
         groups = api.list(OLM_V1, "OperatorGroup", ns, label_selector=selector)
@@ -205,6 +207,7 @@ def remove(api, params, *, dry_run=False, clock=time.monotonic):
         delete([_ref("v1", "Namespace", ns)], wait=True, owned_only=True)
     if crds:
         delete([_ref("apiextensions.k8s.io/v1", "CustomResourceDefinition", c) for c in params["crds"]], wait=True)
+        delete(operator, wait=False)
     return dict(owner=decision["owner"], removed=removed, left=decision["left"])
 
 
