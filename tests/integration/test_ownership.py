@@ -134,6 +134,7 @@ def test_teardown_deletes_labelled_operands_and_lists_someone_elses_it_left(sim,
     assert "Would remove (objects carrying app.kubernetes.io/managed-by=rhoai.gpu_infra): LeaderWorkerSetOperator" in (
         flat(dry)
     ), dry
+    assert "- lws: Subscription openshift-lws-operator/leader-worker-set, ClusterServiceVersion" in flat(dry), dry
     unchanged(before, versions(sim))
 
     run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(SITE, **CONFIRM))
@@ -149,3 +150,8 @@ def test_teardown_deletes_labelled_operands_and_lists_someone_elses_it_left(sim,
     assert "Removed (objects carrying app.kubernetes.io/managed-by=rhoai.gpu_infra): LeaderWorkerSetOperator" in (
         summary
     ), run
+    # the operator installs are listed too, each with what went
+    removed = summary[summary.index("Removed with the operator installs") : summary.index("Left in place")]
+    for component in COMPONENTS:
+        assert "- {0}: Subscription ".format(component) in removed, run
+    assert "Namespace openshift-lws-operator" in removed, run
