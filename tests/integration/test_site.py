@@ -228,13 +228,16 @@ def test_verify_passes_after_site_also_in_check_mode(sim, playbook, tmp_path):
 
 
 def test_teardown_removes_what_site_created_and_nothing_else(sim, playbook):
-    workers = {
-        m.metadata.name
-        for m in items(sim, "machine.openshift.io/v1beta1", "MachineSet")
-        if "-worker-" in m.metadata.name
-    }
+    before = {m.metadata.name for m in items(sim, "machine.openshift.io/v1beta1", "MachineSet")}
+    workers = {name for name in before if "-worker-" in name}
+    assert before - workers, before  # the GPU MachineSets site made
     run = playbook("teardown.yml", sim.kubeconfig, extra_vars=CONFIRM)
     assert run.rc == 0, run
+    # the summary names what went: the GPU MachineSets and, per operator, its Subscription and the rest
+    summary = " ".join(run.stdout[run.stdout.index("Summarize what the teardown removed") :].split())
+    for name in before - workers:
+        assert "MachineSet openshift-machine-api/{0}".format(name) in summary, run
+    assert "- kueue: Subscription openshift-kueue-operator/kueue-operator, ClusterServiceVersion" in summary, run
     assert items(sim, "operators.coreos.com/v1alpha1", "Subscription") == []
     assert items(sim, "operators.coreos.com/v1alpha1", "ClusterServiceVersion") == []
     assert items(sim, "kueue.openshift.io/v1", "Kueue") == []
