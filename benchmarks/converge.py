@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.converge [--latency 60] [--operand-latency 1] [--components cert_manager,...]
                                             [--task-log-dir DIR]
 
-Four runs, on two fresh simulated clusters with the same per-operator install latency (knob install_latency_seconds)
+Five runs, on two fresh simulated clusters with the same per-operator install latency (knob install_latency_seconds)
 and operand latency (knob operand_latency_seconds):
   serial  a generated playbook that includes each role's main.yml in turn (subscribe, wait for the CSV, configure,
           wait for the operands, component by component), the way most existing automation installs operators
@@ -11,6 +11,7 @@ and operand latency (knob operand_latency_seconds):
   site    playbooks/site.yml (subscribe all, one csv_wait, configure in order, then wait for the operands) (cluster 2)
   no-op   a second site.yml run on the converged cluster 2
   verify  playbooks/verify.yml on the converged cluster 2
+  teardown  playbooks/teardown.yml on cluster 2 (CRDs kept)
 Prints the commit and the load average first, then for each run the wall-clock time, the API requests (from the
 apiserver's apiserver_request_total, which also counts the simulated controllers' own requests) and the tasks
 executed, then the ratios site/serial and no-op/site, and the request rate and Subscriptions of every csv_wait.
@@ -173,7 +174,7 @@ def measure(label, playbook, cp, extra_vars, task_log, *, must_pass=True):
     result = Run(label, seconds, requests, run.rc, run.changed, Tasks.read(Path(task_log)))
     t = result.tasks
     print(
-        f"{label:<7} {seconds:8.1f} s  {requests:7d} API requests  changed={run.changed}  rc={run.rc}"
+        f"{label:<8} {seconds:8.1f} s  {requests:7d} API requests  changed={run.changed}  rc={run.rc}"
         f"  tasks executed {t.executed} (no module {t.no_module}, loop items {t.loop_items}),"
         f" includes {t.includes}, skipped {t.skipped}  [load {load()}]",
         flush=True,
@@ -238,7 +239,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="converge-bench-") as workdir:
         logs = Path(args.task_log_dir or workdir)
         logs.mkdir(parents=True, exist_ok=True)
-        for name in ("serial", "site", "no-op", "verify"):
+        for name in ("serial", "site", "no-op", "verify", "teardown"):
             (logs / f"{name}.jsonl").unlink(missing_ok=True)
         serial_play = Path(workdir) / "serial.yml"
         serial_play.write_text(SERIAL_PLAY.format(tasks="\n".join(SERIAL_TASK.format(role=r) for r in components)))
@@ -252,13 +253,15 @@ def main(argv=None):
             site = measure("site", "site.yml", clusters[-1], converge_vars, logs / "site.jsonl")
             noop = measure("no-op", "site.yml", clusters[-1], converge_vars, logs / "no-op.jsonl")
             verify = measure("verify", "verify.yml", clusters[-1], verify_vars, logs / "verify.jsonl", must_pass=False)
+            teardown_vars = dict(converge_vars, gpu_infra_teardown_confirm=True)
+            teardown = measure("teardown", "teardown.yml", clusters[-1], teardown_vars, logs / "teardown.jsonl")
         finally:
             for cp in clusters:
                 cp.stop()
     print()
     print("| run | wall time | tasks executed | no module | loop items | includes | skipped | API requests | changed |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for r in (serial, site, noop, verify):
+    for r in (serial, site, noop, verify, teardown):
         t = r.tasks
         print(
             f"| {r.label}{'' if r.rc == 0 else f' (rc={r.rc})'} | {r.seconds:.1f} s | {t.executed} | {t.no_module}"
@@ -276,7 +279,8 @@ def main(argv=None):
     )
     print(
         f"API requests: serial {serial.requests}, site {site.requests}, no-op {noop.requests},"
-        f" verify {verify.requests} (kube-apiserver's count, the simulated controllers' requests included)"
+        f" verify {verify.requests}, teardown {teardown.requests}"
+        " (kube-apiserver's count, the simulated controllers' requests included)"
     )
     print(f"csv_wait (module {CSV_WAIT}; its own requests and time, from its result's api_requests and elapsed):")
     for r in (site, serial, noop):
