@@ -15,6 +15,7 @@ import copy
 import re
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "rhoai.gpu_infra")
+COMPONENT_LABEL = ("rhoai.gpu-infra/component", "machinesets")
 API_VERSION = "machine.openshift.io/v1beta1"
 MACHINESET_LABEL = "machine.openshift.io/cluster-api-machineset"
 CLUSTER_LABEL = "machine.openshift.io/cluster-api-cluster"
@@ -400,3 +401,285 @@ def aws_preflight(ec2, quotas, requests):
     problems, facts = check_capacity(requests, offered, quota, running, vcpus_of)
     facts["offered"] = sorted("{0}@{1}".format(t, z) for t, z in offered)
     return problems, facts, warnings
+
+
+# --- The machinesets role's plan ---------------------------------------------------------------------------------
+
+MAPI_NAMESPACE = "openshift-machine-api"
+AUTOSCALER_API = "autoscaling.openshift.io/v1beta1"
+CLUSTER_AUTOSCALER_API = "autoscaling.openshift.io/v1"
+CAPACITY_REMEDY = (
+    "A machine stuck in Provisioning or Failed usually means AWS capacity or the G/VT vCPU quota ({0}): see "
+    "'oc describe machine -n openshift-machine-api' (its status.errorMessage) or run playbooks/diagnose.yml, then "
+    "re-run.".format(G_VT_QUOTA_CODE)
+)
+
+
+def _infrastructure(infrastructure):
+    """(infrastructure ID, region) of an OpenShift cluster on AWS, from Infrastructure/cluster."""
+    status = (infrastructure or {}).get("status") or {}
+    platform = status.get("platformStatus") or {}
+    infra_id, region = status.get("infrastructureName"), (platform.get("aws") or {}).get("region")
+    if not (infra_id and platform.get("type") == "AWS" and region):
+        raise _error(
+            "Infrastructure/cluster with status.infrastructureName and platformStatus type AWS with a region",
+            "no Infrastructure/cluster"
+            if not infrastructure
+            else "infrastructureName={0!r} platform={1!r}".format(infra_id or "", platform.get("type") or ""),
+            "GPU MachineSets are built for OpenShift on AWS only; leave machinesets out of gpu_infra_components "
+            "elsewhere. Nothing was changed.",
+        )
+    return infra_id, region
+
+
+def _workers(machinesets, infra_id):
+    """The cluster's own worker MachineSets, by zone and then name (the first is the default template)."""
+    workers = [
+        ms
+        for ms in machinesets
+        if _labels(ms).get(MANAGED_BY[0]) != MANAGED_BY[1]
+        and _labels((ms.get("spec") or {}).get("template") or {}).get(CLUSTER_LABEL) == infra_id
+        and [_labels(ms["spec"]["template"]).get(label) for label in ROLE_LABELS] == ["worker", "worker"]
+    ]
+    if not workers:
+        raise _error(
+            "at least one worker MachineSet of cluster {0} in {1} to clone (AMI, subnet, security groups and IAM "
+            "profile come from it)".format(infra_id, MAPI_NAMESPACE),
+            ", ".join(sorted(ms["metadata"]["name"] for ms in machinesets)) or "no MachineSets",
+            "Create a worker MachineSet first (installer-provisioned clusters have one per zone). Nothing was changed.",
+        )
+    return sorted(workers, key=lambda ms: (template_zone(ms) or "", ms["metadata"]["name"]))
+
+
+def _bounds(pool):
+    """The pool's MachineAutoscaler bounds: min_replicas (0) and max_replicas (its replicas, at least 1)."""
+    low = pool.get("min_replicas", 0)
+    high = pool.get("max_replicas", max(pool.get("replicas", 1), 1))
+    for key, value in (("min_replicas", low), ("max_replicas", high)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _error("{0} as an integer >= 0".format(key), repr(value), "Fix {0} of the pool.".format(key))
+    if high < max(low, 1):
+        raise _error(
+            "min_replicas <= max_replicas and max_replicas >= 1",
+            "min_replicas {0}, max_replicas {1} for {2}".format(low, high, pool["instance_type"]),
+            "Fix the bounds of the pool.",
+        )
+    return low, high
+
+
+def plan(infrastructure, machinesets, autoscalers, pools, *, zone=""):
+    """Every pool's GPU MachineSet, built before anything is applied, so that one bad pool stops them all.
+
+    ``machinesets`` and ``autoscalers`` are those of openshift-machine-api. Returns dict(infra_id, region, plan) with
+    ``plan`` a list of dict(pool, machineset, current_replicas): the pool with its zone and autoscaler bounds
+    resolved, the MachineSet to apply (with the ownership labels of the machinesets component), and the replicas it
+    has now.
+    """
+    infra_id, region = _infrastructure(infrastructure)
+    workers = _workers(machinesets, infra_id)
+    existing = {ms["metadata"]["name"]: ms for ms in machinesets}
+    autoscaled = {(a.get("spec") or {}).get("scaleTargetRef", {}).get("name") for a in autoscalers}
+    default_zone = zone or template_zone(workers[0])
+    out = []
+    for given in pools:
+        _check_pool(given)
+        pool = dict({k: v for k, v in given.items() if v is not None}, zone=given.get("zone") or default_zone)
+        template = next((w for w in workers if template_zone(w) == pool["zone"]), workers[0])
+        name = build_gpu_machineset(template, infra_id, pool)["metadata"]["name"]
+        current = existing.get(name)
+        machineset = build_gpu_machineset(template, infra_id, pool, current=current, autoscaled=name in autoscaled)
+        pool["min_replicas"], pool["max_replicas"] = _bounds(pool)
+        out.append(
+            dict(
+                pool=pool,
+                machineset=_with_component(machineset),
+                current_replicas=((current or {}).get("spec") or {}).get("replicas", 0),
+            )
+        )
+    names = [item["machineset"]["metadata"]["name"] for item in out]
+    if len(set(names)) != len(names):
+        raise _error(
+            "one pool per instance type and zone",
+            "pools making {0}".format(", ".join(names)),
+            "Merge the pools of the same instance type and zone into one with more replicas. Nothing was changed.",
+        )
+    return dict(infra_id=infra_id, region=region, plan=out)
+
+
+def _with_component(obj):
+    out = copy.deepcopy(obj)
+    out["metadata"]["labels"][COMPONENT_LABEL[0]] = COMPONENT_LABEL[1]
+    return out
+
+
+def machine_autoscalers(items):
+    """One MachineAutoscaler per pool of the plan, named as its MachineSet."""
+    return [
+        {
+            "apiVersion": AUTOSCALER_API,
+            "kind": "MachineAutoscaler",
+            "metadata": {
+                "name": item["machineset"]["metadata"]["name"],
+                "namespace": MAPI_NAMESPACE,
+                "labels": dict([MANAGED_BY, COMPONENT_LABEL]),
+            },
+            "spec": {
+                "minReplicas": item["pool"]["min_replicas"],
+                "maxReplicas": item["pool"]["max_replicas"],
+                "scaleTargetRef": {
+                    "apiVersion": API_VERSION,
+                    "kind": "MachineSet",
+                    "name": item["machineset"]["metadata"]["name"],
+                },
+            },
+        }
+        for item in items
+    ]
+
+
+def accelerator(machineset):
+    return _labels(machineset["spec"]["template"]["spec"]).get(ACCELERATOR_LABEL)
+
+
+def gpu_limits(items):
+    """Per accelerator, at most the GPUs of all its pools at their maximum size (at least 1), sorted by type."""
+    totals = {}
+    for item in items:
+        gpus = item["pool"]["max_replicas"] * INSTANCE_TYPES[item["pool"]["instance_type"]]["gpus"]
+        totals[accelerator(item["machineset"])] = totals.get(accelerator(item["machineset"]), 0) + gpus
+    return [{"type": acc, "min": 0, "max": max(total, 1)} for acc, total in sorted(totals.items())]
+
+
+def cluster_autoscaler(existing, limits):
+    """What to apply to ClusterAutoscaler default: all of it when absent, else a merge patch of its GPU limits.
+
+    Limits of other GPU types stay and ours replace those of the same type; every other setting is left alone. The
+    patch carries the resourceVersion that was read, so that limits changed since then fail the patch (409) instead
+    of being overwritten.
+    """
+    if not existing:
+        return {
+            "apiVersion": CLUSTER_AUTOSCALER_API,
+            "kind": "ClusterAutoscaler",
+            "metadata": {
+                "name": "default",
+                "labels": dict([MANAGED_BY, COMPONENT_LABEL]),
+            },
+            "spec": {"resourceLimits": {"gpus": limits}},
+        }
+    ours = {limit["type"] for limit in limits}
+    kept = [g for g in _ca_gpus(existing) if g.get("type") not in ours]
+    return {
+        "apiVersion": CLUSTER_AUTOSCALER_API,
+        "kind": "ClusterAutoscaler",
+        "metadata": {"name": "default", "resourceVersion": existing["metadata"]["resourceVersion"]},
+        "spec": {"resourceLimits": {"gpus": kept + limits}},
+    }
+
+
+def _ca_gpus(ca):
+    return (((ca or {}).get("spec") or {}).get("resourceLimits") or {}).get("gpus") or []
+
+
+def ready_items(items, gpu_allocatable=True):
+    """rhoai.gpu_infra.ready_wait items: the machines Running, every replica ready and, if asked, allocatable GPUs."""
+    names = [item["machineset"]["metadata"]["name"] for item in items]
+    total = sum(item["machineset"]["spec"]["replicas"] for item in items)
+    machines = dict(api_version=API_VERSION, namespace=MAPI_NAMESPACE)
+    out = []
+    if total:
+        out.append(
+            dict(
+                machines,
+                description="machinesets: machines of " + ", ".join(names),
+                kind="Machine",
+                label_selectors=["{0} in ({1})".format(MACHINESET_LABEL, ",".join(names))],
+                min_count=total,
+                field={"path": "status.phase", "equals": "Running"},
+                remedy=CAPACITY_REMEDY,
+            )
+        )
+    out += [
+        dict(
+            machines,
+            description="machinesets: MachineSet " + name,
+            kind="MachineSet",
+            name=name,
+            replicas=True,
+            remedy=CAPACITY_REMEDY + " A Running machine whose node is not Ready: oc describe node.",
+        )
+        for name in names
+    ]
+    if total and gpu_allocatable:
+        out.append(
+            dict(
+                description="machinesets: allocatable nvidia.com/gpu on the GPU nodes",
+                api_version="v1",
+                kind="Node",
+                label_selectors=[GPU_ROLE_LABEL],
+                min_count=total,
+                field={"path": ["status", "allocatable", "nvidia.com/gpu"], "not_in": [None, "0"]},
+                remedy="Ready nodes without nvidia.com/gpu: check NFD and the GPU operator (ClusterPolicy), or run "
+                "playbooks/diagnose.yml, then re-run.",
+            )
+        )
+    return out
+
+
+def aws_requests(items):
+    """What aws_gpu_preflight checks: per pool, the machines still to be started (running ones hold their quota)."""
+    return [
+        dict(
+            instance_type=item["pool"]["instance_type"],
+            zone=item["pool"]["zone"],
+            count=max(item["machineset"]["spec"]["replicas"] - item["current_replicas"], 0),
+        )
+        for item in items
+    ]
+
+
+def removal(machinesets, autoscalers, existing_ca, pools):
+    """What the machinesets role's remove deletes: our MachineSets and MachineAutoscalers (as listed by our label),
+    ClusterAutoscaler default when ours, or else only our GPU limits out of it.
+
+    Our accelerators are those of our MachineSets and, for a re-run after they are gone, of ``pools``. Returns
+    dict(machinesets, autoscalers, cluster_autoscaler, delete_cluster_autoscaler, removed, kept): the trim patch
+    (null when there is nothing to take out) carries the resourceVersion read; ``removed`` and ``kept`` are what
+    teardown reports.
+    """
+    ours = {accelerator(ms) for ms in machinesets}
+    for pool in pools:
+        row = INSTANCE_TYPES.get((pool or {}).get("instance_type"))
+        ours |= {pool.get("accelerator"), row and row["accelerator"]}
+    ours.discard(None)
+    ca_ours = bool(existing_ca) and _labels(existing_ca).get(MANAGED_BY[0]) == MANAGED_BY[1]
+    gpus = _ca_gpus(existing_ca)
+    trim = None
+    if existing_ca and not ca_ours and any(g.get("type") in ours for g in gpus):
+        trim = {
+            "apiVersion": CLUSTER_AUTOSCALER_API,
+            "kind": "ClusterAutoscaler",
+            "metadata": {"name": "default", "resourceVersion": existing_ca["metadata"]["resourceVersion"]},
+            "spec": {"resourceLimits": {"gpus": [g for g in gpus if g.get("type") not in ours]}},
+        }
+
+    def refs(kind, objects):
+        return [{"object": "{0} {1}/{2}".format(kind, MAPI_NAMESPACE, o["metadata"]["name"])} for o in objects]
+
+    return dict(
+        machinesets=machinesets,
+        autoscalers=autoscalers,
+        cluster_autoscaler=trim,
+        delete_cluster_autoscaler=ca_ours,
+        removed=refs("MachineAutoscaler", autoscalers)
+        + refs("MachineSet", machinesets)
+        + ([{"object": "ClusterAutoscaler default"}] if ca_ours else []),
+        kept=[
+            {
+                "object": "ClusterAutoscaler default",
+                "reason": "someone else's; only the GPU limits of this collection's pools were taken out",
+            }
+        ]
+        if trim
+        else [],
+    )

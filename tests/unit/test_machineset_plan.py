@@ -1,0 +1,228 @@
+"""machineset_plan: what the machinesets role would apply, built from one read of a fake cluster."""
+
+import copy
+import functools
+
+import pytest
+from kubernetes.client.exceptions import ApiException
+
+from ansible_collections.rhoai.gpu_infra.plugins.modules import machineset_plan
+
+from .module_main import run_main
+from .test_machinesets import INFRA, worker
+
+MS_API = "machine.openshift.io/v1beta1"
+G4 = INFRA + "-gpu-g6-4xlarge-us-east-2a"
+G12 = INFRA + "-gpu-g6-12xlarge-us-east-2a"
+DESIGN_POOLS = [{"instance_type": "g6.4xlarge", "replicas": 1}, {"instance_type": "g6.12xlarge", "replicas": 1}]
+
+
+def infrastructure(platform="AWS", infra=INFRA):
+    return {
+        "status": {"infrastructureName": infra, "platformStatus": {"type": platform, "aws": {"region": "us-east-2"}}}
+    }
+
+
+class Fake(object):
+    def __init__(self, infra=None, machinesets=None, autoscalers=(), ca=None, error=None):
+        self.infra = infra if infra is not None else infrastructure()
+        self.machinesets = machinesets if machinesets is not None else [worker(zone="us-east-2b"), worker()]
+        self.autoscalers = list(autoscalers)
+        self.ca = ca
+        self.error = error
+        self.reads = []
+
+    def get(self, api_version, kind, name, namespace=None):
+        self.reads.append(kind)
+        if self.error:
+            raise self.error
+        return copy.deepcopy({"Infrastructure": self.infra, "ClusterAutoscaler": self.ca}[kind])
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        self.reads.append(kind)
+        return copy.deepcopy({"MachineSet": self.machinesets, "MachineAutoscaler": self.autoscalers}[kind])
+
+
+def run(monkeypatch, fake, **args):
+    main = functools.partial(machineset_plan.main, k8s_factory=lambda module: fake)
+    return run_main(monkeypatch, main, dict(dict(pools=DESIGN_POOLS), **args))
+
+
+def test_design_pools_are_cloned_from_the_first_worker_zone_and_labelled_as_ours(monkeypatch):
+    fake = Fake()
+    result = run(monkeypatch, fake)
+    assert not result["failed"] and not result["changed"]
+    assert (result["infra_id"], result["region"]) == (INFRA, "us-east-2")
+    assert [ms["metadata"]["name"] for ms in result["machinesets"]] == [G4, G12]
+    assert result["machinesets"][0]["metadata"]["labels"]["rhoai.gpu-infra/component"] == "machinesets"
+    assert result["plan"][1]["pool"] == dict(
+        instance_type="g6.12xlarge", replicas=1, zone="us-east-2a", min_replicas=0, max_replicas=1
+    )
+    assert result["autoscalers"] == [] and result["cluster_autoscaler"] is None
+    assert result["aws_requests"] == [
+        dict(instance_type="g6.4xlarge", zone="us-east-2a", count=1),
+        dict(instance_type="g6.12xlarge", zone="us-east-2a", count=1),
+    ]
+    assert [i["kind"] for i in result["ready"]] == ["Machine", "MachineSet", "MachineSet", "Node"]
+    assert result["ready"][0]["min_count"] == 2
+    assert "ClusterAutoscaler" not in fake.reads
+
+
+def test_a_pool_in_another_zone_clones_that_zones_worker(monkeypatch):
+    result = run(monkeypatch, Fake(), pools=[{"instance_type": "g6.4xlarge", "zone": None}], zone="us-east-2b")
+    ms = result["machinesets"][0]
+    assert ms["metadata"]["name"] == INFRA + "-gpu-g6-4xlarge-us-east-2b"
+    assert ms["spec"]["template"]["spec"]["providerSpec"]["value"]["subnet"]["filters"][0]["values"] == [
+        INFRA + "-subnet-private-us-east-2b"
+    ]
+
+
+def test_autoscaling_bounds_limits_and_a_merge_that_keeps_other_gpu_types(monkeypatch):
+    ca = {
+        "metadata": {"name": "default", "resourceVersion": "42"},
+        "spec": {
+            "resourceLimits": {
+                "maxNodesTotal": 24,
+                "gpus": [{"type": "nvidia-a100", "min": 0, "max": 8}, {"type": "nvidia-l4", "min": 0, "max": 99}],
+            }
+        },
+    }
+    pools = [
+        {"instance_type": "g6.4xlarge", "replicas": 1, "max_replicas": 3},
+        {"instance_type": "g6.12xlarge", "replicas": 0, "max_replicas": 2},
+    ]
+    result = run(monkeypatch, Fake(ca=ca), pools=pools, autoscaling=True)
+    assert [(a["spec"]["minReplicas"], a["spec"]["maxReplicas"]) for a in result["autoscalers"]] == [(0, 3), (0, 2)]
+    assert result["autoscalers"][1]["spec"]["scaleTargetRef"] == {
+        "apiVersion": MS_API,
+        "kind": "MachineSet",
+        "name": G12,
+    }
+    # 3 x 1 GPU + 2 x 4 GPUs; nothing else of the autoscaler is sent, and a change since the read fails the patch.
+    assert result["cluster_autoscaler"] == {
+        "apiVersion": "autoscaling.openshift.io/v1",
+        "kind": "ClusterAutoscaler",
+        "metadata": {"name": "default", "resourceVersion": "42"},
+        "spec": {
+            "resourceLimits": {
+                "gpus": [{"type": "nvidia-a100", "min": 0, "max": 8}, {"type": "nvidia-l4", "min": 0, "max": 11}]
+            }
+        },
+    }
+    # No machine of a pool at zero replicas to wait for.
+    assert result["ready"][0]["min_count"] == 1
+
+
+def test_an_absent_cluster_autoscaler_is_created_as_ours(monkeypatch):
+    result = run(monkeypatch, Fake(), autoscaling=True)
+    ca = result["cluster_autoscaler"]
+    assert ca["metadata"]["labels"] == {
+        "app.kubernetes.io/managed-by": "rhoai.gpu_infra",
+        "rhoai.gpu-infra/component": "machinesets",
+    }
+    assert ca["spec"]["resourceLimits"]["gpus"] == [{"type": "nvidia-l4", "min": 0, "max": 5}]
+
+
+def test_an_autoscaled_machineset_keeps_its_replicas_and_only_missing_machines_need_quota(monkeypatch):
+    pools = [dict(DESIGN_POOLS[0], labels={"team": "ml"}), DESIGN_POOLS[1]]
+    first = run(monkeypatch, Fake(), pools=pools)["machinesets"][0]
+    current = dict(first, spec=dict(first["spec"], replicas=3))
+    autoscaler = {"spec": {"scaleTargetRef": {"name": G4}}}
+    result = run(monkeypatch, Fake(machinesets=[worker(), current], autoscalers=[autoscaler]), pools=pools)
+    assert result["machinesets"][0]["spec"]["replicas"] == 3
+    assert result["plan"][0]["current_replicas"] == 3
+    assert result["aws_requests"] == [
+        dict(instance_type="g6.4xlarge", zone="us-east-2a", count=0),
+        dict(instance_type="g6.12xlarge", zone="us-east-2a", count=1),
+    ]
+    # Our own GPU MachineSet (sorted before the worker) is never the template of another pool.
+    assert result["machinesets"][1]["spec"]["template"]["spec"]["metadata"]["labels"] == {
+        "node-role.kubernetes.io/gpu": "",
+        "cluster-api/accelerator": "nvidia-l4",
+    }
+
+
+@pytest.mark.parametrize(
+    ("fake", "pools", "needle"),
+    [
+        (Fake(), [*DESIGN_POOLS, {"instance_type": "g6.12xlarge", "replicas": -1}], "replicas as an integer >= 0"),
+        (Fake(), [{"instance_type": "p9.huge"}], "'p9.huge'"),
+        (Fake(), [{"instance_type": "g6.4xlarge", "zone": "eu-west-1a"}], "zone of region us-east-2"),
+        (Fake(), [{"instance_type": "g6.4xlarge"}, {"instance_type": "g6.4xlarge"}], "one pool per instance type"),
+        (Fake(), [{"instance_type": "g6.4xlarge", "min_replicas": 2, "max_replicas": 1}], "min_replicas <= max"),
+        (Fake(), [{"instance_type": "g6.4xlarge", "max_replicas": "3"}], "max_replicas as an integer"),
+        (Fake(infra=infrastructure(platform="GCP")), DESIGN_POOLS, "platform='GCP'"),
+        (Fake(infra={}), DESIGN_POOLS, "found no Infrastructure/cluster"),
+        (Fake(machinesets=[worker(infra="other")]), DESIGN_POOLS, "found {0}-worker-us-east-2a".format("other")),
+    ],
+)
+def test_input_that_cannot_be_built_fails_saying_what_was_expected(monkeypatch, fake, pools, needle):
+    result = run(monkeypatch, fake, pools=pools)
+    assert result["failed"]
+    assert result["msg"].startswith("machinesets: Expected ")
+    assert needle in result["msg"]
+    assert "machinesets" not in result or result.get("machinesets") is None
+
+
+def test_an_api_error_keeps_its_cause_and_names_the_permission(monkeypatch):
+    result = run(monkeypatch, Fake(error=ApiException(status=403, reason="Forbidden")))
+    assert result["failed"]
+    assert "the credentials lack permission" in result["msg"] and "Forbidden" in result["msg"]
+    assert "get Infrastructures" in result["msg"]
+
+
+def ours(ms):
+    return dict(ms, metadata=dict(ms["metadata"], labels=dict(ms["metadata"]["labels"], **OURS)))
+
+
+OURS = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra"}
+
+
+class Labelled(Fake):
+    """Lists by the managed-by label, as the API server does with the selector removal uses."""
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        assert label_selector == "app.kubernetes.io/managed-by=rhoai.gpu_infra"
+        items = super().list(api_version, kind, namespace)
+        return [o for o in items if o["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by")]
+
+
+def test_removal_takes_only_our_limits_out_of_someone_elses_cluster_autoscaler(monkeypatch):
+    gpu = run(monkeypatch, Fake())["machinesets"][0]
+    autoscaler = {"metadata": {"name": G4, "labels": OURS}, "spec": {"scaleTargetRef": {"name": G4}}}
+    foreign_as = {"metadata": {"name": "theirs", "labels": {}}}
+    ca = {
+        "metadata": {"name": "default", "resourceVersion": "7", "labels": {"team": "platform"}},
+        "spec": {"resourceLimits": {"gpus": [{"type": "nvidia-a100", "max": 8}, {"type": "nvidia-l4", "max": 5}]}},
+    }
+    fake = Labelled(machinesets=[worker(), gpu], autoscalers=[autoscaler, foreign_as], ca=ca)
+    result = run(monkeypatch, fake, state="absent", pools=[])
+    assert not result["failed"] and not result["changed"]
+    assert [ms["metadata"]["name"] for ms in result["machinesets"]] == [G4]
+    assert [a["metadata"]["name"] for a in result["autoscalers"]] == [G4]
+    assert result["cluster_autoscaler"]["metadata"] == {"name": "default", "resourceVersion": "7"}
+    assert result["cluster_autoscaler"]["spec"] == {"resourceLimits": {"gpus": [{"type": "nvidia-a100", "max": 8}]}}
+    assert not result["delete_cluster_autoscaler"]
+    assert result["removed"] == [
+        {"object": "MachineAutoscaler openshift-machine-api/" + G4},
+        {"object": "MachineSet openshift-machine-api/" + G4},
+    ]
+    assert [k["object"] for k in result["kept"]] == ["ClusterAutoscaler default"]
+    assert "Infrastructure" not in fake.reads
+
+
+def test_removal_rerun_finds_our_limits_from_the_pools_and_deletes_our_own_autoscaler(monkeypatch):
+    theirs = {
+        "metadata": {"name": "default", "resourceVersion": "7"},
+        "spec": {"resourceLimits": {"gpus": [{"type": "nvidia-l40s", "max": 4}, {"type": "nvidia-a100", "max": 8}]}},
+    }
+    pools = [{"instance_type": "g6e.xlarge"}, {"instance_type": "not-a-type"}]
+    again = run(monkeypatch, Labelled(machinesets=[], ca=theirs), state="absent", pools=pools)
+    assert again["cluster_autoscaler"]["spec"]["resourceLimits"]["gpus"] == [{"type": "nvidia-a100", "max": 8}]
+    assert again["removed"] == []
+    untouched = run(monkeypatch, Labelled(machinesets=[], ca=theirs), state="absent", pools=[])
+    assert untouched["cluster_autoscaler"] is None and untouched["kept"] == []
+    mine = dict(theirs, metadata=dict(theirs["metadata"], labels=OURS))
+    deleted = run(monkeypatch, Labelled(machinesets=[], ca=mine), state="absent", pools=pools)
+    assert deleted["delete_cluster_autoscaler"] and deleted["cluster_autoscaler"] is None
+    assert deleted["removed"] == [{"object": "ClusterAutoscaler default"}]
