@@ -20,8 +20,8 @@ description:
     targets keeps its current replicas. Every pool is built before any is returned, so one bad pool fails the task
     with nothing applied.
   - Fails, saying what was expected, what was found and what to do, on a cluster that is not OpenShift on AWS, without
-    a worker MachineSet to clone, for a pool the filter rejects, for autoscaler bounds that are not whole numbers with
-    I(max_replicas) at least 1 and I(min_replicas), and for two pools that make the same MachineSet.
+    a worker MachineSet to clone, for a pool the filter rejects, for autoscaler bounds that are not whole numbers or
+    whose C(max_replicas) is below 1 or below C(min_replicas), and for two pools that make the same MachineSet.
   - With I(state=absent) it plans the removal instead, from the MachineSets and MachineAutoscalers that carry the
     label C(app.kubernetes.io/managed-by=rhoai.gpu_infra) and ClusterAutoscaler C(default), and reads nothing else,
     so that it also works where the worker MachineSets or the platform would fail a plan for C(present).

@@ -106,7 +106,7 @@ def test_site_check_and_teardown_treat_string_booleans_like_booleans(request, pl
         assert on_run.rc == 0 and off_run.rc == 0, (on_run, off_run)
         dashboard = "Apply the NVIDIA DCGM Exporter dashboard to the OpenShift console"
         assert states_of(on, dashboard) == {"ran"} and states_of(off, dashboard) == {"skipped"}
-        autoscaling = "Configure autoscaling of the GPU pools"
+        autoscaling = "Merge the GPU limits of the pools into ClusterAutoscaler default"
         assert states_of(on, autoscaling) == {"ran"} and states_of(off, autoscaling) == {"skipped"}
 
         refused_run, _ = run_pair(
