@@ -137,7 +137,7 @@ cluster_autoscaler:
     - With I(autoscaling), what to apply to ClusterAutoscaler C(default) as a merge patch, per accelerator at most the
       GPUs of its pools at their maximum size. When absent, all of it, labelled as this collection's; when present,
       only C(spec.resourceLimits.gpus) (other GPU types kept, ours replaced) and the resourceVersion read, so that a
-      change since this read fails the patch instead of being overwritten. Null without I(autoscaling).
+      change since this read fails the patch instead of being overwritten. Null without I(autoscaling) or pools.
     - With I(state=absent), the merge patch that takes the GPU limits of this collection's accelerators out of
       someone else's ClusterAutoscaler C(default); null when there are none in it, or it is this collection's.
   returned: always
@@ -207,7 +207,8 @@ def build(api, params):
         ready=m.ready_items(items, params["wait_gpu_allocatable"]),
         aws_requests=m.aws_requests(items),
     )
-    if params["autoscaling"]:
+    # No pool, no limits: creating a ClusterAutoscaler would turn on cluster autoscaling for nothing of ours.
+    if params["autoscaling"] and items:
         existing = api.get(m.CLUSTER_AUTOSCALER_API, "ClusterAutoscaler", "default")
         result["cluster_autoscaler"] = m.cluster_autoscaler(existing, m.gpu_limits(items))
     return result

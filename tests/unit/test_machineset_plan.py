@@ -113,7 +113,8 @@ def test_autoscaling_bounds_limits_and_a_merge_that_keeps_other_gpu_types(monkey
     assert result["ready"][0]["min_count"] == 1
 
 
-def test_an_absent_cluster_autoscaler_is_created_as_ours(monkeypatch):
+def test_an_absent_cluster_autoscaler_is_created_as_ours_when_there_are_pools(monkeypatch):
+    assert run(monkeypatch, Fake(), autoscaling=True, pools=[])["cluster_autoscaler"] is None
     result = run(monkeypatch, Fake(), autoscaling=True)
     ca = result["cluster_autoscaler"]
     assert ca["metadata"]["labels"] == {
