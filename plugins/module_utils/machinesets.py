@@ -16,6 +16,9 @@ import re
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "rhoai.gpu_infra")
 COMPONENT_LABEL = ("rhoai.gpu-infra/component", "machinesets")
+# On someone else's ClusterAutoscaler default: the GPU types whose resourceLimits.gpus entries this collection added,
+# so that remove takes out those and no other.
+GPU_LIMITS_ANNOTATION = "rhoai.gpu-infra/gpu-limits"
 API_VERSION = "machine.openshift.io/v1beta1"
 MACHINESET_LABEL = "machine.openshift.io/cluster-api-machineset"
 CLUSTER_LABEL = "machine.openshift.io/cluster-api-cluster"
@@ -178,15 +181,42 @@ def _check_pool(pool):
         )
     replicas = pool.get("replicas", 1)
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
-        raise _error("replicas as an integer >= 0", repr(replicas), "Set replicas to 0 or more.")
+        raise _error(
+            "replicas as an integer >= 0",
+            repr(replicas),
+            "Set replicas to 0 or more."
+            if isinstance(replicas, int)
+            else "Write replicas as a number, without quotes.",
+        )
     size = pool.get("root_volume_size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise _error("root_volume_size as a whole number of GiB >= 1", repr(size), "Fix root_volume_size.")
     labels = pool.get("labels") or {}
-    if not isinstance(labels, dict) or not all(
-        isinstance(v, str) and LABEL_VALUE.match(v) and len(v) <= MAX_LABEL_VALUE for v in labels.values()
-    ):
-        raise _error("labels as a dict of string label values", repr(labels), 'Quote values, e.g. {"team": "ml"}.')
+    if not isinstance(labels, dict) or not all(_is_label_value(v) for v in labels.values()):
+        raise _error(
+            "labels as a dict of label values (at most 63 letters, digits, '-', '_' or '.', starting and ending with "
+            "a letter or digit)",
+            repr(labels),
+            'Quote values, e.g. {"team": "ml"}.',
+        )
+    bad_keys = [k for k in labels if not _is_label_key(k)]
+    if bad_keys:
+        raise _error(
+            "label keys of the form [prefix/]name (name at most 63 letters, digits, '-', '_' or '.'; prefix a DNS "
+            "subdomain)",
+            ", ".join(repr(k) for k in bad_keys),
+            "Fix the label keys, e.g. team or example.com/team.",
+        )
+    accelerator = pool.get("accelerator")
+    if accelerator is not None and not (_is_label_value(accelerator) and accelerator):
+        raise _error(
+            "accelerator as a label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
+            "letter or digit; it becomes the node label {0} and the ClusterAutoscaler GPU type)".format(
+                ACCELERATOR_LABEL
+            ),
+            repr(accelerator),
+            "Use a value such as nvidia-l4, or leave accelerator unset for the instance type's GPU model.",
+        )
     taints = pool.get("taints") or []
     for taint in taints if isinstance(taints, list) else [taints]:
         if not isinstance(taint, dict) or not taint.get("key") or taint.get("effect") not in TAINT_EFFECTS:
@@ -195,6 +225,19 @@ def _check_pool(pool):
                 repr(taint),
                 "Fix the taint.",
             )
+
+
+def _is_label_value(value):
+    return isinstance(value, str) and len(value) <= MAX_LABEL_VALUE and bool(LABEL_VALUE.match(value))
+
+
+def _is_label_key(key):
+    """A Kubernetes qualified name: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters."""
+    if not isinstance(key, str):
+        return False
+    prefix, _, name = key.rpartition("/")
+    prefix_ok = not prefix or (len(prefix) <= 253 and all(DNS_LABEL.match(part) for part in prefix.split(".")))
+    return prefix_ok and bool(name) and _is_label_value(name)
 
 
 def _subnet_for_zone(subnet, old_zone, new_zone, name):
@@ -550,31 +593,77 @@ def gpu_limits(items):
     return [{"type": acc, "min": 0, "max": max(total, 1)} for acc, total in sorted(totals.items())]
 
 
-def cluster_autoscaler(existing, limits):
+def _recorded(ca):
+    """The GPU types this collection put into someone else's ClusterAutoscaler (its annotation says which)."""
+    value = ((ca.get("metadata") or {}).get("annotations") or {}).get(GPU_LIMITS_ANNOTATION) or ""
+    return {t for t in value.split(",") if t}
+
+
+def _ca_patch(existing, gpus, annotation=False):
+    """A merge patch of ClusterAutoscaler default's GPU limits. It carries the resourceVersion that was read, so that
+    limits changed since then fail the patch (409) instead of being overwritten."""
+    meta = {"name": "default", "resourceVersion": existing["metadata"]["resourceVersion"]}
+    if annotation is not False:
+        meta["annotations"] = {GPU_LIMITS_ANNOTATION: annotation}
+    return {
+        "apiVersion": CLUSTER_AUTOSCALER_API,
+        "kind": "ClusterAutoscaler",
+        "metadata": meta,
+        "spec": {"resourceLimits": {"gpus": gpus}},
+    }
+
+
+def cluster_autoscaler(existing, limits, adopt=False):
     """What to apply to ClusterAutoscaler default: all of it when absent, else a merge patch of its GPU limits.
 
-    Limits of other GPU types stay and ours replace those of the same type; every other setting is left alone. The
-    patch carries the resourceVersion that was read, so that limits changed since then fail the patch (409) instead
-    of being overwritten.
+    In our own autoscaler, ours replace the limits of the same type. In someone else's, only the types recorded in
+    its annotation as ours are replaced and new types added (and recorded); a limit of the same type that someone
+    else set stays when it equals ours (and is not recorded, so remove leaves it), and fails the plan when it
+    differs, unless ``adopt``, which replaces and records it. Every other setting is left alone.
     """
     if not existing:
         return {
             "apiVersion": CLUSTER_AUTOSCALER_API,
             "kind": "ClusterAutoscaler",
-            "metadata": {
-                "name": "default",
-                "labels": dict([MANAGED_BY, COMPONENT_LABEL]),
-            },
+            "metadata": {"name": "default", "labels": dict([MANAGED_BY, COMPONENT_LABEL])},
             "spec": {"resourceLimits": {"gpus": limits}},
         }
-    ours = {limit["type"] for limit in limits}
-    kept = [g for g in _ca_gpus(existing) if g.get("type") not in ours]
-    return {
-        "apiVersion": CLUSTER_AUTOSCALER_API,
-        "kind": "ClusterAutoscaler",
-        "metadata": {"name": "default", "resourceVersion": existing["metadata"]["resourceVersion"]},
-        "spec": {"resourceLimits": {"gpus": kept + limits}},
-    }
+    gpus = _ca_gpus(existing)
+    if _labels(existing).get(MANAGED_BY[0]) == MANAGED_BY[1]:
+        types = {limit["type"] for limit in limits}
+        return _ca_patch(existing, [g for g in gpus if g.get("type") not in types] + limits)
+    recorded = _recorded(existing)
+    theirs = {g.get("type"): g for g in gpus if g.get("type") not in recorded}
+    conflicts = [
+        (theirs[limit["type"]], limit)
+        for limit in limits
+        if limit["type"] in theirs
+        and (theirs[limit["type"]].get("min", 0), theirs[limit["type"]].get("max")) != (0, limit["max"])
+    ]
+    if conflicts and not adopt:
+        raise _error(
+            "no GPU limit of another owner in ClusterAutoscaler default for the accelerator of a pool",
+            "; ".join(
+                "{0} min {1} max {2} (this collection would set min 0 max {3})".format(
+                    g["type"], g.get("min", 0), g.get("max"), ours["max"]
+                )
+                for g, ours in conflicts
+            ),
+            "Someone else set that limit (it is not recorded in the annotation {0}). Give the pools another "
+            "accelerator, leave machinesets_autoscaling off, or set gpu_infra_adopt=true to replace the limit with "
+            "this collection's (remove then takes it out). Nothing was changed.".format(GPU_LIMITS_ANNOTATION),
+        )
+    ours = [
+        limit
+        for limit in limits
+        if limit["type"] not in theirs or (adopt and (theirs[limit["type"]], limit) in conflicts)
+    ]
+    types = {limit["type"] for limit in ours}
+    return _ca_patch(
+        existing,
+        [g for g in gpus if g.get("type") not in types] + ours,
+        ",".join(sorted(recorded | types)) or None,
+    )
 
 
 def _ca_gpus(ca):
@@ -638,30 +727,19 @@ def aws_requests(items):
     ]
 
 
-def removal(machinesets, autoscalers, existing_ca, pools):
+def removal(machinesets, autoscalers, existing_ca):
     """What the machinesets role's remove deletes: our MachineSets and MachineAutoscalers (as listed by our label),
-    ClusterAutoscaler default when ours, or else only our GPU limits out of it.
+    ClusterAutoscaler default when ours, or else only the GPU limits its annotation records as ours.
 
-    Our accelerators are those of our MachineSets and, for a re-run after they are gone, of ``pools``. Returns
-    dict(machinesets, autoscalers, cluster_autoscaler, delete_cluster_autoscaler, removed, kept): the trim patch
-    (null when there is nothing to take out) carries the resourceVersion read; ``removed`` and ``kept`` are what
-    teardown reports.
+    Returns dict(machinesets, autoscalers, cluster_autoscaler, delete_cluster_autoscaler, removed, kept): the trim
+    patch (null when nothing of ours is in it) also drops the annotation; ``removed`` and ``kept`` are what teardown
+    reports.
     """
-    ours = {accelerator(ms) for ms in machinesets}
-    for pool in pools:
-        row = INSTANCE_TYPES.get((pool or {}).get("instance_type"))
-        ours |= {pool.get("accelerator"), row and row["accelerator"]}
-    ours.discard(None)
     ca_ours = bool(existing_ca) and _labels(existing_ca).get(MANAGED_BY[0]) == MANAGED_BY[1]
-    gpus = _ca_gpus(existing_ca)
+    recorded = set() if ca_ours or not existing_ca else _recorded(existing_ca)
     trim = None
-    if existing_ca and not ca_ours and any(g.get("type") in ours for g in gpus):
-        trim = {
-            "apiVersion": CLUSTER_AUTOSCALER_API,
-            "kind": "ClusterAutoscaler",
-            "metadata": {"name": "default", "resourceVersion": existing_ca["metadata"]["resourceVersion"]},
-            "spec": {"resourceLimits": {"gpus": [g for g in gpus if g.get("type") not in ours]}},
-        }
+    if recorded:
+        trim = _ca_patch(existing_ca, [g for g in _ca_gpus(existing_ca) if g.get("type") not in recorded], None)
 
     def refs(kind, objects):
         return [{"object": "{0} {1}/{2}".format(kind, MAPI_NAMESPACE, o["metadata"]["name"])} for o in objects]
@@ -677,7 +755,9 @@ def removal(machinesets, autoscalers, existing_ca, pools):
         kept=[
             {
                 "object": "ClusterAutoscaler default",
-                "reason": "someone else's; only the GPU limits of this collection's pools were taken out",
+                "reason": "someone else's; only the GPU limits this collection added ({0}) were taken out".format(
+                    ", ".join(sorted(recorded))
+                ),
             }
         ]
         if trim

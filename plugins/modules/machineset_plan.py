@@ -22,9 +22,14 @@ description:
   - Fails, saying what was expected, what was found and what to do, on a cluster that is not OpenShift on AWS, without
     a worker MachineSet to clone, for a pool the filter rejects, for autoscaler bounds that are not whole numbers or
     whose C(max_replicas) is below 1 or below C(min_replicas), and for two pools that make the same MachineSet.
+  - Someone else's ClusterAutoscaler C(default) gets only the GPU limits of the pools' accelerators, recorded in its
+    annotation C(rhoai.gpu-infra/gpu-limits); a limit of such a type that someone else set is left as it is when it
+    equals this collection's and fails the plan when it differs (unless I(adopt)). Its other settings and other
+    limits are never changed.
   - With I(state=absent) it plans the removal instead, from the MachineSets and MachineAutoscalers that carry the
-    label C(app.kubernetes.io/managed-by=rhoai.gpu_infra) and ClusterAutoscaler C(default), and reads nothing else,
-    so that it also works where the worker MachineSets or the platform would fail a plan for C(present).
+    label C(app.kubernetes.io/managed-by=rhoai.gpu_infra) and ClusterAutoscaler C(default) (the GPU limits its
+    annotation records, or all of it when this collection created it), and reads nothing else, so that it also works
+    where the worker MachineSets or the platform would fail a plan for C(present).
 author:
   - rhoai.gpu_infra contributors (@rhoai-gpu-infra)
 extends_documentation_fragment:
@@ -51,11 +56,9 @@ options:
       - The GPU pools, one MachineSet each. Keys are those of the P(rhoai.gpu_infra.gpu_machineset#filter) filter's
         I(pool) (C(instance_type) required), and C(min_replicas) (default 0) and C(max_replicas) (default C(replicas),
         at least 1), the bounds of the pool's MachineAutoscaler. Keys whose value is null are ignored.
-      - With I(state=absent) only their accelerators are read, so that a re-run after the MachineSets are gone still
-        takes their GPU limits out of ClusterAutoscaler C(default).
+      - Required with I(state=present); not read with I(state=absent).
     type: list
     elements: dict
-    required: true
   zone:
     description: Zone of the pools that name none; empty for the first zone (by name) that has a worker MachineSet.
     type: str
@@ -63,6 +66,13 @@ options:
   autoscaling:
     description: Also build a MachineAutoscaler per pool and the GPU limits of ClusterAutoscaler C(default). Ignored
       with I(state=absent).
+    type: bool
+    default: false
+  adopt:
+    description:
+      - With I(autoscaling), replace a GPU limit in someone else's ClusterAutoscaler C(default) that has the type of
+        a pool's accelerator and differs from this collection's, instead of failing; it is then recorded as this
+        collection's, and remove takes it out. The roles pass C(gpu_infra_adopt).
     type: bool
     default: false
   wait_gpu_allocatable:
@@ -99,7 +109,6 @@ EXAMPLES = r"""
 - name: Find what a removal of the GPU pools would delete
   rhoai.gpu_infra.machineset_plan:
     state: absent
-    pools: []
   register: gpu_removal
 """
 
@@ -136,10 +145,12 @@ cluster_autoscaler:
   description:
     - With I(autoscaling), what to apply to ClusterAutoscaler C(default) as a merge patch, per accelerator at most the
       GPUs of its pools at their maximum size. When absent, all of it, labelled as this collection's; when present,
-      only C(spec.resourceLimits.gpus) (other GPU types kept, ours replaced) and the resourceVersion read, so that a
-      change since this read fails the patch instead of being overwritten. Null without I(autoscaling) or pools.
-    - With I(state=absent), the merge patch that takes the GPU limits of this collection's accelerators out of
-      someone else's ClusterAutoscaler C(default); null when there are none in it, or it is this collection's.
+      only C(spec.resourceLimits.gpus) (other limits kept), the annotation of the types recorded as ours, and the
+      resourceVersion read, so that a change since this read fails the patch instead of being overwritten. Null
+      without I(autoscaling) or pools.
+    - With I(state=absent), the merge patch that takes the GPU limits recorded as this collection's (and the
+      annotation) out of someone else's ClusterAutoscaler C(default); null when none is recorded, or it is this
+      collection's.
   returned: always
   type: dict
 delete_cluster_autoscaler:
@@ -193,7 +204,6 @@ def build(api, params):
             api.list(m.API_VERSION, "MachineSet", m.MAPI_NAMESPACE, label_selector=selector),
             api.list(m.AUTOSCALER_API, "MachineAutoscaler", m.MAPI_NAMESPACE, label_selector=selector),
             api.get(m.CLUSTER_AUTOSCALER_API, "ClusterAutoscaler", "default"),
-            params["pools"],
         )
     infrastructure = api.get("config.openshift.io/v1", "Infrastructure", "cluster")
     machinesets = api.list(m.API_VERSION, "MachineSet", m.MAPI_NAMESPACE)
@@ -210,20 +220,25 @@ def build(api, params):
     # No pool, no limits: creating a ClusterAutoscaler would turn on cluster autoscaling for nothing of ours.
     if params["autoscaling"] and items:
         existing = api.get(m.CLUSTER_AUTOSCALER_API, "ClusterAutoscaler", "default")
-        result["cluster_autoscaler"] = m.cluster_autoscaler(existing, m.gpu_limits(items))
+        result["cluster_autoscaler"] = m.cluster_autoscaler(existing, m.gpu_limits(items), adopt=params["adopt"])
     return result
 
 
 def main(k8s_factory=get_k8s):
     argument_spec = dict(
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        pools=dict(type="list", elements="dict", required=True),
+        pools=dict(type="list", elements="dict"),
+        adopt=dict(type="bool", default=False),
         zone=dict(type="str", default=""),
         autoscaling=dict(type="bool", default=False),
         wait_gpu_allocatable=dict(type="bool", default=True),
     )
     argument_spec.update(AUTH_ARG_SPEC)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=argument_spec, supports_check_mode=True, required_if=[("state", "present", ("pools",))]
+    )
+    if module.params["state"] == "present" and module.params["pools"] is None:
+        module.fail_json(msg="machinesets: expected pools (a list, [] for none) to plan what to apply, found null.")
     try:
         result = build(k8s_factory(module), module.params)
     except m.MachineSetError as exc:

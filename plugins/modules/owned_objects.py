@@ -233,6 +233,14 @@ def run_check(module, api):
             "{0}: taking over {1}, made by someone else, because adopt (gpu_infra_adopt) is true; applying it will "
             "change: {2}".format(params["component"], taken["object"], "; ".join(taken["differences"]))
         )
+    for taken in (o for o in objects if o["action"] == "adopt" and not o["differences"]):
+        # Adoption changes who removes it: say so, or a teardown that deletes it would come as a surprise.
+        module.warn(
+            "{0}: adopting {1}, made by someone else and already holding what would be applied: it gets this "
+            "collection's labels when applied, and teardown deletes it from then on.".format(
+                params["component"], taken["object"]
+            )
+        )
     conflicts = [o for o in objects if o["action"] == "conflict"]
     lines = ["{0}: {1} ({2})".format(o["object"], o["action"], o["reason"]) for o in objects]
     result = dict(changed=False, component=params["component"], objects=objects, conflicts=conflicts)

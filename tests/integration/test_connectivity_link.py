@@ -156,6 +156,8 @@ def test_standalone_is_refused_while_connectivity_link_is_installed(sim, playboo
 def test_connectivity_link_teardown_removes_what_it_created(sim, cluster, playbook):
     run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(CL, **CONFIRM))
     assert run.rc == 0, run
+    removed = " ".join(run.stdout.split()).split("Removed (objects carrying")[1].split("Removed with the operator")[0]
+    assert "Kuadrant {0}/kuadrant".format(KUADRANT_NS) in removed, run
     assert cluster.get("v1", "Namespace", KUADRANT_NS) is None
     assert cluster.list(OLM, "Subscription") == []
     assert cluster.list(OLM, "ClusterServiceVersion") == []

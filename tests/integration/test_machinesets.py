@@ -199,6 +199,26 @@ def test_autoscaling_merges_limits_and_does_not_fight_the_autoscaler(playbook, o
         removed = run(playbook, sim, tasks_from="remove", machinesets_pools=pools)
         assert removed.rc == 0, removed
         assert cluster.list(AS_API, "MachineAutoscaler", NS) == []
-        ca = cluster.get(CA_API, "ClusterAutoscaler", "default")["spec"]
-        assert ca["resourceLimits"] == {"maxNodesTotal": 24, "gpus": [{"type": "nvidia-a100", "min": 0, "max": 8}]}
+        ca = cluster.get(CA_API, "ClusterAutoscaler", "default")
+        assert ca["spec"]["resourceLimits"] == {
+            "maxNodesTotal": 24,
+            "gpus": [{"type": "nvidia-a100", "min": 0, "max": 8}],
+        }
+        assert "rhoai.gpu-infra/gpu-limits" not in (ca["metadata"].get("annotations") or {})
         assert not any("-gpu-" in name for name in cluster.machinesets())
+
+        # Someone else now sets a limit for the pools' accelerator: configure refuses to change it, remove leaves it.
+        theirs = [{"type": "nvidia-a100", "min": 0, "max": 8}, {"type": "nvidia-l4", "min": 2, "max": 16}]
+        cluster.resource(CA_API, "ClusterAutoscaler").patch(
+            name="default",
+            body={"spec": {"resourceLimits": {"gpus": theirs}}},
+            content_type="application/merge-patch+json",
+        )
+        refused = run(playbook, sim, machinesets_pools=pools, machinesets_autoscaling=True)
+        assert refused.rc != 0, refused
+        assert "found nvidia-l4 min 2 max 16 (this collection would set min 0 max 11)" in " ".join(
+            refused.stdout.split()
+        )
+        assert not any("-gpu-" in name for name in cluster.machinesets())
+        assert run(playbook, sim, tasks_from="remove", machinesets_pools=pools).rc == 0
+        assert cluster.get(CA_API, "ClusterAutoscaler", "default")["spec"]["resourceLimits"]["gpus"] == theirs

@@ -77,40 +77,61 @@ def test_a_pool_in_another_zone_clones_that_zones_worker(monkeypatch):
     ]
 
 
-def test_autoscaling_bounds_limits_and_a_merge_that_keeps_other_gpu_types(monkeypatch):
-    ca = {
-        "metadata": {"name": "default", "resourceVersion": "42"},
-        "spec": {
-            "resourceLimits": {
-                "maxNodesTotal": 24,
-                "gpus": [{"type": "nvidia-a100", "min": 0, "max": 8}, {"type": "nvidia-l4", "min": 0, "max": 99}],
-            }
-        },
-    }
-    pools = [
-        {"instance_type": "g6.4xlarge", "replicas": 1, "max_replicas": 3},
-        {"instance_type": "g6.12xlarge", "replicas": 0, "max_replicas": 2},
-    ]
-    result = run(monkeypatch, Fake(ca=ca), pools=pools, autoscaling=True)
+AUTOSCALED_POOLS = [
+    {"instance_type": "g6.4xlarge", "replicas": 1, "max_replicas": 3},
+    {"instance_type": "g6.12xlarge", "replicas": 0, "max_replicas": 2},
+]
+A100 = {"type": "nvidia-a100", "min": 0, "max": 8}
+ANNOTATION = "rhoai.gpu-infra/gpu-limits"
+
+
+def their_ca(gpus, annotation=None):
+    meta = {"name": "default", "resourceVersion": "42", "labels": {"team": "platform"}}
+    if annotation is not None:
+        meta["annotations"] = {ANNOTATION: annotation}
+    return {"metadata": meta, "spec": {"resourceLimits": {"maxNodesTotal": 24, "gpus": gpus}}}
+
+
+def test_autoscaling_bounds_limits_and_a_merge_into_someone_elses_autoscaler(monkeypatch):
+    result = run(monkeypatch, Fake(ca=their_ca([A100])), pools=AUTOSCALED_POOLS, autoscaling=True)
     assert [(a["spec"]["minReplicas"], a["spec"]["maxReplicas"]) for a in result["autoscalers"]] == [(0, 3), (0, 2)]
     assert result["autoscalers"][1]["spec"]["scaleTargetRef"] == {
         "apiVersion": MS_API,
         "kind": "MachineSet",
         "name": G12,
     }
-    # 3 x 1 GPU + 2 x 4 GPUs; nothing else of the autoscaler is sent, and a change since the read fails the patch.
+    # 3 x 1 GPU + 2 x 4 GPUs; nothing else of the autoscaler is sent, the type is recorded as ours, and a change since
+    # the read fails the patch.
     assert result["cluster_autoscaler"] == {
         "apiVersion": "autoscaling.openshift.io/v1",
         "kind": "ClusterAutoscaler",
-        "metadata": {"name": "default", "resourceVersion": "42"},
-        "spec": {
-            "resourceLimits": {
-                "gpus": [{"type": "nvidia-a100", "min": 0, "max": 8}, {"type": "nvidia-l4", "min": 0, "max": 11}]
-            }
-        },
+        "metadata": {"name": "default", "resourceVersion": "42", "annotations": {ANNOTATION: "nvidia-l4"}},
+        "spec": {"resourceLimits": {"gpus": [A100, {"type": "nvidia-l4", "min": 0, "max": 11}]}},
     }
     # No machine of a pool at zero replicas to wait for.
     assert result["ready"][0]["min_count"] == 1
+    # A limit recorded as ours is ours to change.
+    recorded = their_ca([{"type": "nvidia-l4", "min": 0, "max": 99}, A100], "nvidia-l4")
+    again = run(monkeypatch, Fake(ca=recorded), pools=AUTOSCALED_POOLS, autoscaling=True)["cluster_autoscaler"]
+    assert again["spec"]["resourceLimits"]["gpus"] == [A100, {"type": "nvidia-l4", "min": 0, "max": 11}]
+
+
+def test_someone_elses_limit_of_our_type_is_kept_when_equal_and_refused_when_different(monkeypatch):
+    equal = their_ca([{"type": "nvidia-l4", "min": 0, "max": 11}])
+    kept = run(monkeypatch, Fake(ca=equal), pools=AUTOSCALED_POOLS, autoscaling=True)["cluster_autoscaler"]
+    assert kept["spec"]["resourceLimits"]["gpus"] == [{"type": "nvidia-l4", "min": 0, "max": 11}]
+    assert kept["metadata"]["annotations"] == {ANNOTATION: None}  # not ours: remove leaves it
+    different = their_ca([{"type": "nvidia-l4", "min": 2, "max": 16}, A100])
+    refused = run(monkeypatch, Fake(ca=different), pools=AUTOSCALED_POOLS, autoscaling=True)
+    assert refused["failed"]
+    assert "found nvidia-l4 min 2 max 16 (this collection would set min 0 max 11)" in refused["msg"]
+    assert "gpu_infra_adopt=true" in refused["msg"] and "Nothing was changed" in refused["msg"]
+    adopted = run(monkeypatch, Fake(ca=different), pools=AUTOSCALED_POOLS, autoscaling=True, adopt=True)
+    assert adopted["cluster_autoscaler"]["spec"]["resourceLimits"]["gpus"] == [
+        A100,
+        {"type": "nvidia-l4", "min": 0, "max": 11},
+    ]
+    assert adopted["cluster_autoscaler"]["metadata"]["annotations"] == {ANNOTATION: "nvidia-l4"}
 
 
 def test_an_absent_cluster_autoscaler_is_created_as_ours_when_there_are_pools(monkeypatch):
@@ -188,42 +209,50 @@ class Labelled(Fake):
         return [o for o in items if o["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by")]
 
 
-def test_removal_takes_only_our_limits_out_of_someone_elses_cluster_autoscaler(monkeypatch):
+def test_removal_takes_only_the_recorded_limits_out_of_someone_elses_cluster_autoscaler(monkeypatch):
     gpu = run(monkeypatch, Fake())["machinesets"][0]
     autoscaler = {"metadata": {"name": G4, "labels": OURS}, "spec": {"scaleTargetRef": {"name": G4}}}
     foreign_as = {"metadata": {"name": "theirs", "labels": {}}}
-    ca = {
-        "metadata": {"name": "default", "resourceVersion": "7", "labels": {"team": "platform"}},
-        "spec": {"resourceLimits": {"gpus": [{"type": "nvidia-a100", "max": 8}, {"type": "nvidia-l4", "max": 5}]}},
-    }
+    ca = their_ca([A100, {"type": "nvidia-l4", "max": 5}], "nvidia-l4")
     fake = Labelled(machinesets=[worker(), gpu], autoscalers=[autoscaler, foreign_as], ca=ca)
-    result = run(monkeypatch, fake, state="absent", pools=[])
+    result = run(monkeypatch, fake, state="absent", pools=None)
     assert not result["failed"] and not result["changed"]
     assert [ms["metadata"]["name"] for ms in result["machinesets"]] == [G4]
     assert [a["metadata"]["name"] for a in result["autoscalers"]] == [G4]
-    assert result["cluster_autoscaler"]["metadata"] == {"name": "default", "resourceVersion": "7"}
-    assert result["cluster_autoscaler"]["spec"] == {"resourceLimits": {"gpus": [{"type": "nvidia-a100", "max": 8}]}}
+    assert result["cluster_autoscaler"]["metadata"] == {
+        "name": "default",
+        "resourceVersion": "42",
+        "annotations": {ANNOTATION: None},
+    }
+    assert result["cluster_autoscaler"]["spec"] == {"resourceLimits": {"gpus": [A100]}}
     assert not result["delete_cluster_autoscaler"]
     assert result["removed"] == [
         {"object": "MachineAutoscaler openshift-machine-api/" + G4},
         {"object": "MachineSet openshift-machine-api/" + G4},
     ]
-    assert [k["object"] for k in result["kept"]] == ["ClusterAutoscaler default"]
+    assert result["kept"] == [
+        {
+            "object": "ClusterAutoscaler default",
+            "reason": "someone else's; only the GPU limits this collection added (nvidia-l4) were taken out",
+        }
+    ]
     assert "Infrastructure" not in fake.reads
 
 
-def test_removal_rerun_finds_our_limits_from_the_pools_and_deletes_our_own_autoscaler(monkeypatch):
-    theirs = {
-        "metadata": {"name": "default", "resourceVersion": "7"},
-        "spec": {"resourceLimits": {"gpus": [{"type": "nvidia-l40s", "max": 4}, {"type": "nvidia-a100", "max": 8}]}},
-    }
-    pools = [{"instance_type": "g6e.xlarge"}, {"instance_type": "not-a-type"}]
-    again = run(monkeypatch, Labelled(machinesets=[], ca=theirs), state="absent", pools=pools)
-    assert again["cluster_autoscaler"]["spec"]["resourceLimits"]["gpus"] == [{"type": "nvidia-a100", "max": 8}]
-    assert again["removed"] == []
-    untouched = run(monkeypatch, Labelled(machinesets=[], ca=theirs), state="absent", pools=[])
-    assert untouched["cluster_autoscaler"] is None and untouched["kept"] == []
+def test_removal_leaves_limits_it_did_not_add_and_deletes_its_own_autoscaler(monkeypatch):
+    # A limit of the pools' type that someone else set, with no record of ours: not touched.
+    theirs = their_ca([{"type": "nvidia-l4", "min": 2, "max": 16}, A100])
+    untouched = run(monkeypatch, Labelled(machinesets=[], ca=theirs), state="absent")
+    assert untouched["cluster_autoscaler"] is None and untouched["kept"] == [] and untouched["removed"] == []
     mine = dict(theirs, metadata=dict(theirs["metadata"], labels=OURS))
-    deleted = run(monkeypatch, Labelled(machinesets=[], ca=mine), state="absent", pools=pools)
+    deleted = run(monkeypatch, Labelled(machinesets=[], ca=mine), state="absent")
     assert deleted["delete_cluster_autoscaler"] and deleted["cluster_autoscaler"] is None
     assert deleted["removed"] == [{"object": "ClusterAutoscaler default"}]
+    assert run(monkeypatch, Labelled(machinesets=[]), state="absent")["removed"] == []
+
+
+def test_pools_are_required_to_plan_what_to_apply(monkeypatch):
+    main = functools.partial(machineset_plan.main, k8s_factory=lambda module: Fake())
+    result = run_main(monkeypatch, main, {})
+    assert result["failed"] and "pools" in result["msg"]
+    assert "found null" in run(monkeypatch, Fake(), pools=None)["msg"]

@@ -199,7 +199,16 @@ def test_worker_autoscaler_annotations_are_not_copied():
         (None, {"instance_type": "g6.4xlarge", "replica": 2}, "unknown key(s) replica"),
         (None, {"instance_type": "g6.4xlarge", "root_volume_size": 0}, "root_volume_size"),
         (None, {"instance_type": "g6.4xlarge", "taints": [{"key": "x", "effect": "Never"}]}, "effect in NoSchedule"),
-        (None, {"instance_type": "g6.4xlarge", "labels": {"a": True}}, "string label values"),
+        (None, {"instance_type": "g6.4xlarge", "labels": {"a": True}}, "labels as a dict of label values"),
+        (None, {"instance_type": "g6.4xlarge", "labels": {"Team Name": "ml"}}, "found 'Team Name'"),
+        (
+            None,
+            {"instance_type": "g6.4xlarge", "labels": {"bad key!": "x", "example.com/ok": "y"}},
+            "found 'bad key!'.",
+        ),
+        (None, {"instance_type": "g6.4xlarge", "accelerator": "NVIDIA L4"}, "accelerator as a label value"),
+        (None, {"instance_type": "g6.4xlarge", "accelerator": ""}, "found ''"),
+        (None, {"instance_type": "g6.4xlarge", "replicas": "2"}, "Write replicas as a number, without quotes"),
         (lambda t: t["metadata"]["labels"].update({m.CLUSTER_LABEL: "other-1234"}), None, "cluster 'other-1234'"),
         (
             lambda t: t["spec"]["template"]["metadata"]["labels"].update(

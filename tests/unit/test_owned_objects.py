@@ -1,5 +1,6 @@
 """owned_objects: the read-only ownership check and the removal of labelled objects only, against a fake cluster."""
 
+import functools
 import json
 
 import pytest
@@ -8,6 +9,8 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import ownership as o
 from ansible_collections.rhoai.gpu_infra.plugins.modules import owned_objects
+
+from .module_main import run_main
 
 KUEUE_API = "kueue.openshift.io/v1"
 OURS = o.labels("kueue")
@@ -208,6 +211,22 @@ def test_module_check_fails_with_the_difference_and_the_adopt_variable(capsys):
     rc, result = run_module(capsys, Fake([theirs]), component="kueue", check=[KUEUE], adopt=True)
     assert rc == 0
     assert result["objects"][0]["action"] == "adopt"
+
+
+def test_module_check_warns_when_it_adopts_an_object(monkeypatch):
+    def check(objects, **args):
+        main = functools.partial(owned_objects.main, k8s_factory=lambda module: Fake(objects))
+        return run_main(monkeypatch, main, dict(component="kueue", check=[KUEUE], **args), warnings=True)
+
+    theirs = live(KUEUE)
+    assert check([theirs])["objects"][0]["action"] == "adopt"
+    assert check([theirs])["warnings"] == [
+        "kueue: adopting Kueue cluster, made by someone else and already holding what would be applied: it gets this "
+        "collection's labels when applied, and teardown deletes it from then on."
+    ]
+    theirs["spec"]["managementState"] = "Unmanaged"
+    assert "taking over Kueue cluster" in check([theirs], adopt=True)["warnings"][0]
+    assert check([live(KUEUE, **OURS)])["warnings"] == []
 
 
 def test_module_remove_in_check_mode_changes_nothing(capsys):

@@ -42,6 +42,24 @@ def test_every_component_is_a_role_with_the_entry_points_the_registry_promises()
         assert (tasks / "subscribe.yml").is_file() or not component["operator"], component
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("site.yml", "nfd", 'found "nfd"; pass a list as JSON'),
+        ("verify.yml", [], "found an empty list"),
+        ("teardown.yml", ["nfd", "gpu"], "found unknown gpu."),
+    ],
+)
+def test_playbooks_refuse_a_component_selection_they_cannot_use_before_reading_the_cluster(
+    playbook, tmp_path, name, value, needle
+):
+    # No cluster: a playbook that got as far as reading one would fail differently.
+    run = playbook(name, tmp_path / "no-kubeconfig", extra_vars={"gpu_infra_components": value})
+    message = " ".join(run.stdout.split())
+    assert run.rc == 2 and needle in message, run
+    assert "Known components: monitoring, cert_manager, nfd" in message and "Nothing was changed." in message
+
+
 @pytest.mark.parametrize("playbook", ["site.yml", "verify.yml", "teardown.yml"])
 def test_playbooks_read_the_registry_and_keep_no_list_of_their_own(playbook):
     play = yaml.safe_load((ROOT / "playbooks" / playbook).read_text())[0]
@@ -117,3 +135,14 @@ def test_a_component_site_waits_for_in_one_call_has_a_readiness_that_is_only_its
         assert args["wait"] == "{{{{ __{0}_ready }}}}".format(name), name
         assert args["timeout"] == "{{{{ {0}_timeout | int }}}}".format(name), name
         assert args["poll_interval"] == "{{{{ {0}_poll_interval | int }}}}".format(name), name
+
+
+def test_a_partial_teardown_warns_about_components_whose_requirement_it_removes(playbook, tmp_path):
+    extra = {"gpu_infra_components": ["cert_manager", "nfd"], "gpu_infra_teardown_confirm": True}
+    # No cluster: the warning comes before the first removal, which then fails to connect.
+    output = " ".join(playbook("teardown.yml", tmp_path / "no-kubeconfig", extra_vars=extra).stdout.split())
+    for stays in ("gpu_operator", "lws", "kueue"):
+        assert "WARNING: {0} is not in gpu_infra_components, so it stays".format(stays) in output
+    assert "but it requires nfd, which this teardown removes" in output
+    assert "but it requires cert_manager, which this teardown removes" in output
+    assert "WARNING: serverless" not in output and "WARNING: monitoring" not in output
