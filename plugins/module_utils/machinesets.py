@@ -235,7 +235,7 @@ def _is_label_key(key):
     """A Kubernetes qualified name: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters."""
     if not isinstance(key, str):
         return False
-    prefix, _, name = key.rpartition("/")
+    prefix, name = key.rpartition("/")[::2]
     prefix_ok = not prefix or (len(prefix) <= 253 and all(DNS_LABEL.match(part) for part in prefix.split(".")))
     return prefix_ok and bool(name) and _is_label_value(name)
 
