@@ -59,6 +59,8 @@ except ImportError:
 # Seconds one request may take. A LIST of every CSV of a large cluster answers well within this; a server that has
 # not answered by then will not, and the caller's own deadline decides what happens next.
 DEFAULT_REQUEST_TIMEOUT = 30
+# The Accept header that makes a LIST answer with metadata only (server-side since Kubernetes 1.15).
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 
 if HAS_KUBERNETES:
 
@@ -180,6 +182,32 @@ class K8s(object):
             self._dynamic.resources.invalidate_cache()
             return []
         return list(result.to_dict().get("items", []))
+
+    def list_metadata(self, api_version, kind, namespace=None, label_selector=None):
+        """Return the items with metadata only (apiVersion, kind, metadata), as the API server's
+        PartialObjectMetadataList; an unknown kind lists as empty.
+
+        What an object holds never leaves the API server: this is how to look at Secrets without reading them.
+        """
+        try:
+            resource = self._resource(api_version, kind)
+            result = resource.get(
+                namespace=namespace, label_selector=label_selector, header_params={"Accept": METADATA_LIST}
+            )
+        except ResourceNotFoundError:
+            return []
+        except NotFoundError:
+            self._dynamic.resources.invalidate_cache()
+            return []
+        found = result.to_dict()
+        if found.get("kind") != "PartialObjectMetadataList":
+            # A server that ignored the Accept header sent whole objects: this method never returns their content.
+            raise ValueError(
+                "Expected a PartialObjectMetadataList listing {0} ({1}), found a {2}.".format(
+                    kind, api_version, found.get("kind")
+                )
+            )
+        return [dict(item, kind=kind, apiVersion=api_version) for item in found.get("items") or []]
 
     def merge_patch(self, api_version, kind, name, patch, namespace=None, *, dry_run=False):
         """Apply a JSON merge patch; with dry_run the API server validates it and changes nothing."""

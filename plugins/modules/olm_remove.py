@@ -22,6 +22,14 @@ description:
     C(<package>.<namespace>) when the Subscription or a CSV was there, with I(remove_namespace) the OperatorGroups and
     the namespace that carry the managed-by label (waited for), and with I(remove_crds) the CRDs of I(crds) (waited
     for) and then the C(Operator) object, which OLM recreates for as long as CRDs carrying the package's label remain.
+  - Before deleting a namespace of this collection's, and after the CSVs are gone, it lists the namespace's
+    ConfigMaps, Secrets, PersistentVolumeClaims, Services, Pods, Deployments, StatefulSets, DaemonSets, Jobs and
+    CronJobs, metadata only (Secrets are never read). One that has no ownerReferences, does not carry the managed-by
+    label, is not labelled by OLM (C(olm.owner.kind)) and is not one the platform makes in every namespace (ConfigMaps
+    C(kube-root-ca.crt) and C(openshift-service-ca.crt); service account token, image pull and serving certificate
+    Secrets, which name their ServiceAccount or Service in an annotation) was put there by someone else, for example
+    the GPU operator's C(licensing-config) ConfigMap. Then the namespace stays with its OperatorGroup, and RV(left)
+    names those objects and the command that deletes the namespace by hand. Check mode decides the same.
   - Someone else's Subscription stays with its CSVs, its OperatorGroup and its namespace, and so do the CRDs; RV(left)
     says what was left, why, and the commands that remove it by hand.
   - Objects already gone are no error, so a removal that stopped in between can be re-run.
@@ -64,8 +72,9 @@ options:
     default: false
   remove_namespace:
     description:
-      - Also delete the OperatorGroups and the namespace when they carry the managed-by label and nothing was left in
-        place. False when other Subscriptions of the namespace are removed after this one.
+      - Also delete the OperatorGroups and the namespace when they carry the managed-by label, nothing was left in
+        place and the namespace holds nothing someone else put there (see the description). False when other
+        Subscriptions of the namespace are removed after this one.
     type: bool
     default: true
   remove_crds:
@@ -84,7 +93,8 @@ options:
 notes:
   - Delete the operator's operand objects before this, while the operator still runs to release their finalizers.
   - Needs permission to get, list, patch and delete Subscriptions, ClusterServiceVersions, Operators, OperatorGroups,
-    Namespaces and CustomResourceDefinitions.
+    Namespaces and CustomResourceDefinitions, and to list ConfigMaps, Secrets, PersistentVolumeClaims, Services, Pods,
+    Deployments, StatefulSets, DaemonSets, Jobs and CronJobs in I(namespace).
 seealso:
   - module: rhoai.gpu_infra.owned_objects
 """
@@ -120,7 +130,10 @@ removed:
   elements: str
   sample: [Subscription openshift-nfd/nfd, ClusterServiceVersion openshift-nfd/nfd.4.20.0-202510211040]
 left:
-  description: What was left in place, why, and how to remove it by hand; empty when nothing was.
+  description:
+    - What was left in place, why, and how to remove it by hand; empty when nothing was.
+    - A namespace of this collection's kept because it holds someone else's objects is named with those objects and
+      the C(oc delete namespace) command.
   returned: always
   type: str
   sample: ""
@@ -147,7 +160,8 @@ OLM_V1 = "operators.coreos.com/v1"
 OLM_V1ALPHA1 = "operators.coreos.com/v1alpha1"
 NEEDS = (
     "get, list, patch and delete Subscriptions, ClusterServiceVersions, Operators, OperatorGroups, Namespaces and "
-    "CustomResourceDefinitions"
+    "CustomResourceDefinitions, and list ConfigMaps, Secrets, PersistentVolumeClaims, Services, Pods, Deployments, "
+    "StatefulSets, DaemonSets, Jobs and CronJobs in the operator's namespace"
 )
 
 
@@ -199,16 +213,26 @@ def remove(api, params, *, dry_run=False, clock=time.monotonic):
     operator = [_ref(OLM_V1, "Operator", "{0}.{1}".format(package, ns))]
     if decision["operator"] and not crds:
         delete(operator, wait=False)
-    if params["remove_namespace"] and namespace is not None and not decision["left"]:
-        selector = "{0}={1}".format(ownership.MANAGED_BY_KEY, ownership.MANAGED_BY)
-        groups = api.list(OLM_V1, "OperatorGroup", ns, label_selector=selector)
-        delete([_ref(OLM_V1, "OperatorGroup", g["metadata"]["name"], ns) for g in groups], wait=False)
-        # A Subscription left in place keeps its OperatorGroup and namespace (handled by decision["left"] above).
-        delete([_ref("v1", "Namespace", ns)], wait=True, owned_only=True)
+    left = decision["left"]
+    if params["remove_namespace"] and namespace is not None and not left:
+        # Read after the CSVs are gone (in check mode they still run, but all they made has ownerReferences); a
+        # namespace already being deleted takes everything in it whatever this says.
+        foreign = []
+        if ownership.is_ours(namespace) and not namespace["metadata"].get("deletionTimestamp"):
+            found = [o for version, kind in olm.CONTENT_KINDS for o in api.list_metadata(version, kind, ns)]
+            foreign = olm.foreign_content(found)
+        if foreign:
+            left = olm.namespace_kept(ns, foreign)
+        else:
+            selector = "{0}={1}".format(ownership.MANAGED_BY_KEY, ownership.MANAGED_BY)
+            groups = api.list(OLM_V1, "OperatorGroup", ns, label_selector=selector)
+            delete([_ref(OLM_V1, "OperatorGroup", g["metadata"]["name"], ns) for g in groups], wait=False)
+            # A Subscription left in place keeps its OperatorGroup and namespace (handled by decision["left"] above).
+            delete([_ref("v1", "Namespace", ns)], wait=True, owned_only=True)
     if crds:
         delete([_ref("apiextensions.k8s.io/v1", "CustomResourceDefinition", c) for c in params["crds"]], wait=True)
         delete(operator, wait=False)
-    return dict(owner=decision["owner"], removed=removed, left=decision["left"])
+    return dict(owner=decision["owner"], removed=removed, left=left)
 
 
 def main(k8s_factory=get_k8s):

@@ -155,3 +155,35 @@ def test_teardown_deletes_labelled_operands_and_lists_someone_elses_it_left(sim,
     for component in COMPONENTS:
         assert "- {0}: Subscription ".format(component) in removed, run
     assert "Namespace openshift-lws-operator" in removed, run
+
+
+def test_teardown_keeps_a_namespace_of_ours_that_holds_someone_elses_configmap_and_says_so(sim, cluster, playbook):
+    # The Kueue cluster the test above left is someone else's and differs from ours: these components do not touch it.
+    components = dict(SITE, gpu_infra_components=["cert_manager", "lws"])
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=components)
+    assert run.rc == 0, run
+    ns = "openshift-lws-operator"
+    # what a person puts next to an operator: no label of ours, no owner
+    planted = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "team-settings", "namespace": ns}}
+    cluster.create(dict(planted, data={"replicas": "3"}))
+
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components, **CONFIRM))
+    assert run.rc == 0, run
+    assert cluster.get("v1", "Namespace", ns) is not None
+    assert cluster.get("v1", "ConfigMap", "team-settings", ns) is not None
+    assert cluster.get("operators.coreos.com/v1alpha1", "Subscription", "leader-worker-set", ns) is None
+    output = flat(run)
+    summary = output[output.index("Summarize what the teardown removed") :]
+    left = summary[summary.index("Left in place") :]
+    assert "Left namespace {0} and its OperatorGroup in place".format(ns) in left, run
+    assert "ConfigMap {0}/team-settings".format(ns) in left and "oc delete namespace {0}".format(ns) in left, run
+    assert "Namespace {0}".format(ns) not in summary[: summary.index("Left in place")], run
+    # the other namespace of ours holds nothing of anyone else's: it went
+    assert cluster.get("v1", "Namespace", "cert-manager-operator") is None
+
+    cluster.delete("v1", "ConfigMap", "team-settings", ns)
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components, **CONFIRM))
+    assert run.rc == 0, run
+    assert cluster.get("v1", "Namespace", ns) is None
+    summary = flat(run)[flat(run).index("Summarize what the teardown removed") :]
+    assert "- lws: OperatorGroup {0}/{0}, Namespace {0}".format(ns) in summary, run

@@ -204,3 +204,47 @@ def test_a_kind_whose_crd_is_gone_lists_as_empty_and_refreshes_discovery(monkeyp
     monkeypatch.setattr(client._TimedDynamicClient, "resources", property(lambda self: Resources()))
     assert k8s.list("maistra.io/v2", "ServiceMeshControlPlane") == []
     assert refreshed == [True]
+
+
+class Recorded:
+    """A resource that records the keyword arguments of its get and answers ``answer``."""
+
+    def __init__(self, answer):
+        self.answer, self.calls = answer, []
+
+    def get(self, **kwargs):
+        self.calls.append(kwargs)
+        return kubernetes.dynamic.ResourceInstance(None, self.answer)
+
+
+def test_list_metadata_asks_for_metadata_only_and_names_the_kind_of_each_item(monkeypatch):
+    answer = {
+        "kind": "PartialObjectMetadataList",
+        "apiVersion": "meta.k8s.io/v1",
+        "items": [{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": {"name": "s"}}],
+    }
+    resource = Recorded(answer)
+    monkeypatch.setattr(client.DynamicClient, "__init__", lambda self, api_client: None)
+    k8s = client.K8s(object())
+    monkeypatch.setattr(k8s, "_resource", lambda api_version, kind: resource)
+    assert k8s.list_metadata("v1", "Secret", "ns") == [
+        {"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "s"}}
+    ]
+    assert resource.calls == [
+        {
+            "namespace": "ns",
+            "label_selector": None,
+            "header_params": {"Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"},
+        }
+    ]
+
+
+def test_list_metadata_refuses_whole_objects_from_a_server_that_ignored_the_accept_header(monkeypatch):
+    answer = {"kind": "SecretList", "apiVersion": "v1", "items": [{"metadata": {"name": "s"}, "data": {"k": "dg=="}}]}
+    monkeypatch.setattr(client.DynamicClient, "__init__", lambda self, api_client: None)
+    k8s = client.K8s(object())
+    monkeypatch.setattr(k8s, "_resource", lambda api_version, kind: Recorded(answer))
+    with pytest.raises(ValueError) as err:
+        k8s.list_metadata("v1", "Secret", "ns")
+    assert "Expected a PartialObjectMetadataList listing Secret (v1), found a SecretList" in str(err.value)
+    assert "dg==" not in str(err.value)

@@ -42,6 +42,7 @@ class Fake(object):
         self.stuck = set(stuck)
         self.error = error
         self.calls = []
+        self.reads = []
 
     def has_kind(self, api_version, kind):
         return True
@@ -49,14 +50,24 @@ class Fake(object):
     def get(self, api_version, kind, name, namespace=None):
         if self.error:
             raise self.error
+        self.reads.append(("get", kind))
         return copy.deepcopy(self.objects.get((kind, namespace or "", name)))
 
     def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        self.reads.append(("list", kind))
         key, _, value = (label_selector or "").partition("=")
         return [
             copy.deepcopy(o)
             for (k, ns, _n), o in self.objects.items()
             if k == kind and ns == namespace and (not key or o["metadata"]["labels"].get(key) == value)
+        ]
+
+    def list_metadata(self, api_version, kind, namespace=None, label_selector=None):
+        self.reads.append(("list_metadata", kind))
+        return [
+            dict(apiVersion=api_version, kind=kind, metadata=copy.deepcopy(o["metadata"]))
+            for (k, ns, _n), o in self.objects.items()
+            if k == kind and ns == namespace
         ]
 
     def merge_patch(self, api_version, kind, name, patch, namespace=None, *, dry_run=False):
@@ -178,3 +189,130 @@ def test_after_a_partial_removal_the_operator_object_goes_only_with_the_crds(mon
         ("delete", "CustomResourceDefinition", "nodefeaturediscoveries.nfd.openshift.io"),
         ("delete", "Operator", "nfd.openshift-nfd"),
     ]
+
+
+# --- a namespace of ours that holds someone else's objects ------------------------------------------------------------
+
+NS = "openshift-nfd"
+OWNED_BY_CSV = [dict(apiVersion="operators.coreos.com/v1alpha1", kind="ClusterServiceVersion", name=CSV, uid="u")]
+
+
+def platform_and_operator_objects():
+    """What Kubernetes, OpenShift, OLM, the operator and this collection leave in an operator namespace."""
+    sa_token = {"kubernetes.io/service-account.name": "default"}
+    return [
+        obj("ConfigMap", "kube-root-ca.crt", NS, data={"ca.crt": "x"}),
+        obj("ConfigMap", "openshift-service-ca.crt", NS, data={"service-ca.crt": "x"}),
+        obj("Secret", "builder-dockercfg-abcde", NS, data={".dockercfg": "c2VjcmV0"}),
+        obj("Secret", "default-token-abcde", NS, data={"token": "c2VjcmV0"}),
+        obj("Secret", "deployer-dockercfg-fghij", NS, data={".dockercfg": "c2VjcmV0"}),
+        obj("Secret", "nfd-webhook-service-cert", NS, labels={"olm.owner.kind": "ClusterServiceVersion"}),
+        obj("ConfigMap", "nfd-worker", NS, labels=OURS),
+        obj("Deployment", "nfd-controller-manager", NS),
+        obj("Pod", "nfd-controller-manager-5d8c-x", NS),
+        obj("Service", "nfd-metrics", NS),
+        obj("Pod", "leaving", NS),
+    ], {
+        ("Secret", "builder-dockercfg-abcde"): dict(
+            annotations={"openshift.io/internal-registry-auth-token.service-account": "builder"}
+        ),
+        ("Secret", "default-token-abcde"): dict(annotations=sa_token),
+        ("Secret", "deployer-dockercfg-fghij"): dict(annotations={"kubernetes.io/service-account.name": "deployer"}),
+        ("Deployment", "nfd-controller-manager"): dict(ownerReferences=OWNED_BY_CSV),
+        ("Pod", "nfd-controller-manager-5d8c-x"): dict(ownerReferences=[dict(kind="ReplicaSet", name="r", uid="r")]),
+        ("Service", "nfd-metrics"): dict(ownerReferences=OWNED_BY_CSV),
+        ("Pod", "leaving"): dict(deletionTimestamp="2025-01-01T00:00:00Z"),
+    }
+
+
+def with_metadata(objects, extra):
+    for o in objects:
+        o["metadata"].update(extra.get((o["kind"], o["metadata"]["name"]), {}))
+    return objects
+
+
+def foreign(*objects):
+    return install() + with_metadata(*platform_and_operator_objects()) + list(objects)
+
+
+LICENSING = obj("ConfigMap", "licensing-config", NS, data={"gridd.conf": "FeatureType=1"})
+
+
+def test_a_configmap_someone_put_in_our_namespace_keeps_it_with_its_operator_group_and_is_named(monkeypatch):
+    fake = Fake(foreign(LICENSING))
+    out = run(monkeypatch, fake)
+    assert not out["failed"] and out["changed"] and out["owner"] == "ours", out
+    assert ("delete", "Namespace", NS) not in fake.calls and ("delete", "OperatorGroup", NS) not in fake.calls
+    assert ("Namespace", "", NS) in fake.objects and ("ConfigMap", NS, "licensing-config") in fake.objects
+    # the operator itself goes
+    assert [c for c in fake.calls if c[0] == "delete"] == [
+        ("delete", "Subscription", "nfd"),
+        ("delete", "ClusterServiceVersion", CSV),
+        ("delete", "Operator", "nfd.openshift-nfd"),
+    ]
+    assert out["left"] == (
+        "Left namespace openshift-nfd and its OperatorGroup in place, though this collection created them: the "
+        "namespace holds ConfigMap openshift-nfd/licensing-config, which neither this collection nor the operator "
+        "created (no label app.kubernetes.io/managed-by=rhoai.gpu_infra, no ownerReferences), and deleting the "
+        "namespace would delete it too. Look at it (oc get configmap -n openshift-nfd); when it is not needed, "
+        "delete the namespace by hand: oc delete namespace openshift-nfd."
+    )
+    assert out["msg"].endswith("; " + out["left"])
+    # once it is gone, a re-run removes the namespace
+    del fake.objects[("ConfigMap", NS, "licensing-config")]
+    out = run(monkeypatch, fake)
+    assert out["left"] == "" and out["removed"] == [
+        "OperatorGroup openshift-nfd/openshift-nfd",
+        "Namespace openshift-nfd",
+    ]
+
+
+def test_objects_the_platform_olm_the_operator_or_this_collection_made_do_not_keep_the_namespace(monkeypatch):
+    fake = Fake(foreign())
+    out = run(monkeypatch, fake)
+    assert not out["failed"] and out["left"] == "", out
+    assert out["removed"][-2:] == ["OperatorGroup openshift-nfd/openshift-nfd", "Namespace openshift-nfd"]
+
+
+def test_every_kind_a_person_puts_there_is_looked_at_and_named(monkeypatch):
+    planted = [
+        obj("Pod", "planted", NS),
+        obj("Secret", "ngc-api-key", NS, data={"key": "c2VjcmV0"}),
+        obj("PersistentVolumeClaim", "data", NS),
+        obj("Job", "once", NS),
+    ]
+    out = run(monkeypatch, Fake(foreign(*planted)))
+    for name in ("Pod openshift-nfd/planted", "Secret openshift-nfd/ngc-api-key", "PersistentVolumeClaim", "Job"):
+        assert name in out["left"], out
+    assert "would delete them too. Look at them (oc get job,persistentvolumeclaim,pod,secret -n" in out["left"]
+    assert "when they are not needed" in out["left"] and "c2VjcmV0" not in out["msg"]
+
+
+def test_check_mode_says_the_same_and_deletes_nothing(monkeypatch):
+    real = run(monkeypatch, Fake(foreign(LICENSING)))
+    fake = Fake(foreign(LICENSING))
+    out = run(monkeypatch, fake, _ansible_check_mode=True)
+    assert not out["failed"] and fake.calls == [], out
+    assert out["left"] == real["left"] and out["removed"] == real["removed"]
+    assert "Namespace openshift-nfd" not in out["removed"]
+    out = run(monkeypatch, Fake(foreign()), _ansible_check_mode=True)
+    assert out["left"] == "" and out["removed"][-1] == "Namespace openshift-nfd"
+
+
+def test_secrets_are_listed_as_metadata_only_never_read(monkeypatch):
+    fake = Fake(foreign(LICENSING))
+    run(monkeypatch, fake)
+    assert ("list_metadata", "Secret") in fake.reads and ("list_metadata", "ConfigMap") in fake.reads
+    assert not [r for r in fake.reads if r[1] == "Secret" and r[0] != "list_metadata"], fake.reads
+
+
+def test_a_namespace_someone_else_made_or_that_is_being_deleted_is_not_looked_into(monkeypatch):
+    fake = Fake(foreign(LICENSING))
+    fake.objects[("Namespace", "", NS)]["metadata"]["labels"] = {}
+    out = run(monkeypatch, fake)
+    assert out["left"] == "" and not [r for r in fake.reads if r[0] == "list_metadata"], out
+    fake = Fake(foreign(LICENSING))
+    fake.objects[("Namespace", "", NS)]["metadata"]["deletionTimestamp"] = "2025-01-01T00:00:00Z"
+    out = run(monkeypatch, fake, _ansible_check_mode=True)
+    # it goes with everything in it already: saying it stays would be wrong
+    assert out["left"] == "" and "Namespace openshift-nfd" in out["removed"], out
