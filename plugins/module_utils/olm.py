@@ -1123,75 +1123,7 @@ def removal(op, subscription=None, csvs=None, namespace=None, *, dependency_of_o
 
 
 # --- Removal: what keeps a namespace of ours -------------------------------------------------------------------------
-
-# The kinds whose objects keep a namespace of ours: what a person puts in an operator's namespace to configure or run
-# something next to the operator (NVIDIA documents ConfigMap licensing-config and the vGPU/NGC pull Secrets in the GPU
-# operator's namespace), and what holds data (PersistentVolumeClaim) or runs workloads. Left out: ServiceAccounts and
-# RBAC (Kubernetes, OpenShift and OLM create them in every operator namespace, and they hold nothing but grants),
-# Events, Leases and Endpoints(Slices) (written by controllers), and custom resources (the operand CRs go before the
-# operator; their kinds differ by operator). All of these are core, apps or batch kinds every cluster serves.
-CONTENT_KINDS = (
-    ("v1", "ConfigMap"),
-    ("v1", "Secret"),
-    ("v1", "PersistentVolumeClaim"),
-    ("v1", "Service"),
-    ("v1", "Pod"),
-    ("apps/v1", "Deployment"),
-    ("apps/v1", "StatefulSet"),
-    ("apps/v1", "DaemonSet"),
-    ("batch/v1", "Job"),
-    ("batch/v1", "CronJob"),
-)
-# ConfigMaps the platform publishes in every namespace, with neither owner nor label to tell them by: kube-root-ca.crt
-# from kube-controller-manager's root-ca-cert-publisher (Kubernetes 1.20+, https://kubernetes.io/docs/reference/
-# access-authn-authz/service-accounts-admin/#root-ca-certificate-configmap), openshift-service-ca.crt from OpenShift
-# 4.8+ (the service CA bundle, https://docs.openshift.com/container-platform/latest/security/certificates/
-# service-serving-certificate.html).
-PLATFORM_CONFIGMAPS = frozenset(("kube-root-ca.crt", "openshift-service-ca.crt"))
-# Annotations of Secrets the platform generates for something else in the namespace, whose content nobody wrote and
-# which are useless once the namespace's ServiceAccounts and Services are gone: a service account token Secret names
-# its ServiceAccount (https://kubernetes.io/docs/concepts/configuration/secret/#service-account-token-secrets), and so
-# do OpenShift's image pull (dockercfg) Secrets of the default, builder and deployer ServiceAccounts of every namespace
-# and of the operator's own ones (kubernetes.io/service-account.name up to 4.15, openshift.io/internal-registry-auth-
-# token.service-account from 4.16: openshift/openshift-controller-manager's image pull secret controller); the
-# service CA's serving certificate Secrets name their Service (service-serving-certificate.html above).
-PLATFORM_SECRET_ANNOTATIONS = (
-    "kubernetes.io/service-account.name",
-    "openshift.io/internal-registry-auth-token.service-account",
-    "service.beta.openshift.io/originating-service-name",
-)
-# What OLM labels an object it made for a CSV or OperatorGroup with (operator-framework/operator-lifecycle-manager
-# pkg/lib/ownerutil: OwnerKey, OwnerKind), where it cannot set an ownerReference.
-OLM_OWNER_KIND = "olm.owner.kind"
 FOREIGN_SHOWN = 10
-
-
-def made_by_someone_else(obj):
-    """Whether ``obj`` (metadata suffices) is content neither this collection, the operator nor the platform made.
-
-    Decided conservatively, so that doubt keeps the namespace rather than deleting someone's object: it is someone
-    else's unless it shows who made it. Not someone else's: an object being deleted already; one with
-    ownerReferences (made by a controller for its owner, the operator's Deployment, ReplicaSets and Pods under its CSV
-    included, and garbage-collected with that owner); one with this collection's managed-by label; one OLM labelled as
-    its own; the platform's per-namespace ConfigMaps and Secrets above.
-    """
-    meta = _meta(obj)
-    labels = meta.get("labels") or {}
-    annotations = meta.get("annotations") or {}
-    if meta.get("deletionTimestamp") or meta.get("ownerReferences") or ownership.is_ours(obj):
-        return False
-    if OLM_OWNER_KIND in labels:
-        return False
-    if obj.get("kind") == "ConfigMap" and meta.get("name") in PLATFORM_CONFIGMAPS:
-        return False
-    if obj.get("kind") == "Secret" and any(a in annotations for a in PLATFORM_SECRET_ANNOTATIONS):
-        return False
-    return True
-
-
-def foreign_content(objects):
-    """``Kind namespace/name`` of each object of ``objects`` made by someone else (see made_by_someone_else)."""
-    return ["{0} {1}/{2}".format(o.get("kind"), _ns(o), _name(o)) for o in objects if made_by_someone_else(o)]
 
 
 def namespace_kept(namespace, foreign):

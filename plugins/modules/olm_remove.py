@@ -219,8 +219,7 @@ def remove(api, params, *, dry_run=False, clock=time.monotonic):
         # namespace already being deleted takes everything in it whatever this says.
         foreign = []
         if ownership.is_ours(namespace) and not namespace["metadata"].get("deletionTimestamp"):
-            found = [o for version, kind in olm.CONTENT_KINDS for o in api.list_metadata(version, kind, ns)]
-            foreign = olm.foreign_content(found)
+            foreign = ownership.foreign_in(api, ns)
         if foreign:
             left = olm.namespace_kept(ns, foreign)
         else:

@@ -35,6 +35,7 @@ class Fake(object):
         self.error = error
         self.deleted = []
         self.pending = {}
+        self.metadata_reads = []
 
     def put(self, obj):
         meta = obj["metadata"]
@@ -53,6 +54,14 @@ class Fake(object):
                 del self.pending[key]
                 self.objects.pop(key, None)
         return self.objects.get(key)
+
+    def list_metadata(self, api_version, kind, namespace=None, label_selector=None):
+        self.metadata_reads.append(kind)
+        return [
+            {"apiVersion": api_version, "kind": kind, "metadata": json.loads(json.dumps(obj["metadata"]))}
+            for (k, ns, _name), obj in self.objects.items()
+            if k == kind and ns == namespace
+        ]
 
     def delete(self, api_version, kind, name, namespace=None):
         key = (kind, namespace or "", name)
@@ -152,6 +161,31 @@ def test_remove_keeps_our_namespace_while_it_holds_a_kept_object():
         "Namespace knative-serving",
     ]
     assert "holds KnativeServing knative-serving/knative-serving" in found["kept"][1]["reason"]
+
+
+def configmap(name, namespace="knative-serving", **meta):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": dict(name=name, namespace=namespace, **meta)}
+
+
+def test_remove_keeps_our_namespace_while_it_holds_something_someone_else_put_there():
+    theirs = configmap("team-settings")
+    fake = Fake([live(ks(), **OURS), ns("knative-serving", **OURS), theirs, configmap("kube-root-ca.crt")])
+    found = o.remove(fake, [ref(ks()), ref(ns("knative-serving"))], dry_run=True)
+    assert [r["object"] for r in found["removed"]] == ["KnativeServing knative-serving/knative-serving"]
+    assert [k["object"] for k in found["kept"]] == ["Namespace knative-serving"]
+    assert "holds ConfigMap knative-serving/team-settings, which someone else put there" in found["kept"][0]["reason"]
+    assert "oc delete namespace knative-serving" in found["kept"][0]["reason"]
+    assert "Secret" in fake.metadata_reads  # listed, as metadata only
+
+    # Made by a controller for its owner, by OLM, or by the platform: none of these keeps the namespace.
+    fake.objects.pop(("ConfigMap", "knative-serving", "team-settings"))
+    fake.put(configmap("operator-state", ownerReferences=[{"kind": "KnativeServing", "name": "knative-serving"}]))
+    fake.put(configmap("olm-made", labels={"olm.owner.kind": "ClusterServiceVersion"}))
+    found = o.remove(fake, [ref(ks()), ref(ns("knative-serving"))])
+    assert [r["object"] for r in found["removed"]] == [
+        "KnativeServing knative-serving/knative-serving",
+        "Namespace knative-serving",
+    ]
 
 
 def test_remove_reports_absent_objects_and_kinds_that_are_not_served():
