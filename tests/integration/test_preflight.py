@@ -9,8 +9,11 @@ in another namespace and a foreign cert-manager Subscription on another channel 
 object of the namespaces concerned at its resourceVersion and creates no namespace. Teardown leaves that foreign
 Subscription in place and says so; gpu_infra_adopt=true takes it over; an LWS Subscription equal to ours is adopted
 without being asked; teardown then removes what was adopted and keeps the namespaces and the OperatorGroup it did not
-create.
+create. Last, cert-manager's CRD that a teardown kept is no install: Kueue is refused before any change; an available
+cert-manager webhook Deployment without OLM counts as one, and so does cert-manager installed by an earlier run.
 """
+
+import time
 
 import pytest
 
@@ -267,3 +270,78 @@ def test_teardown_removes_what_was_adopted_and_keeps_what_it_did_not_create(sim,
     again = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components("cert_manager", "lws"), **CONFIRM))
     assert again.rc == 0, again
     assert again.changed == 0, again
+
+
+# --- cert-manager, the prerequisite of Kueue, LWS and Connectivity Link: its CRD alone is not an install -----------
+KUEUE_NS = "openshift-kueue-operator"
+CM_CRD = "certificates.cert-manager.io"
+WEBHOOK_LABELS = {"app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook"}
+
+
+def test_kueue_is_refused_when_a_teardown_left_only_the_cert_manager_crds(sim, cluster, playbook):
+    # install cert-manager, then tear it down with the default gpu_infra_remove_crds=false, as on the test bed report
+    assert playbook("site.yml", sim.kubeconfig, extra_vars=components("cert_manager")).rc == 0
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components("cert_manager"), **CONFIRM))
+    assert run.rc == 0, run
+    assert cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CM_CRD) is not None
+    assert_refused_before_any_change(
+        playbook,
+        sim,
+        components("kueue"),
+        [
+            "The Kueue operator needs cert-manager installed and running: CRD certificates.cert-manager.io "
+            "Established and either a ClusterServiceVersion (not an OLM copy) that owns it in phase Succeeded, or a "
+            "webhook Deployment labelled app.kubernetes.io/name=webhook,app.kubernetes.io/component=webhook with an "
+            "available replica.",
+            "Found: CRD certificates.cert-manager.io exists but no cert-manager operator/webhook runs",
+            "left by a teardown that kept the CRDs",
+            "Install cert-manager first: run the rhoai.gpu_infra.cert_manager role, or add cert_manager to "
+            "gpu_infra_components",
+        ],
+        [KUEUE_NS, CM_NS],
+    )
+    assert cluster.get(OLM, "Subscription", "kueue-operator", KUEUE_NS) is None
+
+
+def test_an_available_cert_manager_webhook_counts_as_an_install_without_olm(sim, cluster):
+    # what a Helm install of upstream cert-manager leaves: no CSV, a webhook Deployment in a namespace of its choice
+    namespace(cluster, "helm-cert-manager")
+    cluster.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "cm-webhook", "namespace": "helm-cert-manager", "labels": WEBHOOK_LABELS},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": WEBHOOK_LABELS},
+                "template": {
+                    "metadata": {"labels": WEBHOOK_LABELS},
+                    "spec": {"containers": [{"name": "webhook", "image": "quay.io/jetstack/cert-manager-webhook"}]},
+                },
+            },
+        }
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            proc = olm_engine.ansible_module(sim, "rhoai.gpu_infra.cert_manager_check", {"required_by": "A test"})
+            if proc.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        assert proc.returncode == 0, proc.stdout
+        assert "webhook Deployment helm-cert-manager/cm-webhook available" in proc.stdout
+    finally:
+        delete_namespaces(cluster, ["helm-cert-manager"])
+    proc = olm_engine.ansible_module(sim, "rhoai.gpu_infra.cert_manager_check", {"required_by": "A test"})
+    assert proc.returncode != 0 and "Nothing was changed." in proc.stdout, proc.stdout
+
+
+def test_kueue_installs_when_an_earlier_run_installed_cert_manager(sim, cluster, playbook):
+    assert playbook("site.yml", sim.kubeconfig, extra_vars=components("cert_manager")).rc == 0
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=components("kueue"))
+    assert run.rc == 0, run
+    # the check ran (cert_manager is not in this run) and passed
+    (after,) = [t for t in run.stdout.split("TASK [")[1:] if "Fail when cert-manager is neither installed" in t]
+    assert after.split("\n", 1)[1].lstrip().startswith("ok:"), run
+    sub = cluster.get(OLM, "Subscription", "kueue-operator", KUEUE_NS)
+    assert sub["status"]["installedCSV"].startswith("kueue-operator."), sub
