@@ -19,6 +19,46 @@ USER_WORKLOAD = ("enableUserWorkload",)
 USER_ALERTMANAGER = ("alertmanagerMain", "enableUserAlertmanagerConfig")
 # The old manifests put this key at the top level, where the monitoring operator ignores it.
 MISPLACED = "enableUserAlertmanagerConfig"
+WHERE = "key config.yaml of ConfigMap openshift-monitoring/cluster-monitoring-config"
+REMEDY = (
+    "Fix or delete the key with `oc edit configmap cluster-monitoring-config -n openshift-monitoring` and re-run; "
+    "the ConfigMap was left as it is."
+)
+# bool first: it is an int too
+KINDS = ((bool, "a boolean"), (list, "a list"), (str, "a string"), ((int, float), "a number"))
+
+
+class MonitoringConfigError(AnsibleFilterError):
+    """A config.yaml the merge cannot work with; the message already quotes the parser's cause, on one line."""
+
+    # ansible-core 2.19 appends the message of the cause (PyYAML's, several lines with a source excerpt) after ours,
+    # that is after what to do; the cause stays chained for -vvv.
+    _include_cause_message = False
+
+
+def _error(found):
+    return MonitoringConfigError("Expected {0} to {1}. {2}".format(WHERE, found, REMEDY))
+
+
+def _kind(value):
+    return next((name for kind, name in KINDS if isinstance(value, kind)), type(value).__name__)
+
+
+def _excerpt(value, width=60):
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _yaml_cause(exc):
+    """PyYAML's own words on one line, each with the line and column it points at."""
+    parts = []
+    for text, mark in (
+        (getattr(exc, "context", None), getattr(exc, "context_mark", None)),
+        (getattr(exc, "problem", None), getattr(exc, "problem_mark", None)),
+    ):
+        if text:
+            parts.append(text + (" (line {0}, column {1})".format(mark.line + 1, mark.column + 1) if mark else ""))
+    return "; ".join(parts) or " ".join(str(exc).split())
 
 
 def _key(path):
@@ -39,12 +79,12 @@ def _load(config):
     try:
         data = yaml.safe_load(str(config))
     except yaml.YAMLError as exc:
-        raise AnsibleFilterError("config.yaml of cluster-monitoring-config is not valid YAML: {0}".format(exc)) from exc
+        raise _error("be valid YAML, found: {0}".format(_yaml_cause(exc))) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise AnsibleFilterError(
-            "config.yaml of cluster-monitoring-config must be a YAML mapping, found {0}".format(type(data).__name__)
+        raise _error(
+            "be a YAML mapping of settings (such as prometheusK8s), found {0}: {1}".format(_kind(data), _excerpt(data))
         )
     return data
 
@@ -54,9 +94,16 @@ def _dump(data):
 
 
 def _section(data, name):
-    """Return data[name] as a dict, replacing a null or scalar value (which the operator would reject anyway)."""
-    if not isinstance(data.get(name), dict):
+    """Return data[name] as a dict, made one when it is absent or null. Any other value is refused rather than
+    replaced: the monitoring operator rejects it too, but it may hold settings the user meant to keep."""
+    if data.get(name) is None:
         data[name] = {}
+    elif not isinstance(data[name], dict):
+        raise _error(
+            "hold a mapping (or nothing) under {0}, found {1}: {2}".format(
+                name, _kind(data[name]), _excerpt(data[name])
+            )
+        )
     return data[name]
 
 
@@ -110,9 +157,19 @@ def monitoring_config_remove(config, managed=None):
     }
 
 
+def monitoring_config_error(config, user_alertmanager=True):
+    """Return the message monitoring_config_merge would fail with on ``config``, or "" when it would not fail."""
+    try:
+        monitoring_config_merge(config, None, user_alertmanager)
+    except MonitoringConfigError as exc:
+        return str(exc)
+    return ""
+
+
 class FilterModule(object):
     def filters(self):
         return {
+            "monitoring_config_error": monitoring_config_error,
             "monitoring_config_merge": monitoring_config_merge,
             "monitoring_config_remove": monitoring_config_remove,
         }

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.integration.cluster import Cluster as ClusterBase
+from tests.integration.cluster import assert_refused_before_any_change
 from tests.ocp_sim.openshift.pytest_fixtures import ocp_sim_factory  # noqa: F401
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -157,3 +158,49 @@ def test_roles_without_gpu_nodes_check_mode_converge_and_user_owned_keys(playboo
         # Only the key this role added goes; the user's own enableUserWorkload stays.
         _, config = cluster.monitoring_config()
         assert config == {"enableUserWorkload": True}
+
+
+def test_a_config_yaml_that_cannot_be_merged_is_refused_before_anything_changes(playbook, request):
+    # The defect report's ConfigMap: its third line is indented by one space, so config.yaml does not parse (the
+    # simulated admission policy, which only looks at top-level keys, lets it in, as CMO's webhook may).
+    malformed = "prometheusK8s:\n  retention: 15d\n bad: [\n"
+    expected = [
+        "monitoring: Expected key config.yaml of ConfigMap openshift-monitoring/cluster-monitoring-config to be valid "
+        "YAML, found: while parsing a block mapping (line 1, column 1); expected <block end>",
+        "(line 3, column 2). Fix or delete the key with "
+        "`oc edit configmap cluster-monitoring-config -n openshift-monitoring` and re-run",
+    ]
+    with request.getfixturevalue("ocp_sim_factory")() as sim:
+        cluster = Cluster(sim.api_client)
+        cluster.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "cluster-monitoring-config", "namespace": "openshift-monitoring"},
+                "data": {"config.yaml": malformed},
+            }
+        )
+
+        # monitoring comes first in the registry, but it used to be checked only in its configure step, after NFD's
+        # Namespace, OperatorGroup and Subscription were applied
+        assert_refused_before_any_change(
+            playbook,
+            sim,
+            {"gpu_infra_components": ["monitoring", "nfd"], "gpu_infra_timeout": FAST["gpu_infra_timeout"]},
+            expected,
+            [NFD_NS, "openshift-monitoring"],
+        )
+        assert cluster.get("v1", "Namespace", NFD_NS) is None
+        assert [
+            s for s in cluster.list("operators.coreos.com/v1alpha1", "Subscription") if s["spec"]["name"] == "nfd"
+        ] == []
+
+        # The role alone checks before it writes, with the same words.
+        alone = run(playbook, sim, roles=["monitoring"])
+        assert alone.rc != 0, alone
+        output = " ".join(alone.stdout.split())
+        for text in [*expected, "Nothing was changed."]:
+            assert text in output, (text, alone)
+        cm = cluster.get("v1", "ConfigMap", "cluster-monitoring-config", "openshift-monitoring")
+        assert cm["data"] == {"config.yaml": malformed}
+        assert "rhoai-gpu-infra/managed-keys" not in (cm["metadata"].get("annotations") or {})

@@ -5,6 +5,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 from ansible_collections.rhoai.gpu_infra.plugins.filter.monitoring_config import (
     FilterModule,
+    monitoring_config_error,
     monitoring_config_merge,
     monitoring_config_remove,
 )
@@ -84,10 +85,85 @@ def test_previous_managed_keys_are_kept_from_an_annotation_string():
     assert result["managed_keys"] == ["alertmanagerMain.enableUserAlertmanagerConfig", "enableUserWorkload"]
 
 
-@pytest.mark.parametrize("config", ["- a\n- b\n", "just a string", "a: [unclosed\n"])
-def test_config_that_is_not_a_mapping_is_rejected(config):
-    with pytest.raises(AnsibleFilterError, match="cluster-monitoring-config"):
+# The ConfigMap of the defect report: the third line is indented by one space.
+MALFORMED = "prometheusK8s:\n  retention: 15d\n bad: [\n"
+WHERE = "key config.yaml of ConfigMap openshift-monitoring/cluster-monitoring-config"
+REMEDY = "Fix or delete the key with `oc edit configmap cluster-monitoring-config -n openshift-monitoring` and re-run"
+
+
+def assert_says_what_to_do(message):
+    assert message.startswith("Expected " + WHERE + " to "), message
+    assert REMEDY in message, message
+    assert message.endswith("the ConfigMap was left as it is."), message
+    # one line: Ansible prints it inside a failure message, and a source excerpt with carets would break it up
+    assert "\n" not in message, message
+
+
+@pytest.mark.parametrize("merge", [monitoring_config_merge, monitoring_config_remove])
+def test_config_that_does_not_parse_is_refused_quoting_the_parser(merge):
+    with pytest.raises(AnsibleFilterError) as refused:
+        merge(MALFORMED, "enableUserWorkload")
+    message = str(refused.value)
+    assert_says_what_to_do(message)
+    assert (
+        "to be valid YAML, found: while parsing a block mapping (line 1, column 1); expected <block end>, "
+        "but found '<block mapping start>' (line 3, column 2)." in message
+    ), message
+    # the parser's exception stays the cause, for -vvv
+    assert isinstance(refused.value.__cause__, yaml.YAMLError)
+
+
+@pytest.mark.parametrize(
+    "config, found",
+    [("- a\n- b\n", "found a list: ['a', 'b']."), ("just a string", "found a string: 'just a string'.")],
+)
+def test_config_that_is_not_a_mapping_is_refused_saying_what_it_is(config, found):
+    with pytest.raises(AnsibleFilterError) as refused:
         monitoring_config_merge(config)
+    message = str(refused.value)
+    assert_says_what_to_do(message)
+    assert "to be a YAML mapping of settings (such as prometheusK8s), " + found in message, message
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        "alertmanagerMain: [nodeSelector]\n",
+        "alertmanagerMain: true\n",
+        # the misplaced key is moved into the same section
+        "enableUserAlertmanagerConfig: true\nalertmanagerMain: on-infra-nodes\n",
+    ],
+)
+def test_alertmanager_main_that_is_not_a_mapping_is_refused_not_replaced(config):
+    with pytest.raises(AnsibleFilterError) as refused:
+        monitoring_config_merge(config)
+    message = str(refused.value)
+    assert_says_what_to_do(message)
+    assert "to hold a mapping (or nothing) under alertmanagerMain, found a " in message, message
+
+
+def test_alertmanager_main_that_is_not_a_mapping_is_left_alone_when_not_merged_into():
+    result = monitoring_config_merge("alertmanagerMain: [nodeSelector]\n", user_alertmanager=False)
+    assert yaml.safe_load(result["config"]) == {"alertmanagerMain": ["nodeSelector"], "enableUserWorkload": True}
+
+
+def test_empty_alertmanager_main_is_filled():
+    result = monitoring_config_merge("alertmanagerMain:\n")
+    assert yaml.safe_load(result["config"])["alertmanagerMain"] == {"enableUserAlertmanagerConfig": True}
+
+
+@pytest.mark.parametrize("config", [MALFORMED, "- a\n", "alertmanagerMain: 1\n"])
+def test_error_filter_returns_the_message_the_merge_fails_with(config):
+    with pytest.raises(AnsibleFilterError) as refused:
+        monitoring_config_merge(config)
+    assert monitoring_config_error(config) == str(refused.value)
+
+
+@pytest.mark.parametrize("config", [None, "", USER_CONFIG, "alertmanagerMain: 1\n"])
+def test_error_filter_returns_nothing_for_a_config_the_merge_takes(config):
+    user_alertmanager = config != "alertmanagerMain: 1\n"
+    monitoring_config_merge(config, user_alertmanager=user_alertmanager)
+    assert monitoring_config_error(config, user_alertmanager) == ""
 
 
 def test_remove_takes_out_only_managed_keys_and_the_section_it_emptied():
@@ -109,4 +185,8 @@ def test_remove_without_managed_keys_leaves_user_enabled_monitoring_alone():
 
 
 def test_filters_are_registered():
-    assert set(FilterModule().filters()) == {"monitoring_config_merge", "monitoring_config_remove"}
+    assert set(FilterModule().filters()) == {
+        "monitoring_config_error",
+        "monitoring_config_merge",
+        "monitoring_config_remove",
+    }
