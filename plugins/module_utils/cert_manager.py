@@ -20,6 +20,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.readiness import field_value
+
 CRD = "certificates.cert-manager.io"
 CRD_API = "apiextensions.k8s.io/v1"
 OLM = "operators.coreos.com/v1alpha1"
@@ -39,11 +41,8 @@ REMEDY = (
 
 
 def _dig(obj, path, default=None):
-    for step in path.split("."):
-        if not isinstance(obj, dict) or obj.get(step) is None:
-            return default
-        obj = obj[step]
-    return obj
+    value = field_value(obj, path)
+    return default if value is None else value
 
 
 def _where(obj):
