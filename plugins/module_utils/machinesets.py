@@ -14,8 +14,10 @@ __metaclass__ = type
 import copy
 import re
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import ownership
+
 MANAGED_BY = ("app.kubernetes.io/managed-by", "rhoai.gpu_infra")
-COMPONENT_LABEL = ("rhoai.gpu-infra/component", "machinesets")
+COMPONENT = "machinesets"
 # On someone else's ClusterAutoscaler default: the GPU types whose resourceLimits.gpus entries this collection added,
 # so that remove takes out those and no other.
 GPU_LIMITS_ANNOTATION = "rhoai.gpu-infra/gpu-limits"
@@ -480,7 +482,7 @@ def _workers(machinesets, infra_id):
     workers = [
         ms
         for ms in machinesets
-        if _labels(ms).get(MANAGED_BY[0]) != MANAGED_BY[1]
+        if not ownership.is_ours(ms)
         and _labels((ms.get("spec") or {}).get("template") or {}).get(CLUSTER_LABEL) == infra_id
         and [_labels(ms["spec"]["template"]).get(label) for label in ROLE_LABELS] == ["worker", "worker"]
     ]
@@ -528,14 +530,14 @@ def plan(infrastructure, machinesets, autoscalers, pools, *, zone=""):
         _check_pool(given)
         pool = dict({k: v for k, v in given.items() if v is not None}, zone=given.get("zone") or default_zone)
         template = next((w for w in workers if template_zone(w) == pool["zone"]), workers[0])
-        name = build_gpu_machineset(template, infra_id, pool)["metadata"]["name"]
+        name = gpu_machineset_name(infra_id, pool["instance_type"], pool["zone"])
         current = existing.get(name)
         machineset = build_gpu_machineset(template, infra_id, pool, current=current, autoscaled=name in autoscaled)
         pool["min_replicas"], pool["max_replicas"] = _bounds(pool)
         out.append(
             dict(
                 pool=pool,
-                machineset=_with_component(machineset),
+                machineset=ownership.with_labels(machineset, COMPONENT),
                 current_replicas=((current or {}).get("spec") or {}).get("replicas", 0),
             )
         )
@@ -549,12 +551,6 @@ def plan(infrastructure, machinesets, autoscalers, pools, *, zone=""):
     return dict(infra_id=infra_id, region=region, plan=out)
 
 
-def _with_component(obj):
-    out = copy.deepcopy(obj)
-    out["metadata"]["labels"][COMPONENT_LABEL[0]] = COMPONENT_LABEL[1]
-    return out
-
-
 def machine_autoscalers(items):
     """One MachineAutoscaler per pool of the plan, named as its MachineSet."""
     return [
@@ -564,7 +560,7 @@ def machine_autoscalers(items):
             "metadata": {
                 "name": item["machineset"]["metadata"]["name"],
                 "namespace": MAPI_NAMESPACE,
-                "labels": dict([MANAGED_BY, COMPONENT_LABEL]),
+                "labels": ownership.labels(COMPONENT),
             },
             "spec": {
                 "minReplicas": item["pool"]["min_replicas"],
@@ -589,7 +585,8 @@ def gpu_limits(items):
     totals = {}
     for item in items:
         gpus = item["pool"]["max_replicas"] * INSTANCE_TYPES[item["pool"]["instance_type"]]["gpus"]
-        totals[accelerator(item["machineset"])] = totals.get(accelerator(item["machineset"]), 0) + gpus
+        acc = accelerator(item["machineset"])
+        totals[acc] = totals.get(acc, 0) + gpus
     return [{"type": acc, "min": 0, "max": max(total, 1)} for acc, total in sorted(totals.items())]
 
 
@@ -625,11 +622,11 @@ def cluster_autoscaler(existing, limits, adopt=False):
         return {
             "apiVersion": CLUSTER_AUTOSCALER_API,
             "kind": "ClusterAutoscaler",
-            "metadata": {"name": "default", "labels": dict([MANAGED_BY, COMPONENT_LABEL])},
+            "metadata": {"name": "default", "labels": ownership.labels(COMPONENT)},
             "spec": {"resourceLimits": {"gpus": limits}},
         }
     gpus = _ca_gpus(existing)
-    if _labels(existing).get(MANAGED_BY[0]) == MANAGED_BY[1]:
+    if ownership.is_ours(existing):
         types = {limit["type"] for limit in limits}
         return _ca_patch(existing, [g for g in gpus if g.get("type") not in types] + limits)
     recorded = _recorded(existing)
@@ -653,11 +650,8 @@ def cluster_autoscaler(existing, limits, adopt=False):
             "accelerator, leave machinesets_autoscaling off, or set gpu_infra_adopt=true to replace the limit with "
             "this collection's (remove then takes it out). Nothing was changed.".format(GPU_LIMITS_ANNOTATION),
         )
-    ours = [
-        limit
-        for limit in limits
-        if limit["type"] not in theirs or (adopt and (theirs[limit["type"]], limit) in conflicts)
-    ]
+    taken = {pair[1]["type"] for pair in conflicts} if adopt else set()
+    ours = [limit for limit in limits if limit["type"] not in theirs or limit["type"] in taken]
     types = {limit["type"] for limit in ours}
     return _ca_patch(
         existing,
@@ -735,7 +729,7 @@ def removal(machinesets, autoscalers, existing_ca):
     patch (null when nothing of ours is in it) also drops the annotation; ``removed`` and ``kept`` are what teardown
     reports.
     """
-    ca_ours = bool(existing_ca) and _labels(existing_ca).get(MANAGED_BY[0]) == MANAGED_BY[1]
+    ca_ours = bool(existing_ca) and ownership.is_ours(existing_ca)
     recorded = set() if ca_ours or not existing_ca else _recorded(existing_ca)
     trim = None
     if recorded:
