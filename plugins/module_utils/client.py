@@ -209,6 +209,11 @@ class K8s(object):
             )
         return [dict(item, kind=kind, apiVersion=api_version) for item in found.get("items") or []]
 
+    def create(self, api_version, kind, body, namespace=None, *, dry_run=False):
+        """Create the object; with dry_run the API server validates it (admission included) and stores nothing."""
+        query = {"dry_run": "All"} if dry_run else {}
+        return self._resource(api_version, kind).create(body=body, namespace=namespace, **query).to_dict()
+
     def merge_patch(self, api_version, kind, name, patch, namespace=None, *, dry_run=False):
         """Apply a JSON merge patch; with dry_run the API server validates it and changes nothing."""
         query = {"dry_run": "All"} if dry_run else {}

@@ -208,6 +208,55 @@ def _reason(found, existing, adopt):
     return "made by someone else and equal to what would be applied: adopted (labelled when applied)"
 
 
+class Conflict(Exception):
+    """Objects someone else made differ from what would be applied; ``objects`` has every classification."""
+
+    def __init__(self, message, objects):
+        super(Conflict, self).__init__(message)
+        self.objects = objects
+
+
+def apply(api, definitions, component, *, adopt=False, dry_run=False):
+    """Create or update each definition, labelled as ``component``'s, unless that would change nothing.
+
+    Every definition is classified first (``check``), so a conflict raises ``Conflict`` before anything is written.
+    Then, in order: an absent object is created; one of ours or an adoptable one gets the definition as a JSON merge
+    patch (what kubernetes.core.k8s does with state present: fields it does not set are kept, lists replaced); one of
+    ours that holds all of it already is not written. The classification is made here, right before writing, so a
+    preflight that ran earlier (or for another input) never decides what is skipped. ``applied`` on each result says
+    ``created``, ``updated`` or ``unchanged``; with ``dry_run`` the API server validates every write and stores
+    nothing; a kind it does not serve yet (the operator bringing its CRD is not installed, which only a dry run gets
+    to) is ``not served``, and an object whose namespace does not exist yet (which would fail a dry run) ``no
+    namespace``.
+    """
+    desired = [with_labels(d, component) for d in definitions]
+    results = check(api, desired, adopt=adopt)
+    conflicts = [r for r in results if r["action"] == "conflict"]
+    if conflicts:
+        raise Conflict(conflict_message(component, conflicts), results)
+    for want, found in zip(desired, results):
+        namespace = found["namespace"] or None
+        if found["unchanged"]:
+            found["applied"] = "unchanged"
+        elif not api.has_kind(found["api_version"], found["kind"]):
+            if not dry_run:
+                raise ValueError(
+                    "{0}: expected kind {1} ({2}) to be served, as its CRD is Established, before applying {3}; "
+                    "found it not served. Check the operator's CSV and CRDs (playbooks/diagnose.yml collects them), "
+                    "then re-run.".format(component, found["kind"], found["api_version"], found["object"])
+                )
+            found["applied"] = "not served"
+        elif dry_run and found["action"] == "create" and namespace and not api.get("v1", "Namespace", namespace):
+            found["applied"] = "no namespace"
+        elif found["action"] == "create":
+            api.create(found["api_version"], found["kind"], want, namespace, dry_run=dry_run)
+            found["applied"] = "created"
+        else:
+            api.merge_patch(found["api_version"], found["kind"], found["name"], want, namespace, dry_run=dry_run)
+            found["applied"] = "updated"
+    return results
+
+
 # The kinds whose objects keep a namespace of ours: what a person puts in an operator's namespace to configure or run
 # something next to the operator (NVIDIA documents ConfigMap licensing-config and the vGPU/NGC pull Secrets in the GPU
 # operator's namespace), and what holds data (PersistentVolumeClaim) or runs workloads. Left out: ServiceAccounts and
@@ -299,14 +348,27 @@ def _gone(api, ref):
     return api.get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"] or None) is None
 
 
-def remove(api, refs, *, dry_run=False, wait=False, timeout=300, clock=None, sleep=None, interval=2.0, owned_only=True):
+def remove(
+    api,
+    refs,
+    *,
+    dry_run=False,
+    wait=False,
+    timeout=300,
+    clock=None,
+    sleep=None,
+    interval=2.0,
+    owned_only=True,
+    look_into_namespaces=True,
+):
     """Delete the objects of ``refs`` that carry the managed-by label, in the order given; keep every other one.
 
     ``owned_only=False`` deletes them whatever their labels, for a caller that decided whose they are (the removal of
     an OLM install, whose Subscription may be ours without the label).
 
     A Namespace that holds an object kept by this same call is kept too, since deleting the namespace would delete
-    that object, and so is one that holds an object someone else put there (see made_by_someone_else). With
+    that object, and so is one that holds an object someone else put there (see made_by_someone_else; not looked
+    for with ``look_into_namespaces=False``, by a caller that has just looked itself). With
     ``wait``, each deletion is waited for before the next one (an operand before its namespace), all within one
     ``timeout``. Returns dict(removed, kept, absent); raises RemovalTimeout at the deadline.
     """
@@ -336,7 +398,7 @@ def remove(api, refs, *, dry_run=False, wait=False, timeout=300, clock=None, sle
                 )
             )
             continue
-        foreign = [] if not _is_live_namespace(obj) else foreign_in(api, ref["name"])
+        foreign = foreign_in(api, ref["name"]) if look_into_namespaces and _is_live_namespace(obj) else []
         if foreign:
             result["kept"].append(
                 dict(

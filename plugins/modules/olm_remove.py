@@ -190,6 +190,8 @@ def remove(api, params, *, dry_run=False, clock=time.monotonic):
                 timeout=max(0, deadline - clock()),
                 clock=clock,
                 owned_only=owned_only,
+                # The namespace's content was looked at just before, below, and decided whether it goes.
+                look_into_namespaces=False,
             )
         except ownership.RemovalTimeout as exc:
             removed.extend(r["object"] for r in exc.result["removed"])

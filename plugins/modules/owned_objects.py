@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: owned_objects
-short_description: Check whether objects may be applied, or delete only the objects this collection created
+short_description: Apply objects without overwriting anyone else's, or delete only the objects this collection created
 version_added: 0.1.0
 description:
   - Objects this collection creates carry the label C(app.kubernetes.io/managed-by=rhoai.gpu_infra) and
@@ -22,6 +22,10 @@ description:
     operator), C(status) and server-written metadata are no difference; lists must be equal.
   - With I(check), fails before anything changes when any object is a C(conflict), naming each difference and the
     variable C(gpu_infra_adopt) that allows taking the objects over.
+  - With I(apply), the same classification right before writing, then creates each absent object and merges the
+    definition into each one of ours or adoptable (a JSON merge patch, as M(kubernetes.core.k8s) does with
+    C(state=present)), labelled as I(component)'s; an object of ours that already holds all of it is not written. A
+    conflict fails the task before any write. The roles' configure steps apply their operand CRs this way.
   - With I(remove), deletes, in the order given, the objects that carry the managed-by label and keeps every other
     one, returning what it removed, what it kept and why. A Namespace is kept too when it holds an object this same
     call keeps (deleting the namespace would delete it).
@@ -33,8 +37,9 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: With I(check), the same read-only classification. With I(remove), deletes nothing and reports in
-      RV(removed) what a real run would delete.
+    details: With I(check), the same read-only classification. With I(apply), every create and patch is a server-side
+      dry run (validated by the API server, stored nowhere), and an object whose kind is not served yet is reported as
+      C(not served). With I(remove), deletes nothing and reports in RV(removed) what a real run would delete.
   diff_mode:
     support: none
   platform:
@@ -46,20 +51,25 @@ options:
     required: true
   check:
     description:
-      - The definitions (full objects, as the role would apply them) to classify. Mutually exclusive with I(remove).
+      - The definitions (full objects, as the role would apply them) to classify.
+      - Exactly one of I(check), I(apply) and I(remove) is given.
+    type: list
+    elements: dict
+  apply:
+    description:
+      - The definitions to apply (full objects); this collection's labels for I(component) are added to each.
     type: list
     elements: dict
   adopt:
     description:
-      - With I(check), take over objects someone else made even when they differ from the definition (they are then
-        labelled and changed to it when the role applies them), instead of failing.
+      - With I(check) or I(apply), take over objects someone else made even when they differ from the definition
+        (they are then labelled and changed to it when applied), instead of failing.
       - The roles pass C(gpu_infra_adopt).
     type: bool
     default: false
   remove:
     description:
-      - References of the objects to delete when, and only when, they carry the managed-by label. Mutually exclusive
-        with I(check).
+      - References of the objects to delete when, and only when, they carry the managed-by label.
     type: list
     elements: dict
     suboptions:
@@ -104,6 +114,13 @@ EXAMPLES = r"""
       - "{{ lookup('ansible.builtin.template', 'kueue.yaml.j2') | from_yaml }}"
     adopt: "{{ gpu_infra_adopt | default(false) | bool }}"
 
+- name: Apply Kueue cluster unless someone else made it differently, and skip the write when it is current
+  rhoai.gpu_infra.owned_objects:
+    component: kueue
+    apply:
+      - "{{ lookup('ansible.builtin.template', 'kueue.yaml.j2') | from_yaml }}"
+    adopt: "{{ gpu_infra_adopt | default(false) | bool }}"
+
 - name: Delete Kueue cluster if this collection created it, and say why it stays otherwise
   rhoai.gpu_infra.owned_objects:
     component: kueue
@@ -119,8 +136,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 objects:
-  description: With I(check), one entry per definition, in the order given.
-  returned: with check
+  description: With I(check) or I(apply), one entry per definition, in the order given.
+  returned: with check or apply
   type: list
   elements: dict
   contains:
@@ -159,13 +176,20 @@ objects:
           definition would change nothing; a role's configure step then skips its apply.
       type: bool
       sample: true
+    applied:
+      description:
+        - With I(apply), what was written, C(created), C(updated) or C(unchanged) (not written); in check mode also
+          C(not served) (its CRD is not installed yet) or C(no namespace) (its namespace does not exist yet).
+      type: str
+      returned: with apply
+      sample: created
     reason:
       description: Why the object got its action.
       type: str
       sample: made by someone else and different from what would be applied
 conflicts:
-  description: With I(check), the entries of RV(objects) whose action is C(conflict).
-  returned: with check
+  description: With I(check) or I(apply), the entries of RV(objects) whose action is C(conflict).
+  returned: with check or apply
   type: list
   elements: dict
 removed:
@@ -249,6 +273,58 @@ def run_check(module, api):
     module.exit_json(msg="; ".join(lines) or "Nothing to check.", **result)
 
 
+def run_apply(module, api):
+    params = module.params
+    try:
+        objects = ownership.apply(
+            api, params["apply"], params["component"], adopt=params["adopt"], dry_run=module.check_mode
+        )
+    except ownership.Conflict as exc:
+        conflicts = [o for o in exc.objects if o["action"] == "conflict"]
+        module.fail_json(
+            msg=str(exc), changed=False, component=params["component"], objects=exc.objects, conflicts=conflicts
+        )
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), changed=False, component=params["component"])
+    except Exception as exc:
+        if not is_api_error(exc):
+            raise
+        module.fail_json(
+            msg="{0}: {1}".format(
+                params["component"],
+                api_failure_message(
+                    "apply its objects", exc, "get, create and patch {0}".format(_kinds(params["apply"]))
+                ),
+            )
+        )
+    would = "would be " if module.check_mode else ""
+    lines = []
+    for found in objects:
+        if found["applied"] == "unchanged":
+            lines.append("{0}: unchanged".format(found["object"]))
+        elif found["applied"] == "no namespace":
+            lines.append("{0}: would be created once namespace {1} exists".format(found["object"], found["namespace"]))
+        elif found["applied"] == "not served":
+            lines.append(
+                "{0}: would be created once its operator is installed (its kind is not served yet)".format(
+                    found["object"]
+                )
+            )
+        else:
+            lines.append(
+                "{0}: {1}{2}{3}".format(
+                    found["object"], would, found["applied"], " (adopted)" if found["action"] == "adopt" else ""
+                )
+            )
+    module.exit_json(
+        changed=any(o["applied"] != "unchanged" for o in objects),
+        component=params["component"],
+        objects=objects,
+        conflicts=[],
+        msg="; ".join(lines) or "Nothing to apply.",
+    )
+
+
 def run_remove(module, api):
     params = module.params
     try:
@@ -292,6 +368,7 @@ def main(k8s_factory=get_k8s):
     argument_spec = dict(
         component=dict(type="str", required=True),
         check=dict(type="list", elements="dict"),
+        apply=dict(type="list", elements="dict"),
         adopt=dict(type="bool", default=False),
         remove=dict(
             type="list",
@@ -310,12 +387,14 @@ def main(k8s_factory=get_k8s):
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        mutually_exclusive=[("check", "remove")],
-        required_one_of=[("check", "remove")],
+        mutually_exclusive=[("check", "apply", "remove")],
+        required_one_of=[("check", "apply", "remove")],
     )
     api = k8s_factory(module)
     if module.params["check"] is not None:
         run_check(module, api)
+    if module.params["apply"] is not None:
+        run_apply(module, api)
     run_remove(module, api)
 
 

@@ -306,6 +306,14 @@ def test_secrets_are_listed_as_metadata_only_never_read(monkeypatch):
     assert not [r for r in fake.reads if r[1] == "Secret" and r[0] != "list_metadata"], fake.reads
 
 
+def test_the_namespace_content_is_listed_once_per_removal(monkeypatch):
+    fake = Fake(foreign())
+    out = run(monkeypatch, fake)
+    assert out["removed"][-1] == "Namespace openshift-nfd", out
+    listed = [r[1] for r in fake.reads if r[0] == "list_metadata"]
+    assert sorted(listed) == sorted(set(listed)) and "Secret" in listed, listed
+
+
 def test_a_namespace_someone_else_made_or_that_is_being_deleted_is_not_looked_into(monkeypatch):
     fake = Fake(foreign(LICENSING))
     fake.objects[("Namespace", "", NS)]["metadata"]["labels"] = {}

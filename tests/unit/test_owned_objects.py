@@ -291,7 +291,111 @@ def test_module_api_errors_keep_their_cause(capsys):
     assert "lack permission" in result["msg"]
 
 
-def test_module_wants_exactly_one_of_check_and_remove(capsys):
+def test_module_wants_exactly_one_of_check_apply_and_remove(capsys):
     rc, result = run_module(capsys, Fake(), component="kueue")
     assert rc == 1
     assert "check" in result["msg"] and "remove" in result["msg"]
+
+
+# --- apply ---------------------------------------------------------------------------------------------------------
+class Writer(Fake):
+    """A Fake that also records creates and merge patches (and applies them unless they are dry runs)."""
+
+    def __init__(self, *args, **kwargs):
+        super(Writer, self).__init__(*args, **kwargs)
+        self.writes = []
+
+    def create(self, api_version, kind, body, namespace=None, *, dry_run=False):
+        self.writes.append(("create", kind, body["metadata"]["name"], dry_run))
+        if not dry_run:
+            self.put(json.loads(json.dumps(body)))
+
+    def merge_patch(self, api_version, kind, name, patch, namespace=None, *, dry_run=False):
+        self.writes.append(("patch", kind, name, dry_run))
+
+
+UNLABELLED = dict(KUEUE, metadata={"name": "cluster"})
+
+
+def test_apply_creates_an_absent_object_with_our_labels_then_leaves_it_alone():
+    fake = Writer()
+    (found,) = o.apply(fake, [UNLABELLED], "kueue")
+    assert (found["action"], found["applied"]) == ("create", "created")
+    assert fake.objects[("Kueue", "", "cluster")]["metadata"]["labels"] == OURS
+    # the re-run finds it holding everything and writes nothing
+    fake.put(live(KUEUE, **OURS))
+    assert [f["applied"] for f in o.apply(fake, [UNLABELLED], "kueue")] == ["unchanged"]
+    assert [w[0] for w in fake.writes] == ["create"]
+
+
+def test_apply_patches_our_changed_object_and_labels_an_adopted_one():
+    changed = live(KUEUE, **OURS)
+    changed["spec"]["managementState"] = "Removed"
+    fake = Writer([changed])
+    assert [f["applied"] for f in o.apply(fake, [UNLABELLED], "kueue")] == ["updated"]
+    fake = Writer([live(KUEUE, app="someone")])  # equal but unlabelled: the patch adds our labels
+    (found,) = o.apply(fake, [UNLABELLED], "kueue")
+    assert (found["action"], found["applied"]) == ("adopt", "updated")
+    assert fake.writes == [("patch", "Kueue", "cluster", False)]
+
+
+def test_apply_refuses_someone_elses_different_object_before_writing_anything():
+    theirs = live(KUEUE)
+    theirs["spec"]["managementState"] = "Unmanaged"
+    fake = Writer([theirs])
+    with pytest.raises(o.Conflict) as info:
+        o.apply(fake, [ks(), UNLABELLED], "kueue")  # the KnativeServing first: still not created
+    assert 'want "Managed", found "Unmanaged"' in str(info.value)
+    assert fake.writes == []
+    assert [f["applied"] for f in o.apply(fake, [UNLABELLED], "kueue", adopt=True)] == ["updated"]
+
+
+def test_apply_in_dry_run_writes_nothing_and_names_kinds_not_served_yet():
+    fake = Writer([ns("knative-serving")], kinds={"KnativeServing", "Namespace"})
+    found = o.apply(fake, [UNLABELLED, ks()], "kueue", dry_run=True)
+    assert [f["applied"] for f in found] == ["not served", "created"]
+    assert fake.writes == [("create", "KnativeServing", "knative-serving", True)]
+    assert list(fake.objects) == [("Namespace", "", "knative-serving")]
+    with pytest.raises(ValueError) as info:  # outside a dry run the CRD was waited for: not served is an error
+        o.apply(fake, [UNLABELLED], "kueue")
+    assert "expected kind Kueue (kueue.openshift.io/v1) to be served" in str(info.value)
+
+
+def test_module_apply_reports_what_it_did_and_changes_nothing_on_a_re_run(capsys):
+    fake = Writer()
+    rc, result = run_module(capsys, fake, component="kueue", apply=[UNLABELLED])
+    assert (rc, result["changed"], result["msg"]) == (0, True, "Kueue cluster: created")
+    fake.put(live(KUEUE, **OURS))
+    rc, result = run_module(capsys, fake, component="kueue", apply=[UNLABELLED])
+    assert (rc, result["changed"], result["msg"]) == (0, False, "Kueue cluster: unchanged")
+
+    rc, result = run_module(
+        capsys, Writer(kinds=set()), component="kueue", apply=[UNLABELLED], _ansible_check_mode=True
+    )
+    assert rc == 0 and result["changed"] is True
+    assert (
+        result["msg"] == "Kueue cluster: would be created once its operator is installed (its kind is not served yet)"
+    )
+
+
+def test_module_apply_fails_on_a_conflict_naming_it(capsys):
+    theirs = live(KUEUE)
+    theirs["spec"]["managementState"] = "Unmanaged"
+    fake = Writer([theirs])
+    rc, result = run_module(capsys, fake, component="kueue", apply=[UNLABELLED])
+    assert rc == 1 and fake.writes == []
+    assert "gpu_infra_adopt=true" in result["msg"]
+    assert [c["object"] for c in result["conflicts"]] == ["Kueue cluster"]
+
+
+def test_apply_in_dry_run_names_an_object_whose_namespace_does_not_exist_yet(capsys):
+    fake = Writer(kinds={"KnativeServing", "Namespace"})
+    assert [f["applied"] for f in o.apply(fake, [ks()], "serverless", dry_run=True)] == ["no namespace"]
+    assert fake.writes == []
+    fake.put(ns("knative-serving"))
+    assert [f["applied"] for f in o.apply(fake, [ks()], "serverless", dry_run=True)] == ["created"]
+    rc, result = run_module(capsys, Writer(), component="serverless", apply=[ks()], _ansible_check_mode=True)
+    assert (rc, result["changed"]) == (0, True)
+    assert result["msg"] == (
+        "KnativeServing knative-serving/knative-serving: would be created once namespace knative-serving exists"
+    )

@@ -115,10 +115,10 @@ def test_dashboard_panels_have_unique_ids_and_ref_ids():
 
 
 def test_dashboard_configmap_has_the_console_labels_and_one_key():
-    tasks = yaml.safe_load((ROLE / "tasks" / "configure.yml").read_text())
-    task = next(t for t in tasks if t["name"].startswith("Apply the NVIDIA DCGM Exporter dashboard"))
-    assert task["kubernetes.core.k8s"]["definition"] == "{{ __gpu_operator_dashboard }}"
+    (task,) = yaml.safe_load((ROLE / "tasks" / "configure.yml").read_text())
+    assert task["vars"]["olm_operator_operands"] == "{{ __gpu_operator_operands }}"
     role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    assert "[__gpu_operator_dashboard] if gpu_operator_dashboard | bool" in role_vars["__gpu_operator_operands"]
     definition = role_vars["__gpu_operator_dashboard"]
     assert definition["metadata"]["labels"] == {
         "console.openshift.io/dashboard": "true",
