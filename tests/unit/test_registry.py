@@ -60,6 +60,24 @@ def test_playbooks_refuse_a_component_selection_they_cannot_use_before_reading_t
     assert "Known components: monitoring, cert_manager, nfd" in message and "Nothing was changed." in message
 
 
+@pytest.mark.parametrize(
+    ("name", "extra_vars", "needle"),
+    [
+        ("site.yml", {"gpu_infra_catalog_preflight": "nope"}, "argument 'gpu_infra_catalog_preflight' is of type str"),
+        ("teardown.yml", {"gpu_infra_remove_crds": "treu"}, "argument 'gpu_infra_remove_crds' is of type str"),
+        ("site.yml", {"gpu_infra_timeout": -5}, "found gpu_infra_timeout=-5, monitoring_timeout=-5"),
+        ("verify.yml", {"gpu_infra_components": ["kueue"], "kueue_poll_interval": 0}, "found kueue_poll_interval=0 ("),
+    ],
+)
+def test_playbooks_refuse_a_boolean_they_cannot_read_or_a_timeout_below_one_before_reading_the_cluster(
+    playbook, tmp_path, name, extra_vars, needle
+):
+    run = playbook(name, tmp_path / "no-kubeconfig", extra_vars=extra_vars)
+    message = " ".join(run.stdout.replace("''", "'").split())
+    assert run.rc == 2 and needle in message, run
+    assert "Read ClusterVersion" not in run.stdout
+
+
 @pytest.mark.parametrize("playbook", ["site.yml", "verify.yml", "teardown.yml"])
 def test_playbooks_read_the_registry_and_keep_no_list_of_their_own(playbook):
     play = yaml.safe_load((ROOT / "playbooks" / playbook).read_text())[0]
