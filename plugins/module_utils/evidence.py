@@ -20,8 +20,11 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import erro
 
 REDACTED = "<redacted>"
 
-# Environment variable names that hold credentials (AWS_SECRET_ACCESS_KEY, API_TOKEN, DB_PASSWORD, ...).
-SECRET_ENV_NAME = re.compile(r"TOKEN|PASSWORD|PASSWD|SECRET|KEY|CREDENTIAL", re.IGNORECASE)
+# Environment variable names that hold credentials (AWS_SECRET_ACCESS_KEY, API_TOKEN, DB_PASSWORD, DB_PASS,
+# GITHUB_PAT, SLACK_WEBHOOK, ...). Wide on purpose: a value hidden for nothing costs less than one shown.
+SECRET_ENV_NAME = re.compile(
+    r"TOKEN|PASS|SECRET|KEY|CREDENTIAL|AUTH|WEBHOOK|PRIVATE|(?:^|_)PAT(?:_|$)|(?:^|_)DSN(?:_|$)", re.IGNORECASE
+)
 
 # A field, flag or assignment whose name, lower-cased without "-", "_" and ".", ends with one of these holds a
 # credential. Narrower than SECRET_ENV_NAME on purpose: "key" alone is a toleration's or a selector's key, and
@@ -51,6 +54,17 @@ _JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[
 # AWS access key IDs (long-term AKIA, temporary ASIA).
 _AWS_KEY_ID = re.compile(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])")
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+(@)")
+# Credentials whose shape their issuer made recognisable: GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_),
+# GitLab personal access tokens, Slack tokens and incoming webhook URLs, Hugging Face tokens (which model downloads
+# use), OpenAI-style secret keys.
+_KNOWN_TOKEN = re.compile(
+    r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,}|hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{20,})"
+    r"|https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+"
+)
+# "--password value" inside one string (a shell command line in args or a log line); in an argv list the value is the
+# next item, which _redact_argv hides.
+_INLINE_FLAG = re.compile(r"(?<![\w-])--?(?P<name>[A-Za-z][A-Za-z0-9_.-]*)[ \t]+(?P<value>[^\s\"'-][^\s\"']*)")
 # name=value, name: value, "name": "value", --name=value. Names and values are matched apart so that a name inside
 # prose ("login failed: password=...") is still found after a non-credential name ("failed:") before it.
 _NAME = re.compile(r"""(?P<q>["']?)(?P<name>[A-Za-z][A-Za-z0-9_.-]*)(?P=q)[ \t]*[:=][ \t]*""")
@@ -95,8 +109,9 @@ def redact_text(text):
     """Text (a log, an event message, a flag) with credential-looking values replaced by ``<redacted>``.
 
     Replaced: private keys in PEM form, Bearer and Basic authorization values, JWTs (service account tokens), AWS
-    access key IDs, passwords in URLs, and the value of any assignment whose name ends like a credential
-    (``password=``, ``aws_secret_access_key =``, ``client-key-data:``, ``"token": "..."``, ``--api-key=``).
+    access key IDs, passwords in URLs, GitHub, GitLab, Slack, Hugging Face and OpenAI-style tokens and Slack webhook
+    URLs, and the value of any assignment or flag whose name ends like a credential (``password=``,
+    ``aws_secret_access_key =``, ``client-key-data:``, ``"token": "..."``, ``--api-key=``, ``--password value``).
     """
     if not isinstance(text, str) or not text:
         return text
@@ -105,7 +120,15 @@ def redact_text(text):
     text = _JWT.sub(REDACTED, text)
     text = _AWS_KEY_ID.sub(REDACTED, text)
     text = _URL_PASSWORD.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
+    text = _KNOWN_TOKEN.sub(REDACTED, text)
+    text = _INLINE_FLAG.sub(_inline_flag, text)
     return _redact_assignments(text)
+
+
+def _inline_flag(match):
+    if not is_credential_name(match.group("name")) or match.group("value") == REDACTED:
+        return match.group(0)
+    return match.group(0)[: match.start("value") - match.start()] + REDACTED
 
 
 def _redact_env(env):

@@ -73,6 +73,36 @@ FAILURES_THAT_HOLD = frozenset(
 PROGRESS_DEADLINE = "exceeded its progress deadline"
 
 
+# Kubernetes object names: a namespace is a DNS-1123 label; an OLM package, CatalogSource or Subscription name is
+# used as an object name or label value, so the same characters.
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
+_NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+def input_problems(op):
+    """What is wrong with the names of operator ``op`` (the olm_operator dictionary), before anything is read.
+
+    An empty or malformed name would otherwise reach the API server as "namespace ''" (a cluster-wide list) or as an
+    invalid object, after other operators were subscribed.
+    """
+    problems = []
+    fields = (
+        ("namespace", _DNS_LABEL, "a DNS-1123 label (lower-case letters, digits and '-', at most 63 characters)"),
+        ("package", _NAME, "an OLM package name (lower-case letters, digits, '-' and '.')"),
+        ("channel", re.compile(r"^\S+$"), "a channel name (not empty, no spaces)"),
+        ("source", _DNS_LABEL, "a CatalogSource name (lower-case letters, digits and '-')"),
+        ("source_namespace", _DNS_LABEL, "a namespace name"),
+    )
+    for field, pattern, wanted in fields:
+        value = op.get(field)
+        if not isinstance(value, str) or not pattern.match(value):
+            problems.append(
+                "expected the operator {0} to be {1}, found {2}; set {3}_{0} (or leave it unset for the "
+                "default)".format(field, wanted, json.dumps(value), op.get("component"))
+            )
+    return problems
+
+
 def _conditions(obj):
     return ((obj or {}).get("status") or {}).get("conditions") or []
 

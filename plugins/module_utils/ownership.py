@@ -216,7 +216,14 @@ class Conflict(Exception):
         self.objects = objects
 
 
-def apply(api, definitions, component, *, adopt=False, dry_run=False):
+def projection(desired, existing):
+    """What ``existing`` holds at the paths ``desired`` sets: the "before" of a diff whose "after" is ``desired``."""
+    if not isinstance(desired, dict) or not isinstance(existing, dict):
+        return existing
+    return {key: projection(value, existing[key]) for key, value in desired.items() if key in existing}
+
+
+def apply(api, definitions, component, *, adopt=False, dry_run=False, diff=False):
     """Create or update each definition, labelled as ``component``'s, unless that would change nothing.
 
     Every definition is classified first (``check``), so a conflict raises ``Conflict`` before anything is written.
@@ -227,7 +234,8 @@ def apply(api, definitions, component, *, adopt=False, dry_run=False):
     ``created``, ``updated`` or ``unchanged``; with ``dry_run`` the API server validates every write and stores
     nothing; a kind it does not serve yet (the operator bringing its CRD is not installed, which only a dry run gets
     to) is ``not served``, and an object whose namespace does not exist yet (which would fail a dry run) ``no
-    namespace``.
+    namespace``. With ``diff``, each result written also has ``diff`` (``before``: what the object held at the
+    paths the definition sets, ``after``: the definition).
     """
     desired = [with_labels(d, component) for d in definitions]
     results = check(api, desired, adopt=adopt)
@@ -252,8 +260,13 @@ def apply(api, definitions, component, *, adopt=False, dry_run=False):
             api.create(found["api_version"], found["kind"], want, namespace, dry_run=dry_run)
             found["applied"] = "created"
         else:
+            before = api.get(found["api_version"], found["kind"], found["name"], namespace) if diff else None
             api.merge_patch(found["api_version"], found["kind"], found["name"], want, namespace, dry_run=dry_run)
             found["applied"] = "updated"
+            if diff:
+                found["diff"] = dict(before=projection(want, before), after=want)
+        if diff and found["applied"] in ("created", "not served", "no namespace"):
+            found["diff"] = dict(before={}, after=want)
     return results
 
 

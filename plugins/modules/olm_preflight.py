@@ -258,6 +258,7 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  #
     get_k8s,
     is_api_error,
 )
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import olm  # noqa: E402
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.olm import preflight  # noqa: E402
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.service_mesh import service_mesh_v2  # noqa: E402
 
@@ -546,6 +547,10 @@ def main(k8s_factory=None):
         required_one_of=[("operator", "operators")],
         supports_check_mode=True,
     )
+    given = module.params["operators"] if module.params["operators"] is not None else [module.params["operator"]]
+    bad = ["{0}: {1}".format(op["component"], p) for op in given for p in olm.input_problems(op)]
+    if bad:
+        module.fail_json(msg="{0} Nothing was changed.".format(" ".join(bad)), problems=bad)
     reader = Reader((k8s_factory or get_k8s)(module))
     if module.params["operators"] is not None:
         _batch(module, reader, module.params["operators"])

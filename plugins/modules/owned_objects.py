@@ -41,7 +41,9 @@ attributes:
       dry run (validated by the API server, stored nowhere), and an object whose kind is not served yet is reported as
       C(not served). With I(remove), deletes nothing and reports in RV(removed) what a real run would delete.
   diff_mode:
-    support: none
+    support: partial
+    details: With I(apply), for each object written, what it held at the paths the definition sets, and the
+      definition.
   platform:
     platforms: posix
 options:
@@ -277,7 +279,12 @@ def run_apply(module, api):
     params = module.params
     try:
         objects = ownership.apply(
-            api, params["apply"], params["component"], adopt=params["adopt"], dry_run=module.check_mode
+            api,
+            params["apply"],
+            params["component"],
+            adopt=params["adopt"],
+            dry_run=module.check_mode,
+            diff=module._diff,
         )
     except ownership.Conflict as exc:
         conflicts = [o for o in exc.objects if o["action"] == "conflict"]
@@ -316,7 +323,10 @@ def run_apply(module, api):
                     found["object"], would, found["applied"], " (adopted)" if found["action"] == "adopt" else ""
                 )
             )
+    # Ansible prints a list of diffs one after another (dicts as indented JSON).
+    diffs = [dict(o.pop("diff"), before_header=o["object"], after_header=o["object"]) for o in objects if "diff" in o]
     module.exit_json(
+        diff=diffs,
         changed=any(o["applied"] != "unchanged" for o in objects),
         component=params["component"],
         objects=objects,

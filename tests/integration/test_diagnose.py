@@ -97,7 +97,12 @@ def test_diagnose_archives_the_evidence_without_credentials_in_output_or_files(r
         files = members(archive)
         names = {name.split("/", 1)[1] for name in files}
         assert {"Node.yaml", "Pod.yaml", "Event.yaml", "Subscription.yaml", "ClusterServiceVersion.yaml"} <= names
-        assert {"NodeFeatureDiscovery.yaml", "ClusterPolicy.yaml", "node_label_check.json"} <= names
+        assert {"NodeFeatureDiscovery.yaml", "ClusterPolicy.yaml", "node_label_check.json", "checks.json"} <= names
+        # nothing is installed: the diagnosis names what verify would find missing, with its remedy
+        diagnosis = " ".join(run.stdout.split("Print the diagnosis")[1].split())
+        assert "FAILED check nfd: nfd operator CSV Succeeded: Subscription openshift-nfd/nfd does not exist" in (
+            diagnosis
+        ), diagnosis
         assert "logs/openshift-nfd_nfd-worker-stuck.log" in names
         for planted in PLANTED:
             assert planted not in run.stdout and planted not in run.stderr, planted

@@ -83,6 +83,19 @@ def test_missing_operator_is_a_failed_check_not_a_crash(request, playbook, tmp_p
             sim.kubeconfig,
             extra_vars={"gpu_infra_components": ["nfd", "kueue"], "gpu_infra_report_dir": str(tmp_path)},
         )
+        not_a_dir = tmp_path / "a-file"
+        not_a_dir.write_text("")
+        unwritable = playbook(
+            "verify.yml",
+            sim.kubeconfig,
+            extra_vars={"gpu_infra_components": ["nfd"], "gpu_infra_report_dir": str(not_a_dir)},
+        )
+    # A report directory that cannot be written costs neither the table nor a clear message.
+    assert unwritable.rc != 0 and "nfd operator CSV Succeeded" in unwritable.stdout.split("Show the result")[1]
+    message = " ".join(unwritable.stdout.split())
+    assert "Expected to write the verify reports into the directory {0} (gpu_infra_report_dir)".format(not_a_dir) in (
+        message
+    )
     assert run.rc != 0, run
     assert "Show the result" in run.stdout, run  # the table was printed: every check ran to the end
     assert "checks failed on sim-" in run.stdout

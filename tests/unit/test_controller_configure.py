@@ -207,6 +207,13 @@ BAD = {
             'https://api.cluster.example.com:6443; found "http://api.cluster.example.com:6443"',
         ],
     ),
+    "a password that YAML read as a number": (
+        {"gpu_infra_controller_password": 98765432},
+        [
+            "gpu_infra_controller_password must be text; found int (value not shown). Quote it in YAML: an unquoted "
+            "number or a list is not a password",
+        ],
+    ),
     "verify_ssl without a CA": (
         {"gpu_infra_controller_cluster_ca": None},
         [

@@ -18,7 +18,10 @@ KEY_DATA = "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB"
 PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAnzyis1ZjfNB0bBgKFMSvvkTtwlvBsaJq7S5wA+kzeVOVpVWw\n" + (
     "-----END RSA PRIVATE KEY-----"
 )
-LEAKS = (AWS_KEY_ID, AWS_SECRET, BEARER, JWT, PASSWORD, KEY_DATA, "MIIEowIBAAKCAQEA")
+GITHUB_PAT = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+SLACK_HOOK = "https://hooks.slack.com/services/" + "T0001/B0002/XXXXSECRETXXXX"
+HF_TOKEN = "hf_" + "AbCdEfGhIjKlMnOpQrStUvWxYz123456"
+LEAKS = (AWS_KEY_ID, AWS_SECRET, BEARER, JWT, PASSWORD, KEY_DATA, "MIIEowIBAAKCAQEA", GITHUB_PAT, SLACK_HOOK, HF_TOKEN)
 
 
 def assert_no_leak(value):
@@ -44,6 +47,10 @@ def assert_no_leak(value):
         ("key:\n" + PEM + "\nnext line", "key:\n<redacted>\nnext line"),
         # a log tail may cut a key in half: everything from its start goes
         ("tail of\n" + PEM[:90], "tail of\n<redacted>"),
+        ("echo x --password " + PASSWORD + " && run", "echo x --password <redacted> && run"),
+        ("clone with " + GITHUB_PAT + " then", "clone with <redacted> then"),
+        ("notify " + SLACK_HOOK + " on failure", "notify <redacted> on failure"),
+        ("HF " + HF_TOKEN, "HF <redacted>"),
     ],
 )
 def test_credentials_in_text_are_replaced(text, kept):
@@ -308,3 +315,25 @@ def test_module_rejects_a_resource_without_kind(capsys):
         cluster_evidence.main(k8s_factory=lambda module: FakeK8s({}))
     assert exit_info.value.code == 1
     assert "kind" in json.loads(capsys.readouterr().out)["msg"]
+
+
+def test_env_values_of_credential_looking_names_go_and_ordinary_ones_stay():
+    env = [
+        {"name": "DB_PASS", "value": "DbPassw0rdXYZ"},
+        {"name": "GITHUB_PAT", "value": "plain-looking-value"},
+        {"name": "SLACK_WEBHOOK", "value": "https://example.com/hook/abc"},
+        {"name": "PATH", "value": "/usr/bin"},
+        {"name": "WATCH_NAMESPACE", "value": "nvidia-gpu-operator"},
+        {"name": "HTTPS_PROXY", "value": "http://proxy:3128"},
+    ]
+    redacted = e.redact({"env": env})["env"]
+    assert [v["value"] for v in redacted] == ["<redacted>"] * 3 + [
+        "/usr/bin",
+        "nvidia-gpu-operator",
+        "http://proxy:3128",
+    ]
+
+
+def test_a_credential_flag_inside_a_shell_command_line_is_hidden():
+    args = ["sh", "-c", "echo x --password Hunter2XYZ --v 2 --token=" + BEARER]
+    assert e.redact({"args": args})["args"] == ["sh", "-c", "echo x --password <redacted> --v 2 --token=<redacted>"]

@@ -336,6 +336,22 @@ def test_module_on_a_fresh_cluster_reads_no_operator_groups(monkeypatch):
     assert [o["kind"] for o in out["objects"]] == ["Namespace", "OperatorGroup", "Subscription"]
 
 
+def test_module_refuses_empty_or_malformed_names_before_reading_anything(monkeypatch):
+    fake = Fake(manifests())
+    out = run(
+        monkeypatch, fake, base={"operators": [dict(NFD, namespace=""), dict(NFD, component="kueue", channel="a b")]}
+    )
+    assert out["failed"] and fake.calls == [], out
+    assert out["msg"] == (
+        "nfd: expected the operator namespace to be a DNS-1123 label (lower-case letters, digits and '-', at most 63 "
+        'characters), found ""; set nfd_namespace (or leave it unset for the default) kueue: expected the operator '
+        'channel to be a channel name (not empty, no spaces), found "a b"; set kueue_channel (or leave it unset for '
+        "the default) Nothing was changed."
+    )
+    assert olm.input_problems(dict(NFD, namespace="Openshift_NFD"))
+    assert olm.input_problems(NFD) == []
+
+
 def test_module_failure_lists_every_problem_and_ends_with_nothing_was_changed(monkeypatch):
     fake = Fake([*manifests(), namespace(), group("global", spec={}), subscription(channel="beta")])
     out = run(monkeypatch, fake, operator=dict(NFD, channel="v99"))

@@ -399,3 +399,19 @@ def test_apply_in_dry_run_names_an_object_whose_namespace_does_not_exist_yet(cap
     assert result["msg"] == (
         "KnativeServing knative-serving/knative-serving: would be created once namespace knative-serving exists"
     )
+
+
+def test_module_apply_with_diff_shows_what_the_object_held_where_the_definition_writes(capsys):
+    changed = live(KUEUE, **OURS)
+    changed["spec"]["managementState"] = "Removed"
+    rc, result = run_module(capsys, Writer([changed]), component="kueue", apply=[UNLABELLED], _ansible_diff=True)
+    assert rc == 0
+    (diff,) = result["diff"]
+    assert diff["before_header"] == diff["after_header"] == "Kueue cluster"
+    assert (
+        diff["before"]["spec"]["managementState"] == "Removed" and diff["after"]["spec"]["managementState"] == "Managed"
+    )
+    assert "resourceVersion" not in diff["before"]["metadata"] and "status" not in diff["before"]
+    assert "diff" not in result["objects"][0]
+    rc, result = run_module(capsys, Writer(), component="kueue", apply=[UNLABELLED], _ansible_diff=True)
+    assert result["diff"][0]["before"] == {} and result["diff"][0]["after"]["metadata"]["labels"] == OURS
