@@ -71,6 +71,17 @@ def outline(run):
     return steps
 
 
+def applied_by(run, component):
+    """The (kind, name) of each operand the operands step of ``component`` was given to apply."""
+    report = json.loads(run.stdout[run.stdout.index("{") :])
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"].endswith("Apply the operands, of " + component):
+                args = task["hosts"].get("localhost", {}).get("invocation", {}).get("module_args", {})
+                return {(o["kind"], o["metadata"]["name"]) for o in args.get("apply") or []}
+    return None
+
+
 def states_of(steps, name):
     """The states of the task called ``name`` (tasks of roles are listed as "<role FQCN> : <name>")."""
     return {state for task, state in steps if task == name or task.endswith(" : " + name)}
@@ -104,8 +115,9 @@ def test_site_check_and_teardown_treat_string_booleans_like_booleans(request, pl
         on_run, on = run_pair(playbook, sim, "site.yml", True, SITE_BOOLEANS, check=True)
         off_run, off = run_pair(playbook, sim, "site.yml", False, SITE_BOOLEANS, check=True)
         assert on_run.rc == 0 and off_run.rc == 0, (on_run, off_run)
-        dashboard = "Apply the NVIDIA DCGM Exporter dashboard to the OpenShift console"
-        assert states_of(on, dashboard) == {"ran"} and states_of(off, dashboard) == {"skipped"}
+        dashboard = ("ConfigMap", "nvidia-dcgm-exporter-dashboard")
+        assert dashboard in applied_by(on_run, "gpu_operator") and dashboard not in applied_by(off_run, "gpu_operator")
+        assert ("ClusterPolicy", "gpu-cluster-policy") in applied_by(off_run, "gpu_operator")
         autoscaling = "Merge the GPU limits of the pools into ClusterAutoscaler default"
         assert states_of(on, autoscaling) == {"ran"} and states_of(off, autoscaling) == {"skipped"}
 

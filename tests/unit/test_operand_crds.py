@@ -171,6 +171,13 @@ def test_kueue_group_has_what_users_create_first():
     )
 
 
+def test_kueue_remove_crds_takes_every_crd_the_operator_installs():
+    # gpu_infra_remove_crds promises to delete the operator's CRDs; one missing here stays with all its objects.
+    defaults = yaml.safe_load((ROLES / "kueue" / "defaults" / "main.yml").read_text())
+    wanted = [*upstream_crds.group_crds("kueue.x-k8s.io"), "kueues.kueue.openshift.io"]
+    assert sorted(set(wanted) - set(defaults["kueue_crds"])) == []
+
+
 @needs_go
 def test_kueue_crds_serve_v1beta1_for_localqueues():
     crd = upstream_crds.load("localqueues.kueue.x-k8s.io")
