@@ -76,7 +76,7 @@ def applied_by(run, component):
     report = json.loads(run.stdout[run.stdout.index("{") :])
     for play in report["plays"]:
         for task in play["tasks"]:
-            if task["task"]["name"].endswith("Apply the operands, of " + component):
+            if task["task"]["name"].endswith("Apply the operands of " + component):
                 args = task["hosts"].get("localhost", {}).get("invocation", {}).get("module_args", {})
                 return {(o["kind"], o["metadata"]["name"]) for o in args.get("apply") or []}
     return None

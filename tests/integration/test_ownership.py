@@ -106,6 +106,14 @@ def test_someone_elses_different_kueue_refuses_the_run_before_any_change(sim, cl
 
 
 def test_gpu_infra_adopt_takes_a_different_kueue_over_and_labels_it(sim, cluster, playbook):
+    before = settled(sim)
+    preview = playbook("site.yml", sim.kubeconfig, extra_vars=dict(SITE, gpu_infra_adopt=True), check=True, diff=True)
+    assert preview.rc == 0, preview
+    unchanged(before, versions(sim))
+    # --diff shows what the apply would change of someone else's Kueue: their frameworks before, ours after
+    diff = preview.stdout.split("+++ after: Kueue cluster")[1].split("TASK [")[0]
+    assert [line for line in diff.splitlines() if line.startswith("+") and "Deployment" in line], diff
+
     run = playbook("site.yml", sim.kubeconfig, extra_vars=dict(SITE, gpu_infra_adopt="true"))  # as a survey sends it
     assert run.rc == 0, run
     assert "taking over Kueue cluster" in flat(run), run
