@@ -246,14 +246,7 @@ def run_check(module, api):
     try:
         objects = ownership.check(api, params["check"], adopt=params["adopt"])
     except Exception as exc:
-        if not is_api_error(exc):
-            raise
-        module.fail_json(
-            msg="{0}: {1}".format(
-                params["component"],
-                api_failure_message("read the objects it would apply", exc, "get {0}".format(_kinds(params["check"]))),
-            )
-        )
+        fail_on_api_error(module, exc, "read the objects it would apply", "get", params["check"])
     for taken in (o for o in objects if o["action"] == "adopt" and o["differences"]):
         module.warn(
             "{0}: taking over {1}, made by someone else, because adopt (gpu_infra_adopt) is true; applying it will "
@@ -294,16 +287,7 @@ def run_apply(module, api):
     except ValueError as exc:
         module.fail_json(msg=str(exc), changed=False, component=params["component"])
     except Exception as exc:
-        if not is_api_error(exc):
-            raise
-        module.fail_json(
-            msg="{0}: {1}".format(
-                params["component"],
-                api_failure_message(
-                    "apply its objects", exc, "get, create and patch {0}".format(_kinds(params["apply"]))
-                ),
-            )
-        )
+        fail_on_api_error(module, exc, "apply its objects", "get, create and patch", params["apply"])
     would = "would be " if module.check_mode else ""
     lines = []
     for found in objects:
@@ -349,16 +333,7 @@ def run_remove(module, api):
             **exc.result,
         )
     except Exception as exc:
-        if not is_api_error(exc):
-            raise
-        module.fail_json(
-            msg="{0}: {1}".format(
-                params["component"],
-                api_failure_message(
-                    "remove the objects it created", exc, "get and delete {0}".format(_kinds(params["remove"]))
-                ),
-            )
-        )
+        fail_on_api_error(module, exc, "remove the objects it created", "get and delete", params["remove"])
     lines = ownership.summary(found)
     if module.check_mode:
         lines = [line.replace("removed ", "would remove ", 1) for line in lines]
@@ -368,6 +343,15 @@ def run_remove(module, api):
         msg="; ".join(lines) or "Nothing of {0} to remove.".format(params["component"]),
         **found,
     )
+
+
+def fail_on_api_error(module, exc, doing, verbs, items):
+    """Fail naming the component, what it was doing and the permission it needs; anything but an API error is a bug
+    and goes on up."""
+    if not is_api_error(exc):
+        raise exc
+    needs = "{0} {1}".format(verbs, _kinds(items))
+    module.fail_json(msg="{0}: {1}".format(module.params["component"], api_failure_message(doing, exc, needs)))
 
 
 def _kinds(items):
