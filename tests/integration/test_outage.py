@@ -103,8 +103,12 @@ def count(cluster, api_version, kind, namespace=None, **match):
 
 
 def test_csv_wait_rides_out_an_apiserver_outage_and_a_rerun_changes_nothing(request, playbook):
-    # Install latency 30 s: the CSV cannot succeed before the outage; the deadline leaves room for it on top.
-    with request.getfixturevalue("ocp_sim_factory")(knobs={"install_latency_seconds": "30"}) as sim:
+    # Install latency 30 s: the CSV cannot succeed before the outage; the wait's deadline leaves room for it on top.
+    # The operator Deployment's progress deadline must too (Kubernetes' default is 600 s; the test bed's default of
+    # 2 x latency + 30 s is meant for quick failures and does not count an outage): otherwise the real deployment
+    # controller, not csv_wait, decides the test.
+    knobs = {"install_latency_seconds": "30", "progress_deadline_seconds": str(TIMEOUT)}
+    with request.getfixturevalue("ocp_sim_factory")(knobs=knobs) as sim:
         rc, out = converge_through_outage(sim, OLM_RUN, olm_run_vars(), "Wait for every Subscription at once")
         assert rc == 0, out[-6000:]
         recap = [m.groupdict() for m in RECAP.finditer(out)]
