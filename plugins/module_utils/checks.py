@@ -165,24 +165,40 @@ def _subscription_name(operator):
 
 
 def csv_check(operator, subscription, csv):
-    """``<package> operator CSV Succeeded``, through the Subscription's installedCSV (the olm_operator role's)."""
+    """``<package> operator CSV Succeeded``, through the Subscription's installedCSV (the olm_operator role's).
+
+    A Subscription that follows another channel than the configured one fails it too: the operator runs, but not the
+    install this configuration describes (site would move a Subscription of ours, and refuse someone else's).
+    """
     component, namespace = operator["component"], operator["namespace"]
     name = _subscription_name(operator)
     installed = _dig(subscription, "status.installedCSV", "")
     phase = _dig(csv, "status.phase", "") if installed else ""
+    want, channel = operator.get("channel") or "", _dig(subscription, "spec.channel", "") or ""
+    drift = bool(subscription and want and channel != want)
     if not subscription:
         evidence = "Subscription {0}/{1} does not exist".format(namespace, name)
     elif not installed:
         evidence = "Subscription has no installed CSV (state {0})".format(_dig(subscription, "status.state", "unknown"))
     else:
         evidence = "CSV {0} phase {1}".format(installed, phase or "missing")
-    ok = phase == "Succeeded"
-    remedy = (
-        ""
-        if ok
-        else "Run the install for {0} again, or inspect it: oc describe subscription {1} -n {2}; oc get csv -n "
-        "{2}".format(component, name, namespace)
-    )
+    if drift:
+        evidence += "; Subscription channel {0}, configured {1}".format(channel or "(package default)", want)
+    ok = phase == "Succeeded" and not drift
+    if ok:
+        remedy = ""
+    elif drift and phase == "Succeeded":
+        remedy = (
+            "Set {0}_channel to {1} if that install is the one wanted, or run the site playbook to move "
+            "Subscription {2}/{3} to {4} (it refuses one someone else made unless gpu_infra_adopt=true)".format(
+                component, channel or "the package's default channel", namespace, name, want
+            )
+        )
+    else:
+        remedy = (
+            "Run the install for {0} again, or inspect it: oc describe subscription {1} -n {2}; oc get csv -n "
+            "{2}".format(component, name, namespace)
+        )
     return record(component, "{0} operator CSV Succeeded".format(operator["package"]), _passed(ok), evidence, remedy)
 
 

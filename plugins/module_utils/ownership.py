@@ -175,8 +175,8 @@ def reference(obj):
 def check(api, definitions, *, adopt=False):
     """Classify every definition against the cluster (read-only).
 
-    A kind the API server does not serve yet (its operator, which brings the CRD, is not installed) is ``create``:
-    no object of it can exist.
+    A kind the API server does not serve yet (its operator, which brings the CRD, is not installed) is ``create``
+    with ``served`` false: no object of it can exist.
     """
     results = []
     for desired in definitions:
@@ -184,13 +184,14 @@ def check(api, definitions, *, adopt=False):
         if not api.has_kind(ref["api_version"], ref["kind"]):
             found = dict(
                 classify(desired, None),
+                served=False,
                 reason="kind {0} ({1}) is not served yet: its operator is not installed".format(
                     ref["kind"], ref["api_version"]
                 ),
             )
         else:
             existing = api.get(ref["api_version"], ref["kind"], ref["name"], ref["namespace"] or None)
-            found = classify(desired, existing, adopt=adopt)
+            found = dict(classify(desired, existing, adopt=adopt), served=True)
             found["reason"] = _reason(found, existing, adopt)
         results.append(dict(ref, **found))
     return results
@@ -246,7 +247,7 @@ def apply(api, definitions, component, *, adopt=False, dry_run=False, diff=False
         namespace = found["namespace"] or None
         if found["unchanged"]:
             found["applied"] = "unchanged"
-        elif not api.has_kind(found["api_version"], found["kind"]):
+        elif not found["served"]:
             if not dry_run:
                 raise ValueError(
                     "{0}: expected kind {1} ({2}) to be served, as its CRD is Established, before applying {3}; "

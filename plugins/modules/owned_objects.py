@@ -175,7 +175,13 @@ objects:
     unchanged:
       description:
         - The object is ours and already holds every field, label and annotation of the definition, so applying the
-          definition would change nothing; a role's configure step then skips its apply.
+          definition would change nothing; I(apply) does not write it.
+      type: bool
+      sample: true
+    served:
+      description:
+        - The API server serves the object's kind. When false, its CRD is not installed yet (the operator that
+          brings it is not), so no such object can exist.
       type: bool
       sample: true
     applied:

@@ -123,6 +123,43 @@ def test_roles_without_gpu_nodes_check_mode_converge_and_user_owned_keys(playboo
             assert cluster.get("v1", "Namespace", ns) is None
         assert cluster.get("v1", "ConfigMap", "nvidia-dcgm-exporter-dashboard", "openshift-config-managed") is None
 
+        # Where there was no ConfigMap, monitoring creates it as its own, and its remove deletes it again: the cluster
+        # is left as it was found. Once someone else put a setting in it, it stays with that setting.
+        cm_name = "ConfigMap openshift-monitoring/cluster-monitoring-config"
+        for user_setting in (None, {"prometheusK8s": {"retention": "7d"}}):
+            created = run(playbook, sim, roles=["monitoring"])
+            assert created.rc == 0, created
+            cm, config = cluster.monitoring_config()
+            assert cm["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "rhoai.gpu_infra", cm
+            if user_setting:
+                config.update(user_setting)
+                cluster.merge_patch(
+                    "v1",
+                    "ConfigMap",
+                    cm["metadata"]["name"],
+                    {"data": {"config.yaml": yaml.safe_dump(config)}},
+                    "openshift-monitoring",
+                )
+            dry = run(playbook, sim, tasks_from="remove", roles=["monitoring"], check=True)
+            assert dry.rc == 0, dry
+            assert cluster.monitoring_config()[1] == config
+            removed = run(playbook, sim, tasks_from="remove", roles=["monitoring"])
+            assert removed.rc == 0, removed
+            if user_setting:
+                dry_said = " ".join(dry.stdout.split())
+                assert "were taken out" not in dry_said and "would be taken out" in dry_said, dry
+                said = " ".join(removed.stdout.split())
+                assert (
+                    "left in place {0}: created by this collection, but it holds settings someone else".format(cm_name)
+                    in said
+                ), said
+                assert cluster.monitoring_config()[1] == user_setting
+                cluster.delete("v1", "ConfigMap", "cluster-monitoring-config", "openshift-monitoring")
+            else:
+                assert "monitoring: would delete {0}".format(cm_name) in " ".join(dry.stdout.split()), dry
+                assert "monitoring: deleted {0}".format(cm_name) in " ".join(removed.stdout.split()), removed
+                assert cluster.monitoring_config() == (None, None)
+
         # The user enabled user workload monitoring before (a misplaced top-level enableUserAlertmanagerConfig, which
         # the unit tests cover, is rejected by the config's admission policy, so it cannot be created here).
         cluster.create(
@@ -204,3 +241,25 @@ def test_a_config_yaml_that_cannot_be_merged_is_refused_before_anything_changes(
         cm = cluster.get("v1", "ConfigMap", "cluster-monitoring-config", "openshift-monitoring")
         assert cm["data"] == {"config.yaml": malformed}
         assert "rhoai-gpu-infra/managed-keys" not in (cm["metadata"].get("annotations") or {})
+
+        # A teardown that finds the keys this role added in a config.yaml that no longer parses says so in the same
+        # words (not inside Ansible's wrapper of a failed filter) and leaves the ConfigMap as it is.
+        annotations = {"rhoai-gpu-infra/managed-keys": "enableUserWorkload"}
+        cluster.merge_patch(
+            "v1",
+            "ConfigMap",
+            "cluster-monitoring-config",
+            {"metadata": {"annotations": annotations}},
+            "openshift-monitoring",
+        )
+        removal = run(playbook, sim, tasks_from="remove", roles=["monitoring"])
+        assert removal.rc != 0, removal
+        output = " ".join(removal.stdout.split())
+        for text in expected:
+            assert text in output, (text, removal)
+        # the check's own refusal, not a filter failing inside a task that Ansible wraps in lines of its own
+        assert "Action failed: monitoring: Expected key config.yaml" in output, removal
+        assert "filter plugin" not in output and "Error while resolving" not in output, removal
+        cm = cluster.get("v1", "ConfigMap", "cluster-monitoring-config", "openshift-monitoring")
+        assert cm["data"] == {"config.yaml": malformed}
+        assert cm["metadata"]["annotations"]["rhoai-gpu-infra/managed-keys"] == "enableUserWorkload"

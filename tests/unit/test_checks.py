@@ -82,11 +82,30 @@ def crd(name, established=True):
 CRD_API = "apiextensions.k8s.io/v1"
 
 
+def default_channels():
+    """Package -> the channel its role subscribes to by default."""
+    channels = {}
+    for defaults in ROLES.glob("*/defaults/main.yml"):
+        values = yaml.safe_load(defaults.read_text()) or {}
+        prefix = defaults.parent.parent.name + "_"
+        if prefix + "package" in values:
+            channels[values[prefix + "package"]] = values[prefix + "channel"]
+    return channels
+
+
+CHANNELS = default_channels()
+
+
 def subscription(name, namespace, package=None, csv=None, state="AtLatestKnown"):
+    """A Subscription on the channel its role subscribes to by default (none for a package no role has)."""
     status = {"state": state}
     if csv:
         status["installedCSV"] = csv
-    return obj(OLM, "Subscription", name, namespace, spec={"name": package or name}, status=status)
+    spec = {"name": package or name}
+    channel = CHANNELS.get(package or name)
+    if channel:
+        spec["channel"] = channel
+    return obj(OLM, "Subscription", name, namespace, spec=spec, status=status)
 
 
 def csv(name, namespace, phase="Succeeded", copied=False):
@@ -277,6 +296,29 @@ def crd_remedy(record, component, ns):
 def test_the_csv_check_says_how_far_olm_got(objects, evidence):
     record = c.operator_checks(c.Reads(FakeK8s(objects)), dict(spec("nfd")["operator"], component="nfd"))[0]
     assert (record["check"], record["status"], record["evidence"]) == ("nfd operator CSV Succeeded", "failed", evidence)
+
+
+@pytest.mark.parametrize("channel", ["stable-4.19", ""])
+def test_an_operator_on_another_channel_than_configured_fails_its_csv_check(channel):
+    # Installed by someone else (or by hand) on another channel, or on the package's default: the operator runs, but
+    # it is not the install this configuration describes, which site would refuse or move.
+    sub = subscription("nfd", "openshift-nfd", csv="nfd.4.19.0")
+    sub["spec"]["channel"] = channel
+    objects = [sub, csv("nfd.4.19.0", "openshift-nfd")]
+    record = c.operator_checks(c.Reads(FakeK8s(objects)), dict(spec("nfd")["operator"], component="nfd"))[0]
+    shown = channel or "(package default)"
+    assert (record["status"], record["evidence"]) == (
+        "failed",
+        "CSV nfd.4.19.0 phase Succeeded; Subscription channel {0}, configured stable".format(shown),
+    )
+    assert record["remedy"] == (
+        "Set nfd_channel to {0} if that install is the one wanted, or run the site playbook to move Subscription "
+        "openshift-nfd/nfd to stable (it refuses one someone else made unless gpu_infra_adopt=true)"
+    ).format(channel or "the package's default channel")
+    configured = spec("nfd", nfd_channel=channel or "stable")["operator"]
+    if channel:  # configured the same: it passes
+        record = c.operator_checks(c.Reads(FakeK8s(objects)), dict(configured, component="nfd"))[0]
+        assert record["status"] == "passed", record
 
 
 @pytest.mark.parametrize(
