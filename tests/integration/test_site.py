@@ -104,9 +104,15 @@ def conditions(obj):
 
 def test_check_mode_on_a_fresh_cluster_creates_nothing(sim, playbook):
     before = snapshot(sim)
-    run = playbook("site.yml", sim.kubeconfig, extra_vars=VARS, check=True, diff=True)
+    # One component that needs longer than the others: the one wait for every CSV lasts as long as it may
+    slow = {"kueue_timeout": VARS["gpu_infra_timeout"] + 321}
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=dict(VARS, **slow), check=True, diff=True)
     assert run.rc == 0, run
     assert "Check mode" in run.stdout, run
+    said = " ".join(run.stdout.split())
+    assert (
+        "a real run waits up to {0} s (the longest timeout of their components)".format(slow["kueue_timeout"]) in said
+    )
     assert snapshot(sim) == before
     # with --diff the OLM step applies (here: would create the new Namespaces) one object per item, so that
     # kubernetes.core's diff of each update is printed (it returns none for a create)

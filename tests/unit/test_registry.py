@@ -67,6 +67,12 @@ def test_playbooks_refuse_a_component_selection_they_cannot_use_before_reading_t
         ("teardown.yml", {"gpu_infra_remove_crds": "treu"}, "argument 'gpu_infra_remove_crds' is of type str"),
         ("site.yml", {"gpu_infra_timeout": -5}, "found gpu_infra_timeout=-5, monitoring_timeout=-5"),
         ("verify.yml", {"gpu_infra_components": ["kueue"], "kueue_poll_interval": 0}, "found kueue_poll_interval=0 ("),
+        # Connectivity Link's own (authorino, limitador and dns are one install of it, bounded by its timeout)
+        (
+            "site.yml",
+            {"gpu_infra_components": ["dns"], "connectivity_link_timeout": 0},
+            "found connectivity_link_timeout=0",
+        ),
         ("site.yml", {"lws_log_level": "Loud"}, "found: value of lws_log_level must be one of: Normal, Debug, Trace"),
     ],
 )
