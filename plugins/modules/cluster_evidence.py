@@ -18,14 +18,20 @@ description:
     result as a job event and C(-v) prints it. The M(kubernetes.core.k8s_info) and M(kubernetes.core.k8s_log) results
     a playbook would otherwise register hold the raw objects.
   - "Redacted: C(data) and C(stringData) of Secrets (which are never read unless asked for); the C(value) of every
-    C(env) variable whose name contains TOKEN, PASSWORD, PASSWD, SECRET, KEY or CREDENTIAL; in C(args) and
-    C(command), the value after a flag such as C(--token) or C(--password); any string field whose name ends in
-    C(token), C(password), C(secret), C(client-key-data), C(api-key), C(private-key) or C(credentials) (kubeconfig
-    fields among them)."
+    C(env) variable whose name contains, in any case, TOKEN, PASS (PASSWORD, PASSWD), SECRET, KEY, CREDENTIAL, AUTH,
+    WEBHOOK or PRIVATE, or PAT or DSN as a whole underscore-separated part (C(GITHUB_PAT), C(SENTRY_DSN)); in
+    C(args) and C(command), the value after a flag whose name ends like a credential (below), such as C(--token) or
+    C(--password); any string field whose name, lower-cased and without C(-), C(_) and C(.), ends in C(password),
+    C(passwd), C(token), C(secret), C(apikey), C(accesskey), C(secretkey), C(privatekey), C(clientkeydata),
+    C(credential) or C(credentials) (C(client-key-data) of kubeconfigs and C(aws_secret_access_key) among them)."
   - "In every other string, event messages and log lines included: PEM private keys, C(Bearer) and C(Basic)
     authorization values, JWTs (service account tokens), AWS access key IDs (C(AKIA...), C(ASIA...)), passwords in
-    URLs, and the value of assignments such as C(aws_secret_access_key = ...), C(password=...), C(token: ...) or
-    C(--api-key=...)."
+    URLs, tokens whose issuer gave them a recognisable shape (GitHub C(ghp_), C(gho_), C(ghu_), C(ghs_), C(ghr_)
+    and C(github_pat_), GitLab C(glpat-), Slack C(xoxa-), C(xoxb-), C(xoxp-), C(xoxo-), C(xoxs-) and C(xoxr-),
+    Hugging Face C(hf_), OpenAI-style C(sk-)), Slack incoming webhook URLs, and the value of an assignment or flag
+    whose name ends like a credential, such as C(aws_secret_access_key = ...), C(password=...), C(token: ...),
+    C(--api-key=...) or C(--password value)."
+  - Redaction goes by name and shape; a credential that has neither is not recognised.
   - C(managedFields) and the C(kubectl.kubernetes.io/last-applied-configuration) annotation are dropped.
   - Read-only. Each kind is one cluster-wide LIST; a kind that is not served (its CRD is not installed) lists as
     empty, and a kind that cannot be read (for example HTTP 403) is reported in RV(errors) while the others are still

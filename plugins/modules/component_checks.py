@@ -16,10 +16,10 @@ description:
     as check records (C(component), C(check), C(status), C(evidence), C(remedy)) for the report filters
     P(rhoai.gpu_infra.verify_report#filter) and friends.
   - What to check comes from each component's check spec, the C(__<role>_checks) variable of the role's
-    C(vars/main.yml), which names the OLM operator (CSV Succeeded through its Subscription's C(installedCSV),
-    namespace labels), CRDs Established, operands that must exist or have a condition C(True), pods that must be
-    Running, and the special checks of the GPU operator, user workload monitoring, the GPU MachineSets and Red Hat
-    Connectivity Link.
+    C(vars/main.yml), which names the OLM operator (CSV Succeeded through its Subscription's C(installedCSV), with
+    the Subscription on the configured channel, namespace labels), CRDs Established, operands that must exist or have
+    a condition C(True), pods that must be Running, and the special checks of the GPU operator, user workload
+    monitoring, the GPU MachineSets and Red Hat Connectivity Link.
   - Everything is read in this one process. One LIST per kind and namespace serves every check that needs objects of
     that kind there (pods, Subscriptions, CSVs without OLM's copies, Namespaces); a single object nothing else is
     listed for (a CRD, ClusterPolicy, a ConfigMap of a busy namespace) is one GET. A kind the API server does not
@@ -55,9 +55,11 @@ options:
       operator:
         description:
           - The component's OLM operator, as the C(rhoai.gpu_infra.olm_operator) role takes it (C(package),
-            C(namespace), C(subscription_name), C(namespace_labels); other keys are ignored).
+            C(namespace), C(subscription_name), C(channel), C(namespace_labels); other keys are ignored).
           - "Checks C(<package> operator CSV Succeeded) and one C(Namespace <ns> labelled <key>=<value>) per
             namespace label."
+          - With C(channel), a Subscription that follows another channel fails the CSV check too, even when its CSV
+            has Succeeded; the evidence names both channels.
         type: dict
       crds:
         description:

@@ -221,7 +221,9 @@ subscriptions:
       type: str
       sample: CSV nfd.4.20.0-202510211040 Succeeded.
     approved:
-      description: Name of the InstallPlan this module approved for the Subscription, empty when none.
+      description:
+        - Name of the InstallPlan this module approved for the Subscription, empty when none.
+        - In check mode, the InstallPlan it would approve (nothing is approved; the C(diagnosis) says so too).
       type: str
       sample: install-7xk2p
     owned_crds:

@@ -188,17 +188,23 @@ objects:
   type: list
   elements: dict
 namespace_exists:
-  description: Whether the target namespace exists.
-  returned: success, with operator
+  description:
+    - Whether the target namespace exists.
+    - With I(operators), not at the top level but in each entry of RV(operators).
+  returned: with operator, unless the check itself could not be made (API error, no OLM)
   type: bool
 namespace_owner:
-  description: C(ours) when the namespace carries the managed-by label, C(foreign) when not, empty when absent.
-  returned: success
+  description:
+    - C(ours) when the namespace carries the managed-by label, C(foreign) when not, empty when absent.
+    - With I(operators), not at the top level but in each entry of RV(operators).
+  returned: with operator, unless the check itself could not be made (API error, no OLM)
   type: str
   sample: ours
 operator_group:
-  description: C(action) (C(create) or C(reuse)) and C(name) of the OperatorGroup.
-  returned: success
+  description:
+    - C(action) (C(create) or C(reuse)) and C(name) of the OperatorGroup.
+    - With I(operators), not at the top level but in each entry of RV(operators).
+  returned: with operator, unless the check itself could not be made (API error, no OLM)
   type: dict
   sample: {action: reuse, name: openshift-nfd}
 subscription:
@@ -206,7 +212,9 @@ subscription:
     - C(action) is C(create) (absent), C(ours) (labelled, C(owner=ours), or unlabelled in a namespace this
       collection created, C(owner=legacy)), C(adopt) (someone else's, equal to what would be applied or taken over
       with I(adopt=true)) or C(conflict); C(differences) lists what differs from what would be applied.
-  returned: always
+    - Empty when the check itself could not be made (API error, no OLM).
+    - With I(operators), not at the top level but in each entry of RV(operators).
+  returned: with operator
   type: dict
   sample: {action: adopt, name: nfd, owner: foreign, differences: []}
 operators:

@@ -89,8 +89,17 @@ def test_roles_on_gpu_nodes_converge_keep_monitoring_settings_and_clean_up(playb
         not_passed = [c for c in checks if c["status"] != "passed"]
         assert not_passed == [], not_passed
 
+        # A role's remove used alone says, object by object, what it would remove; in check mode nothing goes.
+        dry = run(playbook, sim, tasks_from="remove", roles=["nfd"], check=True)
+        assert dry.rc == 0, dry
+        said = " ".join(dry.stdout.split())
+        assert "nfd: would remove Subscription {0}/nfd, ClusterServiceVersion {0}/nfd.".format(NFD_NS) in said, dry
+        assert cluster.get("nfd.openshift.io/v1", "NodeFeatureDiscovery", "nfd-instance", NFD_NS) is not None
+
         removed = run(playbook, sim, tasks_from="remove", roles=list(reversed(ROLES)))
         assert removed.rc == 0, removed
+        said = " ".join(removed.stdout.split())
+        assert "nfd: removed Subscription {0}/nfd, ClusterServiceVersion {0}/nfd.".format(NFD_NS) in said, removed
         assert cluster.get("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy") is None
         assert cluster.get("nfd.openshift.io/v1", "NodeFeatureDiscovery", "nfd-instance", NFD_NS) is None
         assert cluster.get("v1", "ConfigMap", "nvidia-dcgm-exporter-dashboard", "openshift-config-managed") is None
