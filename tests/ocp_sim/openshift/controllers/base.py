@@ -46,6 +46,11 @@ DISCOVERY_SETTLE = 10.0
 KNOBS = ("v1", "ConfigMap", "ocp-sim", "ocp-sim-knobs")
 
 
+def retry_pause(failures):
+    """Seconds to wait after the ``failures``-th failure in a row: 0.5, 1, 2, 4, 4 ..."""
+    return min(RETRY_CAP, 0.5 * 2 ** (min(failures, 6) - 1))
+
+
 class Poll(float):
     """A `resync` that marks time-driven progress nobody schedules: see Controller.poll()."""
 
@@ -67,7 +72,7 @@ def follow(get_resource, stop, on_change, on_missing, *, namespace=None, field_s
             continue
         except Exception:  # apiserver restarting
             failures += 1
-            stop.wait(min(RETRY_CAP, 0.5 * 2 ** (min(failures, 6) - 1)))
+            stop.wait(retry_pause(failures))
             continue
         try:
             if rv is None:
@@ -107,7 +112,7 @@ def follow(get_resource, stop, on_change, on_missing, *, namespace=None, field_s
         except Exception:  # apiserver restarting, connection reset: list again, changes meanwhile count
             rv = None
             failures += 1
-            stop.wait(min(RETRY_CAP, 0.5 * 2 ** (min(failures, 6) - 1)))
+            stop.wait(retry_pause(failures))
 
 
 class _Shared:
@@ -350,7 +355,7 @@ class Controller:
             except Exception as exc:  # one bad object must not stop the simulation; log and retry soon
                 failures += 1
                 self.log.warning("reconcile failed: %s", exc, exc_info=self.log.isEnabledFor(logging.DEBUG))
-                self.requeue_after(min(float(self.resync), RETRY_CAP, 0.5 * 2 ** (min(failures, 6) - 1)))
+                self.requeue_after(min(float(self.resync), retry_pause(failures)))
             self._wake.wait(max(0.0, self._next_run(started) - time.monotonic()))
             self._wake.clear()
             # coalesce bursts of events into one reconcile
