@@ -226,6 +226,12 @@ subscriptions:
         - In check mode, the InstallPlan it would approve (nothing is approved; the C(diagnosis) says so too).
       type: str
       sample: install-7xk2p
+    labels:
+      description:
+        - The Subscription's labels when last read (empty when it was not found), for example to tell whether this
+          collection made it (C(app.kubernetes.io/managed-by=rhoai.gpu_infra)).
+      type: dict
+      sample: {app.kubernetes.io/managed-by: rhoai.gpu_infra, rhoai.gpu-infra/component: nfd}
     owned_crds:
       description:
         - The CRDs the succeeded CSV owns (its C(spec.customresourcedefinitions.owned)). OLM marks a CSV Succeeded only
@@ -519,6 +525,7 @@ class Watch(object):
         self.objects = {}
         self.approved = ""
         self.owned_crds = []
+        self.labels = {}
         self.seconds = 0.0
         self.manifests = None
         self.manifests_read = False
@@ -552,6 +559,7 @@ class Watch(object):
             self.fail(str(snap.refused[self.namespace]), now)
             return
         sub = snap.subscriptions.get((self.namespace, self.name))
+        self.labels = ((sub or {}).get("metadata") or {}).get("labels") or {}
         status = (sub or {}).get("status") or {}
         plan_ref = status.get("installPlanRef") or {}
         plan = snap.plans.get((plan_ref.get("namespace") or self.namespace, plan_ref.get("name")))
@@ -650,6 +658,7 @@ class Watch(object):
             seconds=self.seconds,
             diagnosis=self.result["diagnosis"] + self._read_error_note(),
             approved=self.approved,
+            labels=self.labels,
         )
         if self.result["state"] == SUCCEEDED:
             out["owned_crds"] = self.owned_crds

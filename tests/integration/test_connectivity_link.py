@@ -87,6 +87,9 @@ def test_connectivity_link_converges_through_olms_dependency_resolution(sim, clu
     # one Subscription made by the collection; OLM named the three it added for RHCL's dependencies itself
     assert subs[(KUADRANT_NS, "rhcl-operator")]["metadata"]["name"] == "rhcl-operator"
     assert all(subs[(KUADRANT_NS, p)]["metadata"]["name"] != p for p in DEPENDENCIES), subs
+    # and labelled them as this collection's, so that a teardown interrupted after rhcl-operator still removes them
+    for key, sub in subs.items():
+        assert sub["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") == "rhoai.gpu_infra", key
     # one install for the three components: one apply of every Subscription, the Kuadrant CR applied once
     assert run.stdout.count("TASK [Apply the Namespace, OperatorGroup and Subscription of every enabled operator]") == 1
     assert run.stdout.count("TASK [rhoai.gpu_infra.connectivity_link : Apply the Kuadrant CR]") == 1, run

@@ -537,6 +537,26 @@ def test_a_subscription_given_by_package_is_waited_for_until_olm_makes_it(cluste
     assert 25.0 <= clock.now <= 30.0
 
 
+def test_each_subscription_is_reported_with_its_labels_so_a_caller_needs_no_second_read(cluster, clock):
+    """Connectivity Link's configure labels the Subscriptions OLM made for rhcl-operator's dependencies only when
+    rhcl-operator's is this collection's, and only those not labelled yet: it tells both from this result."""
+    automatic_install(cluster, "rhcl-operator", KUADRANT, "rhcl-operator.v1.2.0", done_at=5.0)
+    ours = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra", "rhoai.gpu-infra/component": "connectivity_link"}
+    cluster.find("Subscription", "rhcl-operator", KUADRANT)["metadata"]["labels"] = dict(ours)
+    dependency_subscription(cluster, 2.0, "dns-operator.v0.14.0", done_at=6.0)
+    refs = [
+        dict(name="rhcl-operator", namespace=KUADRANT),
+        dict(package="dns-operator", namespace=KUADRANT),
+        dict(package="limitador-operator", namespace=KUADRANT),
+    ]
+    watches, _ = wait(cluster, clock, refs, timeout=20)
+    rhcl, dns, limitador = [w.report() for w in watches]
+    assert rhcl["labels"] == ours
+    assert dns["labels"] == {} and dns["name"] == DNS_SUB
+    # Never made: no name and no labels, so nothing to label.
+    assert limitador["labels"] == {} and limitador["name"] == ""
+
+
 def test_a_package_nobody_subscribes_to_fails_30_s_after_its_namespace_installed_an_operator(cluster, clock):
     automatic_install(cluster, "rhcl-operator", KUADRANT, "rhcl-operator.v1.2.0", done_at=40.0)
     refs = [dict(name="rhcl-operator", namespace=KUADRANT), dict(package="dns-operator", namespace=KUADRANT)]

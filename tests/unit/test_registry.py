@@ -151,7 +151,7 @@ def test_a_component_site_waits_for_in_one_call_has_a_readiness_that_is_only_its
     only the same when ready.yml is that one call over __<role>_ready with the role's timeout and poll interval (then
     at most a line of output on what was skipped, which site.yml prints after its call too)."""
     waits = derived("__gpu_infra_waits")
-    assert waits == ["gpu_operator", "serverless", "lws", "kueue"]
+    assert waits == ["monitoring", "gpu_operator", "serverless", "lws", "kueue"]
     for name in waits:
         wait, *said = yaml.safe_load((ROOT / "roles" / name / "tasks" / "ready.yml").read_text())
         assert set(wait) - {"register"} == {"name", "rhoai.gpu_infra.ready_wait"}, name
