@@ -1036,8 +1036,9 @@ def preflight(op, *, namespace=None, groups=None, subscriptions=None, csvs=None,
     Subscriptions to judge (every namespace's, or only the target's); ``csvs`` the CSVs of every namespace (None: not
     read, not judged); ``manifests`` the catalog's PackageManifests (None: no catalog check).
     Returns dict(problems, warnings, namespace_exists, namespace_owner, operator_group, subscription, objects):
-    ``problems`` are sentences saying found / expected / what to do; ``objects`` the Namespace, the OperatorGroup
-    (only when one is to be created) and the Subscription to apply, the latter two with the ownership labels.
+    ``problems`` are sentences saying found / expected / what to do; ``objects`` what to apply: the Namespace (unless
+    it exists with every label it would get), the OperatorGroup (only when one is to be created) and the Subscription
+    (unless it is ours with no difference and every label), the latter two with the ownership labels.
     """
     ns = op["namespace"]
     exists = namespace is not None
@@ -1073,10 +1074,13 @@ def preflight(op, *, namespace=None, groups=None, subscriptions=None, csvs=None,
         conflict = dict(object="Subscription {0}/{1}".format(ns, name), differences=verdict["differences"])
         message = ownership.conflict_message(op.get("component") or "olm_operator", [conflict])
         problems.append(message.replace(" Nothing was changed.", ""))
-    apply = [objects["namespace"]]
+    # What already holds everything it would get is left out: a re-run that changes nothing writes nothing.
+    apply = [] if exists and _holds_labels(namespace, objects["namespace"]) else [objects["namespace"]]
     if plan["action"] == "create":
         apply.append(objects["operator_group"])
-    apply.append(objects["subscription"])
+    sub = objects["subscription"]
+    if not (verdict["owner"] == OURS and not verdict["differences"] and _holds_labels(existing, sub)):
+        apply.append(sub)
     return dict(
         problems=problems,
         warnings=_manual_warning(op, subs, objects["subscription"]),
@@ -1086,6 +1090,11 @@ def preflight(op, *, namespace=None, groups=None, subscriptions=None, csvs=None,
         subscription=verdict,
         objects=apply,
     )
+
+
+def _holds_labels(existing, desired):
+    have = _meta(existing).get("labels") or {}
+    return all(have.get(k) == v for k, v in (_meta(desired).get("labels") or {}).items())
 
 
 def removal(op, subscription=None, csvs=None, namespace=None, *, dependency_of_ours=False):

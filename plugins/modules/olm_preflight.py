@@ -171,17 +171,22 @@ EXAMPLES = r"""
     scope: namespace
   register: __plan
 
-- name: Apply the Namespace, OperatorGroup and Subscription
+- name: Apply the Namespace, OperatorGroup and Subscription, unless they are in place already
   kubernetes.core.k8s:
     state: present
     definition: "{{ __plan.objects }}"
+  when: __plan.objects | length > 0
 """
 
 RETURN = r"""
 objects:
   description:
-    - The Namespace, the OperatorGroup (only when the namespace has none) and the Subscription to apply, in that
-      order (with I(operators), every Namespace first, then the OperatorGroups, then the Subscriptions).
+    - What to apply, in this order (with I(operators), every Namespace first, then the OperatorGroups, then the
+      Subscriptions) and each only when applying it would change something, so that a re-run on an install in place
+      applies nothing (empty list).
+    - The Namespace, unless it exists and already carries every label it would get; the OperatorGroup, when the
+      namespace has none; the Subscription, unless it carries this collection's labels, with no field different from
+      what would be applied.
     - An adopted Subscription's fields that this collection does not set hold null, so that a merge patch
       removes them.
   returned: success

@@ -178,6 +178,12 @@ options:
     description: The longest pause between two rounds of reads while nothing changes.
     type: int
     default: 5
+  once:
+    description:
+      - Read once and return which items are ready (RV(items[].ready)), as check mode does, without waiting and
+        without failing for those that are not; for example to skip setup steps that a previous run completed.
+    type: bool
+    default: false
 notes:
   - Never returns or prints the content of a Secret; for a Secret only its existence is judged and reported.
   - Needs permission to get (or list) the kinds of the items in their namespaces.
@@ -402,6 +408,7 @@ def main():
         wait=dict(type="list", elements="dict", required=True, options=ITEM_SPEC),
         timeout=dict(type="int", default=900),
         poll_interval=dict(type="int", default=5),
+        once=dict(type="bool", default=False),
     )
     argument_spec.update(AUTH_ARG_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -415,7 +422,7 @@ def main():
             params["wait"],
             max(0, params["timeout"] - setup),
             poll_interval=max(1, params["poll_interval"]),
-            once=module.check_mode,
+            once=module.check_mode or params["once"],
         )
     except InvalidItem as exc:
         module.fail_json(msg="Invalid wait item: {0}.".format(exc))
@@ -429,6 +436,8 @@ def main():
         requests=outcome.requests,
         failed_reads=outcome.failed_reads,
     )
+    if params["once"] and outcome.failed_reads:
+        module.fail_json(msg="Could not read the cluster: {0}. {1}".format(outcome.last_error, HONESTY), **result)
     if module.check_mode and outcome.failed_reads:
         module.fail_json(
             msg="Check mode: could not read the cluster ({0}); a real run would retry until its deadline.".format(
@@ -439,6 +448,9 @@ def main():
     for watch in outcome.watches:
         if watch.result["state"] == "warning":
             module.warn(watch.warning())
+    if params["once"]:
+        ready = len(outcome.watches) - len(outcome.pending)
+        module.exit_json(msg="Read once: {0} of {1} item(s) ready.".format(ready, len(outcome.watches)), **result)
     if module.check_mode:
         pending = [w.item["description"] for w in outcome.pending]
         msg = "Check mode: read once, waited for nothing."

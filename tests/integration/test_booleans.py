@@ -20,7 +20,8 @@ import pytest
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-# Everything but authorino, limitador and dns, whose roles change under another piece of work at the moment.
+# Everything but authorino, limitador and dns, which would add Connectivity Link's install to every run of this
+# test; their booleans (connectivity_link_authorino_tls, the *_remove_crds) are not exercised here.
 COMPONENTS = ["monitoring", "cert_manager", "nfd", "gpu_operator", "serverless", "lws", "kueue", "machinesets"]
 SITE_BOOLEANS = [
     "gpu_infra_allow_unsupported_version",

@@ -105,9 +105,24 @@ def test_rerun_on_our_install_is_ours_and_reuses_the_group():
     )
     assert out["problems"] == []
     assert out["subscription"]["action"] == "ours" and out["subscription"]["owner"] == "ours"
-    assert [o["kind"] for o in out["objects"]] == ["Namespace", "Subscription"]
-    # an existing namespace gets only the requested labels merged, never our mark
+    # the Subscription holds what would be applied, so it is left out; the namespace lacks a requested label, and an
+    # existing namespace gets only the requested labels merged, never our mark
+    assert [o["kind"] for o in out["objects"]] == ["Namespace"]
     assert out["objects"][0]["metadata"]["labels"] == {"openshift.io/cluster-monitoring": "true"}
+
+
+def test_an_install_in_place_has_nothing_to_apply_and_any_drift_brings_back_what_drifted():
+    monitored = dict(OURS, **{"openshift.io/cluster-monitoring": "true"})
+    in_place = dict(ns=namespace(labels=monitored), groups=[group(labels=OURS)], csvs=[csv()])
+    out = check(subs=[subscription(labels=OURS)], **in_place)
+    assert out["problems"] == [] and out["objects"] == []
+    # a changed field, or a label gone, is applied again
+    assert [o["kind"] for o in check(subs=[subscription(labels=OURS, channel="beta")], **in_place)["objects"]] == [
+        "Subscription"
+    ]
+    assert [
+        o["kind"] for o in check(subs=[subscription(labels={})], **dict(in_place, ns=namespace(labels=OURS)))["objects"]
+    ] == ["Namespace", "Subscription"]
 
 
 def test_an_unlabelled_subscription_in_a_namespace_we_created_is_ours_from_an_earlier_version():
@@ -318,7 +333,7 @@ def test_module_reads_everything_in_five_requests_and_returns_the_objects(monkey
     assert out["api_requests"] == 5 == len(fake.calls)
     assert ("list", "ClusterServiceVersion", None, "!olm.copiedFrom") in fake.calls
     assert ("list", "Subscription", None, None) in fake.calls
-    assert [o["kind"] for o in out["objects"]] == ["Namespace", "Subscription"]
+    assert [o["kind"] for o in out["objects"]] == ["Namespace"]
     json.dumps(out)
 
 
@@ -434,7 +449,8 @@ def test_many_operators_read_each_cluster_wide_list_once_and_return_objects_in_a
     assert fake.calls.count(("list", "ClusterServiceVersion", None, "!olm.copiedFrom")) == 1
     assert out["api_requests"] == len(fake.calls) == 7  # 2 catalogs, 2 namespaces, 1 group list, subs, csvs
     kinds = [o["kind"] for o in out["objects"]]
-    assert kinds == ["Namespace", "Namespace", "OperatorGroup", "Subscription", "Subscription"]
+    # nfd's Subscription is in place; its namespace lacks a requested label
+    assert kinds == ["Namespace", "Namespace", "OperatorGroup", "Subscription"]
     assert out["new_namespaces"] == ["nvidia-gpu-operator"]
     assert out["subscriptions"] == [
         dict(name="nfd", namespace="openshift-nfd", starting_csv="", component="nfd"),

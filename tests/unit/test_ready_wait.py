@@ -329,6 +329,25 @@ def test_module_check_mode_reads_once_never_waits_never_fails(monkeypatch, clust
     assert "A real run would wait up to 600 s for: KnativeServing knative-serving" in result["msg"]
 
 
+def test_module_once_reads_once_in_a_real_run_and_says_which_items_are_ready(monkeypatch, cluster):
+    """What a step that a previous run completed uses to skip itself: one read, no wait, no failure."""
+    cluster.put(
+        obj("KnativeServing", "knative-serving", "knative-serving", status=dict(conditions=[cond("Ready", "True")]))
+    )
+    missing = dict(module_item(KNATIVE), description="another KnativeServing", name="other")
+    result = run_module(monkeypatch, cluster, dict(wait=[module_item(KNATIVE), missing], timeout=600, once=True))
+    assert not result["failed"] and cluster.clock.sleeps == [] and len(cluster.calls) == 1  # one list for both
+    assert [i["ready"] for i in result["items"]] == [True, False]
+    assert result["msg"] == "Read once: 1 of 2 item(s) ready."
+
+
+def test_module_once_fails_when_it_could_not_read(monkeypatch, cluster):
+    cluster.fail_next_reads = 1
+    failed = run_module(monkeypatch, cluster, dict(wait=[module_item(KNATIVE)], once=True))
+    assert failed["failed"] and failed["msg"].startswith("Could not read the cluster: 503 Service Unavailable")
+    assert failed["msg"].endswith("This wait changed nothing on the cluster.")
+
+
 def test_module_timeout_message_names_expected_found_remedy_and_changes_nothing(monkeypatch, cluster):
     args = dict(wait=[module_item(KNATIVE)], timeout=30, poll_interval=5)
     result = run_module(monkeypatch, cluster, args)
