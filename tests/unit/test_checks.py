@@ -190,10 +190,21 @@ def test_every_component_has_a_check_spec_its_verify_entry_point_and_the_playboo
     tasks = yaml.safe_load((ROLES / role / "tasks" / "verify.yml").read_text())
     modules = [t for t in tasks if "rhoai.gpu_infra.component_checks" in t]
     engine = [t for t in tasks if t.get("ansible.builtin.include_role", {}).get("tasks_from") == "verify"]
-    if engine:  # the shared verify of olm_operator, which fails naming each failed check
-        assert not modules and len(engine) == 1
+    member = [t for t in tasks if t.get("ansible.builtin.include_role", {}).get("tasks_from") == "member"]
+    if member:  # authorino, limitador, dns: connectivity_link's member.yml hands the member's checks to olm_operator
+        assert len(member) == 1 and member[0]["vars"]["connectivity_link_step"] == "verify"
+        facts = yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text())["__%s_member" % role]
+        assert facts["checks"] == "{{ __%s_checks }}" % role
+        dispatch = yaml.safe_load((ROLES / "connectivity_link" / "tasks" / "member.yml").read_text())
+        engine = [
+            t for t in dispatch if t.get("ansible.builtin.include_role", {}).get("name", "").endswith(".olm_operator")
+        ]
+        assert engine[0]["vars"]["olm_operator_checks"] == "{{ connectivity_link_member.checks }}"
+    elif engine:
         assert engine[0]["ansible.builtin.include_role"]["name"] == "rhoai.gpu_infra.olm_operator"
         assert engine[0]["vars"] == {"olm_operator_checks": "{{ __%s_checks }}" % role}
+    if engine:  # the shared verify of olm_operator, which fails naming each failed check
+        assert not modules and len(engine) == 1
         tasks = yaml.safe_load((ROLES / "olm_operator" / "tasks" / "verify.yml").read_text())
         modules = [t for t in tasks if "rhoai.gpu_infra.component_checks" in t]
         assert modules[0]["rhoai.gpu_infra.component_checks"]["components"] == ["{{ olm_operator_checks }}"]

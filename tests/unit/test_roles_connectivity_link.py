@@ -32,6 +32,8 @@ def test_every_entry_point_has_a_spec_covering_every_default():
     # spec.yml is no entry point: it is empty, for playbooks to import the role's vars (component_facts.yml)
     assert set(specs) == {p.stem for p in (ROLES / ROLE / "tasks").glob("*.yml")} - {"spec"}
     defaults = set(load(ROLE, "defaults/main.yml"))
+    # member: the entry points of authorino, limitador and dns, which pass what it needs in one dict
+    assert set(specs.pop("member")["options"]) == {"connectivity_link_member", "connectivity_link_step"}
     for name, spec in specs.items():
         assert set(spec["options"]) == defaults | {"connectivity_link_operator", "gpu_infra_connectivity_link"}, name
     assert all(name.startswith(ROLE + "_") for name in defaults)
@@ -83,17 +85,70 @@ def test_components_document_the_choice_and_a_ready_entry_point(component):
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
-def test_every_entry_point_of_a_component_takes_one_layout_or_the_other(component):
-    """Each task file that installs, checks or removes something does it for Connectivity Link or standalone,
-    never both: every include of olm_operator or connectivity_link is conditioned on the layout."""
-    for entry in ("subscribe", "configure", "ready", "verify", "remove"):
-        tasks = yaml.safe_load((ROLES / component / "tasks" / (entry + ".yml")).read_text())
-        for task in tasks:
-            include = task.get("ansible.builtin.include_role", {}).get("name", "")
-            if include.endswith(".connectivity_link") and entry == "remove":
-                # decides itself: removes Connectivity Link only in its layout, reports the other layout in both
-                assert "when" not in task, task["name"]
-            elif include.endswith(".connectivity_link"):
-                assert task["when"] == "__{0}_connectivity_link".format(component), (entry, task["name"])
-            elif include.endswith(".olm_operator"):
-                assert task["when"] == "not __{0}_connectivity_link".format(component), (entry, task["name"])
+def test_every_entry_point_of_a_component_is_the_shared_member_step(component):
+    member = load(component, "vars/main.yml")["__%s_member" % component]
+    assert member["connectivity_link"] == "{{ __%s_connectivity_link }}" % component
+    for path in (ROLES / component / "tasks").glob("*.yml"):
+        if path.stem == "spec":
+            continue
+        (task,) = yaml.safe_load(path.read_text())
+        assert task["ansible.builtin.include_role"]["tasks_from"] == "member", path
+        assert task["vars"]["connectivity_link_member"] == "{{ __%s_member }}" % component, path
+        steps = task["loop"] if path.stem == "main" else [task["vars"]["connectivity_link_step"]]
+        assert steps == (
+            ["preflight", "subscribe", "wait", "configure", "ready"] if path.stem == "main" else [path.stem]
+        )
+
+
+# Each step installs, checks or removes for Connectivity Link or standalone, never both, but for the layout check
+# (preflight, remove: it looks for an install of the other layout in both) and verify (the member's checks name the
+# layout's objects).
+@pytest.mark.parametrize(
+    ("step", "connectivity_link", "standalone"),
+    [
+        ("preflight", ["connectivity_link"], ["connectivity_link", "olm_operator"]),
+        ("subscribe", ["connectivity_link"], ["olm_operator"]),
+        ("wait", [], ["olm_operator"]),
+        ("configure", ["connectivity_link"], ["olm_operator"]),
+        ("ready", ["connectivity_link"], []),
+        ("remove", ["connectivity_link"], ["connectivity_link", "olm_operator"]),
+        ("verify", ["olm_operator"], ["olm_operator"]),
+    ],
+)
+def test_a_member_step_runs_the_entry_points_of_its_layout(step, connectivity_link, standalone):
+    tasks = yaml.safe_load((ROLES / ROLE / "tasks" / "member.yml").read_text())
+    includes = [t for t in tasks if "ansible.builtin.include_role" in t]
+    for layout, expected in ((True, connectivity_link), (False, standalone)):
+        ran = [
+            t["ansible.builtin.include_role"]["name"].split(".")[-1]
+            for t in includes
+            if render(
+                ROLE,
+                "{{ %s }}" % t["when"],
+                connectivity_link_step=step,
+                connectivity_link_member={"connectivity_link": layout},
+            )
+        ]
+        assert ran == expected, (step, layout)
+
+
+@pytest.mark.parametrize("namespace", ["openshift-dns-operator", "openshift-dns", "kuadrant-dns-operator"])
+def test_only_dns_refuses_openshifts_dns_namespaces_in_preflight_subscribe_and_remove(namespace):
+    (refusal,) = [
+        t for t in yaml.safe_load((ROLES / ROLE / "tasks" / "member.yml").read_text()) if "ansible.builtin.assert" in t
+    ]
+    steps = ["preflight", "subscribe", "wait", "configure", "ready", "remove", "verify"]
+    for component in COMPONENTS:
+        refuses = "refused_namespaces" in load(component, "vars/main.yml")["__%s_member" % component]
+        member = {"refused_namespaces": []} if refuses else {}
+        ran = [
+            s
+            for s in steps
+            if all(
+                render(ROLE, "{{ %s }}" % w, connectivity_link_step=s, connectivity_link_member=member)
+                for w in refusal["when"]
+            )
+        ]
+        assert ran == (["preflight", "subscribe", "remove"] if component == "dns" else []), component
+    that = refusal["ansible.builtin.assert"]["that"].replace("connectivity_link_member", "__dns_member")
+    assert render("dns", "{{ %s }}" % that, dns_namespace=namespace) is (namespace == "kuadrant-dns-operator")
