@@ -11,7 +11,7 @@ __metaclass__ = type
 import textwrap
 import xml.etree.ElementTree as ET
 
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils.evidence import redact
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.redaction import redact
 
 STATUSES = ("passed", "failed", "skipped")
 TABLE_WIDTH = 118

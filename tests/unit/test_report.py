@@ -1,6 +1,9 @@
 """The verify report as a user and a CI system see it, and the redaction of diagnose's evidence."""
 
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from ansible_collections.rhoai.gpu_infra.plugins.filter.gpu_infra_report import (
     FilterModule,
@@ -119,3 +122,19 @@ def test_filters_are_exported_under_their_documented_names():
         "verify_report_junit",
         "diagnose_redact",
     }
+
+
+def test_the_filters_import_no_kubernetes_client():
+    """A task that uses any of this collection's filters imports every filter file in its own worker process: the
+    kubernetes client among their imports cost each such task about 0.25 s (six times a plain filter's task)."""
+    root = Path(__file__).resolve().parents[2]
+    names = sorted(p.stem for p in (root / "plugins" / "filter").glob("*.py"))
+    script = (
+        "import importlib, sys\n"
+        "sys.path.insert(0, {0!r})\n"
+        "for name in {1!r}:\n"
+        "    importlib.import_module('ansible_collections.rhoai.gpu_infra.plugins.filter.' + name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))\n"
+    ).format(str(root / ".collections"), names)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert len(names) >= 7 and out.stdout.strip() == "[]", out.stdout
