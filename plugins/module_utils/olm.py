@@ -1075,11 +1075,11 @@ def preflight(op, *, namespace=None, groups=None, subscriptions=None, csvs=None,
         message = ownership.conflict_message(op.get("component") or "olm_operator", [conflict])
         problems.append(message.replace(" Nothing was changed.", ""))
     # What already holds everything it would get is left out: a re-run that changes nothing writes nothing.
-    apply = [] if exists and _holds_labels(namespace, objects["namespace"]) else [objects["namespace"]]
+    apply = [] if exists and ownership.holds_metadata(objects["namespace"], namespace) else [objects["namespace"]]
     if plan["action"] == "create":
         apply.append(objects["operator_group"])
     sub = objects["subscription"]
-    if not (verdict["owner"] == OURS and not verdict["differences"] and _holds_labels(existing, sub)):
+    if not (verdict["owner"] == OURS and not verdict["differences"] and ownership.holds_metadata(sub, existing)):
         apply.append(sub)
     return dict(
         problems=problems,
@@ -1090,11 +1090,6 @@ def preflight(op, *, namespace=None, groups=None, subscriptions=None, csvs=None,
         subscription=verdict,
         objects=apply,
     )
-
-
-def _holds_labels(existing, desired):
-    have = _meta(existing).get("labels") or {}
-    return all(have.get(k) == v for k, v in (_meta(desired).get("labels") or {}).items())
 
 
 def removal(op, subscription=None, csvs=None, namespace=None, *, dependency_of_ours=False):

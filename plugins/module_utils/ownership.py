@@ -115,11 +115,11 @@ def classify(desired, existing, *, adopt=False):
         return dict(found, action="create")
     diffs = differences(desired, existing)
     if is_ours(existing):
-        return dict(found, action="ours", differences=diffs, unchanged=not diffs and _holds_metadata(desired, existing))
+        return dict(found, action="ours", differences=diffs, unchanged=not diffs and holds_metadata(desired, existing))
     return dict(found, action="adopt" if adopt or not diffs else "conflict", differences=diffs)
 
 
-def _holds_metadata(desired, existing):
+def holds_metadata(desired, existing):
     """The labels and annotations of ``desired`` are on ``existing`` with the same values (others may be too)."""
     want, have = desired.get("metadata") or {}, existing.get("metadata") or {}
     return all(not differences(want.get(key) or {}, have.get(key) or {}) for key in ("labels", "annotations"))
