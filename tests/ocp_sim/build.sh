@@ -6,7 +6,8 @@
 # from pinned sources through the Go module proxy (one wrapper module per component
 # under tests/ocp_sim/gomod/, each with go.mod and go.sum).
 #
-# Binaries go to ${XDG_CACHE_HOME:-$HOME/.cache}/rhoai-gpu-infra/controlplane/<key>/bin,
+# Binaries go to ${XDG_CACHE_HOME:-$HOME/.cache}/rhoai-gpu-infra/controlplane/<key>/bin (kwok's default
+# stages beside it, in kwok-stages.yaml),
 # where <key> encodes the versions and a hash of the wrapper modules; a complete cache
 # entry is reused as is. The OLM binaries have their own entry (olm-<versions>_...), so
 # changing one wrapper does not rebuild the other. Nothing is written into the repository.
@@ -29,7 +30,7 @@ for arg in "$@"; do
     --print-bindir) print_only=1 ;;
     --print-olm-bindir) print_olm=1 ;;
     --force) force=1 ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build.sh: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -61,9 +62,29 @@ final="$cache_root/$key"
 bindir="$final/bin"
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
-complete() {
+binaries_complete() {
   local d="$1" c
   for c in "${components[@]}"; do [[ -x "$d/$c" ]] || return 1; done
+}
+complete() { binaries_complete "$1" && [[ -s "$1/../kwok-stages.yaml" ]]; }
+
+# kwok's own default stages (a node is Ready at once and keeps its Lease; pods become Ready, Job pods complete,
+# deleted pods go), taken from the pinned kwok module rather than kept in the repository; controlplane.py adds the
+# simulator's one change on top when it writes kwok's configuration.
+kwok_stage_files=(node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+                  pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml)
+write_kwok_stages() { # dest
+  local src f
+  src="$(cd "$gomod/kwok" && go mod download -json sigs.k8s.io/kwok \
+         | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')" \
+    || die "could not download sigs.k8s.io/kwok@$KWOK_VERSION for its stages"
+  [[ -n "$src" && -d "$src/kustomize/stage" ]] \
+    || die "sigs.k8s.io/kwok@$KWOK_VERSION has no kustomize/stage (found module dir '${src}')"
+  for f in "${kwok_stage_files[@]}"; do
+    printf -- '---\n# sigs.k8s.io/kwok@%s kustomize/stage/%s\n' "$KWOK_VERSION" "$f"
+    cat "$src/kustomize/stage/$f"
+  done > "$1.tmp"
+  mv "$1.tmp" "$1"
 }
 
 OLM_VERSION="$(modver "$gomod/olm/go.mod" github.com/operator-framework/operator-lifecycle-manager)"
@@ -143,6 +164,11 @@ build_kube() {
     echo "build.sh: cached binaries for $key"
     return
   fi
+  if [[ $force == 0 ]] && binaries_complete "$bindir"; then
+    write_kwok_stages "$final/kwok-stages.yaml"
+    echo "build.sh: cached binaries for $key; kwok's stages added"
+    return
+  fi
 
   # Build into <key>.partial/bin; components already there (from an interrupted run) are kept.
   partial="$final.partial"
@@ -180,6 +206,7 @@ build_kube() {
   build_one kube-controller-manager "$gomod/kube" k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
   build_one kube-scheduler          "$gomod/kube" k8s.io/kubernetes/cmd/kube-scheduler          "$kube_ldflags"
   build_one kwok                    "$gomod/kwok" sigs.k8s.io/kwok/cmd/kwok                     "$kwok_ldflags"
+  write_kwok_stages "$partial/kwok-stages.yaml"
 
   cat > "$partial/versions.txt" <<EOF
 key=$key

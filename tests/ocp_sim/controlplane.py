@@ -31,12 +31,14 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
 from . import pki
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 BUILD_SCRIPT = HERE / "build.sh"
-KWOK_CONFIG = HERE / "kwok" / "kwok.yaml"
+KWOK_STAGES = "kwok-stages.yaml"  # beside the bin dir, from the pinned kwok module (build.sh)
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 SERVICE_CIDR = "10.96.0.0/12"
 SERVICE_IP = "10.96.0.1"  # first address of SERVICE_CIDR: the `kubernetes` Service
@@ -87,12 +89,27 @@ def find_bin_dir() -> Path:
             raise BinariesMissing(f"{BUILD_SCRIPT} --print-bindir printed nothing: {out.stderr.strip()}")
         d = Path(lines[-1])
     missing = [c for c in COMPONENTS if not os.access(d / c, os.X_OK)]
+    if not (d.parent / KWOK_STAGES).is_file():
+        missing.append(str(d.parent / KWOK_STAGES))
     if missing:
         raise BinariesMissing(
             f"control-plane binaries missing in {d}: {', '.join(missing)}. "
             f"Build them first: bash tests/ocp_sim/build.sh"
         )
     return d
+
+
+def write_kwok_config(stages: Path, dest: Path) -> None:
+    """kwok's configuration: its own default stages, except that pod-ready leaves out the operator pods of the
+    generated catalogs, which start as their install latency and fault knobs say
+    (openshift/controllers/operator_pods.py)."""
+    docs = [d for d in yaml.safe_load_all(stages.read_text()) if d]
+    (pod_ready,) = [d for d in docs if d.get("kind") == "Stage" and d["metadata"]["name"] == "pod-ready"]
+    pod_ready["spec"]["selector"]["matchExpressions"].append(
+        {"key": '.metadata.labels["sim.ocp/operator"]', "operator": "DoesNotExist"}
+    )
+    config = {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokConfiguration", "options": {}}
+    dest.write_text(yaml.safe_dump_all([config, *docs], sort_keys=False))
 
 
 def free_port() -> int:
@@ -240,6 +257,7 @@ class ControlPlane:
         self._save_state()
         self.timings["prepare"] = time.monotonic() - t0
         try:
+            write_kwok_config(bin_dir.parent / KWOK_STAGES, self.state_dir / "kwok.yaml")
             self._spawn("etcd")
             self._wait("etcd", self._etcd_healthy, ETCD_TIMEOUT)
             self.timings["etcd"] = time.monotonic() - t0
@@ -496,7 +514,7 @@ class ControlPlane:
         self._args["kwok"] = [
             str(bin_dir / "kwok"),
             f"--kubeconfig={s / 'kwok.kubeconfig'}",
-            f"--config={KWOK_CONFIG}",
+            f"--config={s / 'kwok.yaml'}",
             "--manage-all-nodes=true",
             f"--server-address=127.0.0.1:{port['kwok']}",
             f"--tls-cert-file={p / 'kwok-serving.crt'}",
@@ -504,7 +522,7 @@ class ControlPlane:
             "--node-ip=127.0.0.1",
             "--cidr=10.244.0.0/16",
             # Node Leases, as kubelets keep them (40 s, renewed every 10 s): without them the node lifecycle
-            # controller only sees kwok's rare status heartbeats (kwok.yaml) and marks every node NotReady.
+            # controller only sees kwok's rare status heartbeats (its node stages) and marks every node NotReady.
             "--node-lease-duration-seconds=40",
         ]
 

@@ -2,7 +2,8 @@
 
 No container runs on the test bed, so how long an operator takes to become ready, and whether it ever does, is what
 these knobs say; everything that follows (Deployment availability and progress deadline, OLM's CSV phases and
-reasons) is the real controllers' reaction. kwok's own pod stage skips these pods (kwok.yaml).
+reasons) is the real controllers' reaction. kwok's pod-ready stage skips these pods
+(controlplane.write_kwok_config).
 
 Knobs: `install_latency_seconds` / `latency.<package>`: seconds from pod creation to Ready;
 `fail_csv.<package>` (any value): the container crash-loops and never becomes Ready; removing it lets it start.
