@@ -238,7 +238,11 @@ def main():
     params = module.params
     region = params["region"] or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
-        module.fail_json(msg="Expected a region (option region, AWS_REGION or AWS_DEFAULT_REGION), found none.")
+        module.fail_json(
+            msg="Expected a region (option region, AWS_REGION or AWS_DEFAULT_REGION), found none. Set region to the "
+            "cluster's AWS region (status.platformStatus.aws.region of Infrastructure/cluster) or export AWS_REGION, "
+            "and re-run."
+        )
     failure = None
     try:
         session = boto3.session.Session(

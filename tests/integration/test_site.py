@@ -241,6 +241,15 @@ def test_teardown_removes_what_site_created_and_nothing_else(sim, playbook):
     before = {m.metadata.name for m in items(sim, "machine.openshift.io/v1beta1", "MachineSet")}
     workers = {name for name in before if "-worker-" in name}
     assert before - workers, before  # the GPU MachineSets site made
+    # check mode needs no confirmation: it lists what would go and deletes nothing
+    state = snapshot(sim)
+    preview = playbook("teardown.yml", sim.kubeconfig, extra_vars=VARS, check=True)
+    assert preview.rc == 0, preview
+    said = " ".join(preview.stdout[preview.stdout.index("Summarize what the teardown removed") :].split())
+    assert "Would remove (objects carrying app.kubernetes.io/managed-by=rhoai.gpu_infra): " in said, preview
+    for name in before - workers:
+        assert "MachineSet openshift-machine-api/{0}".format(name) in said, preview
+    assert snapshot(sim) == state
     run = playbook("teardown.yml", sim.kubeconfig, extra_vars=CONFIRM)
     assert run.rc == 0, run
     # the summary names what went: the GPU MachineSets and, per operator, its Subscription and the rest

@@ -48,6 +48,7 @@ def test_every_component_is_a_role_with_the_entry_points_the_registry_promises()
         ("site.yml", "nfd", 'found "nfd"; pass a list as JSON'),
         ("verify.yml", [], "found an empty list"),
         ("teardown.yml", ["nfd", "gpu"], "found unknown gpu."),
+        ("diagnose.yml", ["nfdd"], "found unknown nfdd."),
     ],
 )
 def test_playbooks_refuse_a_component_selection_they_cannot_use_before_reading_the_cluster(
@@ -85,7 +86,7 @@ def test_playbooks_refuse_a_boolean_they_cannot_read_or_a_timeout_below_one_befo
     assert "Read ClusterVersion" not in run.stdout
 
 
-@pytest.mark.parametrize("playbook", ["site.yml", "verify.yml", "teardown.yml"])
+@pytest.mark.parametrize("playbook", ["site.yml", "verify.yml", "teardown.yml", "diagnose.yml"])
 def test_playbooks_read_the_registry_and_keep_no_list_of_their_own(playbook):
     play = yaml.safe_load((ROOT / "playbooks" / playbook).read_text())[0]
     assert play["vars_files"] == ["vars/components.yml"]
@@ -171,3 +172,39 @@ def test_a_partial_teardown_warns_about_components_whose_requirement_it_removes(
     assert "but it requires nfd, which this teardown removes" in output
     assert "but it requires cert_manager, which this teardown removes" in output
     assert "WARNING: serverless" not in output and "WARNING: monitoring" not in output
+
+
+@pytest.mark.parametrize(
+    ("role", "entry_point", "variable"),
+    [
+        ("nfd", "preflight", "gpu_infra_catalog_preflight"),
+        ("dns", "main", "gpu_infra_catalog_preflight"),
+        ("kueue", "remove", "gpu_infra_remove_crds"),
+    ],
+)
+def test_a_role_used_alone_refuses_a_collection_wide_boolean_it_cannot_read(
+    playbook, tmp_path, role, entry_point, variable
+):
+    # The playbooks check these in check_components.yml; a role included on its own checks them in its argument spec
+    # instead of letting the bool filter read "treu" as false (the catalog checks off, the CRDs kept).
+    play = [
+        {
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "ansible.builtin.include_role": {
+                        "name": "rhoai.gpu_infra." + role,
+                        "tasks_from": entry_point,
+                    }
+                }
+            ],
+        }
+    ]
+    path = tmp_path / "role.yml"
+    path.write_text(yaml.safe_dump(play))
+    run = playbook(path, tmp_path / "no-kubeconfig", extra_vars={variable: "treu"})
+    message = " ".join(run.stdout.replace("''", "'").split())
+    assert run.rc == 2 and "argument '{0}' is of type str".format(variable) in message, run
+    # the include itself, then the refusal: the first task of the entry point never ran
+    assert run.recap["localhost"]["ok"] == "1" and "Validating arguments against arg spec" in run.stdout, run

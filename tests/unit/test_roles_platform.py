@@ -21,14 +21,16 @@ ENTRY_POINTS = {"main", "preflight", "subscribe", "configure", "remove", "verify
 HELPERS = {"validate", "spec"}
 # Collection-wide variables a role's spec documents besides its own defaults.
 # Collection-wide variables a role documents beside its own (gpu_infra_adopt: every component role).
+# Collection-wide variables each role documents (and so checks) beside its own.
+CHECKED = {"gpu_infra_adopt", "gpu_infra_catalog_preflight", "gpu_infra_remove_crds"}
 COLLECTION_OPTIONS = {
-    "authorino": {"gpu_infra_connectivity_link", "gpu_infra_adopt"},
-    "limitador": {"gpu_infra_connectivity_link", "gpu_infra_adopt"},
-    "dns": {"gpu_infra_connectivity_link", "gpu_infra_adopt"},
-    "cert_manager": {"gpu_infra_adopt"},
-    "serverless": {"gpu_infra_adopt"},
-    "lws": {"gpu_infra_adopt"},
-    "kueue": {"gpu_infra_adopt"},
+    "authorino": {"gpu_infra_connectivity_link", *CHECKED},
+    "limitador": {"gpu_infra_connectivity_link", *CHECKED},
+    "dns": {"gpu_infra_connectivity_link", *CHECKED},
+    "cert_manager": CHECKED,
+    "serverless": CHECKED,
+    "lws": CHECKED,
+    "kueue": CHECKED,
 }
 OURS = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra"}
 
