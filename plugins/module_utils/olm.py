@@ -854,10 +854,6 @@ def _meta(obj):
     return (obj or {}).get("metadata") or {}
 
 
-def _show(value):
-    return json.dumps(value, sort_keys=True)
-
-
 def _ns(obj):
     return _meta(obj).get("namespace", "")
 
@@ -892,11 +888,11 @@ def subscription_differences(desired, existing):
     for key in SUBSCRIPTION_FIELDS:
         path = "spec." + key
         if key in want and have.get(key) in (None, "", {}):
-            found.append("{0}: want {1}, found nothing".format(path, _show(want[key])))
+            found.append("{0}: want {1}, found nothing".format(path, ownership.shown(path, want[key])))
         elif key in want:
             found.extend(ownership.differences(want[key], have[key], path))
         elif have.get(key) not in (None, "", {}):
-            found.append("{0}: want nothing, found {1}".format(path, _show(have[key])))
+            found.append("{0}: want nothing, found {1}".format(path, ownership.shown(path, have[key])))
     return found
 
 

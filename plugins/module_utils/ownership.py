@@ -17,6 +17,8 @@ __metaclass__ = type
 import json
 import time
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.redaction import redact
+
 MANAGED_BY_KEY = "app.kubernetes.io/managed-by"
 MANAGED_BY = "rhoai.gpu_infra"
 COMPONENT_KEY = "rhoai.gpu-infra/component"
@@ -63,6 +65,14 @@ def _show(value):
     return json.dumps(value, sort_keys=True)
 
 
+def shown(path, value):
+    """``value``, found at ``path`` of an object, as JSON without credentials (redaction.redact's rules, with the
+    last key of ``path`` as the field name): a difference line names values of objects someone else made, such as the
+    ``env`` of a Subscription's ``spec.config``, and it ends up in messages and task results."""
+    key = str(path).rsplit(".", 1)[-1] if path else ""
+    return _show(redact({key: value}).get(key) if key else redact(value))
+
+
 def _same(a, b):
     # True and 1, or "1" and 1, are different to the API server; 1 and 1.0 are not.
     if isinstance(a, bool) or isinstance(b, bool):
@@ -87,13 +97,13 @@ def differences(desired, existing, path=""):
                 continue
             sub = "{0}.{1}".format(path, key) if path else key
             if key not in existing:
-                found.append("{0}: want {1}, found nothing".format(sub, _show(desired[key])))
+                found.append("{0}: want {1}, found nothing".format(sub, shown(sub, desired[key])))
             else:
                 found.extend(differences(desired[key], existing[key], sub))
         return found
     if _same(desired, existing):
         return []
-    return ["{0}: want {1}, found {2}".format(path or "(object)", _show(desired), _show(existing))]
+    return ["{0}: want {1}, found {2}".format(path or "(object)", shown(path, desired), shown(path, existing))]
 
 
 def _ref(obj):

@@ -26,6 +26,8 @@ description:
     definition into each one of ours or adoptable (a JSON merge patch, as M(kubernetes.core.k8s) does with
     C(state=present)), labelled as I(component)'s; an object of ours that already holds all of it is not written. A
     conflict fails the task before any write. The roles' configure steps apply their operand CRs this way.
+  - Refuses a Secret in I(check) or I(apply) before reading anything: what this module returns (differences,
+    C(--diff)) would hold its data. Apply Secrets with M(kubernetes.core.k8s) and C(no_log).
   - With I(remove), deletes, in the order given, the objects that carry the managed-by label and keeps every other
     one, returning what it removed, what it kept and why. A Namespace is kept too when it holds an object this same
     call keeps (deleting the namespace would delete it).
@@ -390,6 +392,14 @@ def main(k8s_factory=get_k8s):
         mutually_exclusive=[("check", "apply", "remove")],
         required_one_of=[("check", "apply", "remove")],
     )
+    secrets = [d for d in module.params["check"] or module.params["apply"] or [] if d.get("kind") == "Secret"]
+    if secrets:
+        module.fail_json(
+            msg="{0}: expected definitions without Secrets, found {1}: the differences and diff this module returns "
+            "would hold their data. Apply Secrets with kubernetes.core.k8s and no_log: true; nothing was read or "
+            "changed.".format(module.params["component"], ", ".join(ownership.reference(d)["object"] for d in secrets)),
+            changed=False,
+        )
     api = k8s_factory(module)
     if module.params["check"] is not None:
         run_check(module, api)

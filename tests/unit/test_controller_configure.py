@@ -248,3 +248,17 @@ def test_valid_input_passes_validation_and_the_first_request_is_what_fails():
     assert NOTHING_SENT not in output
     assert "TASK [{0}]".format(FIRST_REQUEST) in output and "Connection refused" in output, proc.stdout[-3000:]
     assert_no_secret(proc)
+
+
+def test_check_mode_prints_the_plan_and_sends_nothing():
+    # awx.awx looks up by name the objects that earlier tasks create, which check mode does not: a fresh controller
+    # would fail the project task. --check is the plan instead; the closed port proves no request is made.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = run(dict(VALID, gpu_infra_controller_host="http://127.0.0.1:{0}".format(port)), "--check")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    output = flat(proc)
+    assert "TASK [Print what would be created on the controller (plan mode)]" in output
+    assert FIRST_REQUEST not in output
+    assert_no_secret(proc)

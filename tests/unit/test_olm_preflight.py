@@ -171,6 +171,20 @@ def test_a_foreign_subscription_that_differs_is_refused_naming_the_differences_a
     assert "gpu_infra_adopt=true" in problem and "Nothing was changed" not in problem
 
 
+def test_the_differences_of_a_foreign_subscription_show_no_credential_of_its_config():
+    config = {
+        "env": [
+            {"name": "AWS_SECRET_ACCESS_KEY", "value": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+            {"name": "HTTPS_PROXY", "value": "http://svc:pr0xy-passw0rd@proxy.example.com:3128"},
+        ]
+    }
+    for adopt in (False, True):
+        out = check(ns=namespace(), groups=[group()], subs=[subscription(config=config)], adopt=adopt)
+        shown = json.dumps([out["problems"], out["subscription"]["differences"]])
+        assert "spec.config: want nothing" in shown and "HTTPS_PROXY" in shown
+        assert "EXAMPLEKEY" not in shown and "pr0xy-passw0rd" not in shown
+
+
 def test_gpu_infra_adopt_takes_a_different_subscription_over_and_clears_what_we_do_not_set():
     out = check(
         ns=namespace(), groups=[group()], subs=[subscription(channel="beta", startingCSV="nfd.4.19")], adopt=True

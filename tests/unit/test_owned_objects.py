@@ -415,3 +415,19 @@ def test_module_apply_with_diff_shows_what_the_object_held_where_the_definition_
     assert "diff" not in result["objects"][0]
     rc, result = run_module(capsys, Writer(), component="kueue", apply=[UNLABELLED], _ansible_diff=True)
     assert result["diff"][0]["before"] == {} and result["diff"][0]["after"]["metadata"]["labels"] == OURS
+
+
+@pytest.mark.parametrize("mode", ["check", "apply"])
+def test_a_secret_is_refused_before_anything_is_read(monkeypatch, mode):
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "pull", "namespace": "openshift-nfd"},
+        "stringData": {"token": "s3cr3t-value"},
+    }
+    connected = []
+    main = functools.partial(owned_objects.main, k8s_factory=lambda module: connected.append(module) or Fake())
+    result = run_main(monkeypatch, main, {"component": "nfd", mode: [KUEUE, secret]})
+    assert result["failed"] and "found Secret openshift-nfd/pull" in result["msg"], result
+    assert "kubernetes.core.k8s and no_log: true" in result["msg"]
+    assert "s3cr3t-value" not in json.dumps(result) and connected == []

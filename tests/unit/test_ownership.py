@@ -74,6 +74,15 @@ def test_foreign_object_that_differs_is_a_conflict_naming_each_difference():
         assert text in message
 
 
+def test_differences_show_no_credential_of_the_objects_compared():
+    want = {"spec": {"validator": {"env": [{"name": "WITH_WORKLOAD", "value": "false"}]}, "password": "ours-pw-123"}}
+    have = {"spec": {"validator": {"env": [{"name": "API_TOKEN", "value": "their-t0ken-value"}]}, "password": "x-pw"}}
+    shown = " ".join(o.differences(want, have))
+    assert "spec.validator.env" in shown and "WITH_WORKLOAD" in shown and "API_TOKEN" in shown
+    for secret in ("their-t0ken-value", "ours-pw-123", "x-pw"):
+        assert secret not in shown
+
+
 def test_adopt_takes_over_a_differing_object():
     theirs = live(dict(KUEUE, spec={"managementState": "Removed"}))
     assert o.classify(KUEUE, theirs, adopt=True)["action"] == "adopt"
