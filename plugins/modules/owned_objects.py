@@ -26,7 +26,7 @@ description:
     definition into each one of ours or adoptable (a JSON merge patch, as M(kubernetes.core.k8s) does with
     C(state=present)), labelled as I(component)'s; an object of ours that already holds all of it is not written. A
     conflict fails the task before any write. The roles' configure steps apply their operand CRs this way.
-  - Refuses a Secret in I(check) or I(apply) before reading anything: what this module returns (differences,
+  - Refuses a Secret in I(check) or I(apply) before reading anything, since what this module returns (differences,
     C(--diff)) would hold its data. Apply Secrets with M(kubernetes.core.k8s) and C(no_log).
   - With I(remove), deletes, in the order given, the objects that carry the managed-by label and keeps every other
     one, returning what it removed, what it kept and why. A Namespace is kept too when it holds an object this same
