@@ -19,9 +19,7 @@ ROLES = ROOT / "roles"
 ENTRY_POINTS = {"main", "preflight", "subscribe", "configure", "remove", "verify"}
 # Task files other entry points import; every other file under tasks/ is an entry point and needs a spec.
 HELPERS = {"validate", "spec"}
-# Collection-wide variables a role's spec documents besides its own defaults.
-# Collection-wide variables a role documents beside its own (gpu_infra_adopt: every component role).
-# Collection-wide variables each role documents (and so checks) beside its own.
+# Collection-wide variables each role's spec documents (and so checks) beside its own defaults.
 CHECKED = {"gpu_infra_adopt", "gpu_infra_catalog_preflight", "gpu_infra_remove_crds"}
 COLLECTION_OPTIONS = {
     "authorino": {"gpu_infra_connectivity_link", *CHECKED},
