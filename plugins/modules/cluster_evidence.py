@@ -74,6 +74,12 @@ options:
       - C(0) reads no logs.
     type: int
     default: 20
+  fail_on_error:
+    description:
+      - Fail when a kind cannot be read, instead of warning and returning it in RV(errors).
+      - For a playbook that decides on what it reads, where a missing kind would read as "none there".
+    type: bool
+    default: false
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 attributes:
@@ -186,6 +192,7 @@ def main(k8s_factory=get_k8s):
         namespaces=dict(type="list", elements="str"),
         log_tail_lines=dict(type="int", default=100),
         max_logs=dict(type="int", default=20),
+        fail_on_error=dict(type="bool", default=False),
     )
     argument_spec.update(AUTH_ARG_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -197,6 +204,15 @@ def main(k8s_factory=get_k8s):
         log_tail_lines=module.params["log_tail_lines"],
         max_logs=module.params["max_logs"],
     )
+    if module.params["fail_on_error"] and result["errors"]:
+        module.fail_json(
+            msg="Expected to list {0}; could not: {1}. Allow this login to list them cluster-wide (or fix the "
+            "cause above), then re-run.".format(
+                ", ".join("{0} {1}".format(e["api_version"], e["kind"]) for e in result["errors"]),
+                "; ".join("{0}: {1}".format(e["kind"], e["error"]) for e in result["errors"]),
+            ),
+            **result,
+        )
     for error in result["errors"]:
         module.warn(
             "Could not read {0} {1}: {2}. The evidence lacks them; allow this login to list them cluster-wide, or "

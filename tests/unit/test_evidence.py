@@ -310,6 +310,22 @@ def test_module_warns_about_an_unreadable_kind(capsys):
     assert "Could not read v1 Pod: (403) Reason: Forbidden" in warnings
 
 
+def test_module_fails_on_an_unreadable_kind_when_asked_and_keeps_the_redacted_cause(capsys):
+    fake = FakeK8s({"Pod": [pod("a")]}, errors={"Subscription": RuntimeError("(403) Forbidden; token=" + BEARER)})
+    resources = [
+        {"api_version": "v1", "kind": "Pod"},
+        {"api_version": "operators.coreos.com/v1alpha1", "kind": "Subscription"},
+    ]
+    rc, result, raw = run_module(capsys, fake, resources=resources, max_logs=0, fail_on_error=True)
+    assert rc == 1
+    assert result["msg"].startswith("Expected to list operators.coreos.com/v1alpha1 Subscription; could not:")
+    assert "(403) Forbidden" in result["msg"] and "Allow this login to list them" in result["msg"]
+    assert BEARER not in raw
+    assert result["kinds"][0]["resources"][0]["metadata"]["name"] == "a"
+    rc, result, _ = run_module(capsys, FakeK8s({}), resources=resources, fail_on_error=True)
+    assert rc == 0 and result["errors"] == []
+
+
 def test_module_rejects_a_resource_without_kind(capsys):
     with patch_module_args({"resources": [{"api_version": "v1"}]}), pytest.raises(SystemExit) as exit_info:
         cluster_evidence.main(k8s_factory=lambda module: FakeK8s({}))
