@@ -174,6 +174,13 @@ def _check_pool(pool):
             "unknown key(s) {0}".format(", ".join(unknown)),
             "Fix the spelling or remove them.",
         )
+    zone = pool.get("zone")
+    if zone is not None and not isinstance(zone, str):
+        raise _error(
+            "zone as one availability zone name, such as us-east-2a",
+            repr(zone)[:80],
+            "Give each pool one zone; for several zones, make one pool per zone.",
+        )
     itype = pool.get("instance_type")
     if itype not in INSTANCE_TYPES:
         raise _error(
@@ -227,6 +234,14 @@ def _check_pool(pool):
                 repr(taint),
                 "Fix the taint.",
             )
+
+
+def _is_zone_of(zone, region):
+    """An availability zone of ``region``: the region's name and a letter (us-east-2a), or a Local or Wavelength
+    Zone (us-west-2-lax-1a); not the region itself (us-east-2) nor another region's zone (us-east-20a)."""
+    if not isinstance(zone, str) or not zone:
+        return False
+    return not region or bool(re.fullmatch(re.escape(region) + r"([a-z]|-[a-z0-9-]*[a-z])", zone))
 
 
 def _is_label_value(value):
@@ -294,9 +309,10 @@ def build_gpu_machineset(template, infra_id, pool, current=None, autoscaled=Fals
     old_zone = template_zone(template)
     zone = pool.get("zone") or old_zone
     region = (_provider_value(template).get("placement") or {}).get("region")
-    if not zone or (region and not zone.startswith(region)):
+    if not _is_zone_of(zone, region):
         raise _error(
-            "an availability zone of region {0}".format(region),
+            "an availability zone of region {0} (the region's name and a letter, or a Local Zone "
+            "{0}-<location>)".format(region),
             repr(zone),
             "Use a zone such as {0}a, or leave zone unset to use the worker MachineSet's zone.".format(region),
         )

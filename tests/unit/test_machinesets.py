@@ -232,6 +232,28 @@ def test_rejections_say_expected_and_found(change, pool, needle):
     assert "Expected" in str(err.value) and "found" in str(err.value)
 
 
+@pytest.mark.parametrize("zone", ["us-east-2", "us-east-20a", "us-east-2ab", "US-EAST-2B", "us-east-2a\n"])
+def test_a_zone_that_is_not_an_availability_zone_of_the_region_is_rejected(zone):
+    # "us-east-2" (the region itself) used to pass a startswith(region) check and became a MachineSet whose machines
+    # can never be placed.
+    with pytest.raises(AnsibleFilterError, match=r"Expected an availability zone of region us-east-2.*found"):
+        build(pool={"instance_type": "g6.4xlarge", "zone": zone})
+
+
+@pytest.mark.parametrize("zone", [["us-east-2a", "us-east-2b"], 5])
+def test_a_zone_that_is_not_a_string_is_rejected_with_a_message(zone):
+    # It used to fail with "'list' object has no attribute 'startswith'".
+    with pytest.raises(AnsibleFilterError, match=r"Expected zone as one availability zone name.*one pool per zone"):
+        build(pool={"instance_type": "g6.4xlarge", "zone": zone})
+
+
+def test_local_zones_of_the_region_are_accepted():
+    tmpl = worker(zone="us-west-2a")
+    provider(tmpl)["placement"]["region"] = "us-west-2"
+    ms = build(tmpl, pool={"instance_type": "g6.4xlarge", "zone": "us-west-2-lax-1a"})
+    assert provider(ms)["placement"]["availabilityZone"] == "us-west-2-lax-1a"
+
+
 def test_zone_change_with_subnet_id_is_rejected():
     tmpl = worker(subnet={"id": "subnet-0123"})
     assert provider(build(tmpl))["subnet"] == {"id": "subnet-0123"}  # same zone: copied as is
