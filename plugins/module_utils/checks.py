@@ -164,11 +164,61 @@ def _subscription_name(operator):
     return operator.get("subscription_name") or operator["package"]
 
 
-def csv_check(operator, subscription, csv):
+def csv_deployment_names(csv):
+    """The names of the Deployments a CSV's install strategy runs the operator with."""
+    return [d.get("name") for d in _dig(csv, "spec.install.spec.deployments", None) or [] if d.get("name")]
+
+
+def operator_deployment_problems(csv, deployments):
+    """What is wrong with the operator Deployments of a Succeeded CSV, one ``(text, command)`` each.
+
+    OLM keeps a CSV Succeeded when its Deployment is scaled to 0 (a Deployment of 0 replicas is Available, and OLM
+    compares the spec hash it recorded, not the replicas), so the operator is gone while its CSV looks fine.
+    """
+    namespace = _dig(csv, "metadata.namespace", "")
+    live = {_name(d): d for d in deployments or []}
+    problems = []
+    for entry in _dig(csv, "spec.install.spec.deployments", None) or []:
+        name = entry.get("name")
+        if not name:
+            continue
+        want = _int(_dig(entry, "spec.replicas", 1)) or 1
+        scale = "oc scale deployment/{0} -n {1} --replicas={2}".format(name, namespace, want)
+        found = live.get(name)
+        if found is None:
+            problems.append(("operator Deployment {0}/{1} missing".format(namespace, name), None))
+            continue
+        replicas = _int(_dig(found, "spec.replicas", 1))
+        available = _int(_dig(found, "status.availableReplicas", 0))
+        if replicas == 0:
+            problems.append(("operator Deployment {0}/{1} scaled to 0 replicas".format(namespace, name), scale))
+        elif available == 0:
+            problems.append(
+                (
+                    "operator Deployment {0}/{1} has 0 of {2} replicas available".format(namespace, name, replicas),
+                    None,
+                )
+            )
+    return problems
+
+
+def _deployment_remedy(problems, namespace):
+    commands = [problem[1] for problem in problems if problem[1]]
+    if commands:
+        return "The operator does not run although OLM reports its CSV Succeeded: {0}".format("; ".join(commands))
+    return (
+        "The operator does not run although OLM reports its CSV Succeeded: look at its pods and events (oc get "
+        "deployment,pods,events -n {0}; playbooks/diagnose.yml collects them)".format(namespace)
+    )
+
+
+def csv_check(operator, subscription, csv, deployments=None):
     """``<package> operator CSV Succeeded``, through the Subscription's installedCSV (the olm_operator role's).
 
     A Subscription that follows another channel than the configured one fails it too: the operator runs, but not the
-    install this configuration describes (site would move a Subscription of ours, and refuse someone else's).
+    install this configuration describes (site would move a Subscription of ours, and refuse someone else's). So does
+    a Succeeded CSV whose operator Deployment (``deployments``: the namespace's, when read) is scaled to 0 or has no
+    replica available.
     """
     component, namespace = operator["component"], operator["namespace"]
     name = _subscription_name(operator)
@@ -176,6 +226,9 @@ def csv_check(operator, subscription, csv):
     phase = _dig(csv, "status.phase", "") if installed else ""
     want, channel = operator.get("channel") or "", _dig(subscription, "spec.channel", "") or ""
     drift = bool(subscription and want and channel != want)
+    problems = (
+        operator_deployment_problems(csv, deployments) if phase == "Succeeded" and deployments is not None else []
+    )
     if not subscription:
         evidence = "Subscription {0}/{1} does not exist".format(namespace, name)
     elif not installed:
@@ -184,15 +237,26 @@ def csv_check(operator, subscription, csv):
         evidence = "CSV {0} phase {1}".format(installed, phase or "missing")
     if drift:
         evidence += "; Subscription channel {0}, configured {1}".format(channel or "(package default)", want)
-    ok = phase == "Succeeded" and not drift
+    if problems:
+        evidence += "; " + "; ".join(problem[0] for problem in problems)
+    ok = phase == "Succeeded" and not drift and not problems
     if ok:
         remedy = ""
+    elif problems and not drift:
+        remedy = _deployment_remedy(problems, namespace)
     elif drift and phase == "Succeeded":
         remedy = (
             "Set {0}_channel to {1} if that install is the one wanted, or run the site playbook to move "
             "Subscription {2}/{3} to {4} (it refuses one someone else made unless gpu_infra_adopt=true)".format(
                 component, channel or "the package's default channel", namespace, name, want
             )
+        )
+    elif installed and csv is None:
+        # The CSV OLM installed was deleted: OLM does not install it again for this Subscription.
+        remedy = (
+            "CSV {0} is gone while Subscription {1}/{2} still names it, and OLM does not install it again: delete the "
+            "Subscription (oc delete subscription {2} -n {1}) and run the site playbook (or the {3} role), which "
+            "creates it again".format(installed, namespace, name, component)
         )
     else:
         remedy = (
@@ -446,28 +510,40 @@ def machineset_checks(spec, machinesets, gpu_nodes):
     ]
 
 
-def dependency_csv_check(component, package, *, parent, namespace, subscriptions, csv):
+def dependency_csv_check(component, package, *, parent, namespace, subscriptions, csv, deployments=None):
     """``<package> operator CSV Succeeded in <ns> (Connectivity Link)``: a Subscription OLM created (and named) for
-    a dependency of ``parent``, found by its package."""
+    a dependency of ``parent``, found by its package; failed too when its operator Deployment does not run (see
+    csv_check)."""
     sub = next((s for s in subscriptions if _dig(s, "spec.name") == package), None)
     installed = _dig(sub, "status.installedCSV", "")
     phase = _dig(csv, "status.phase", "") if installed else ""
+    problems = (
+        operator_deployment_problems(csv, deployments) if phase == "Succeeded" and deployments is not None else []
+    )
     if not sub:
         evidence = "no Subscription of package {0} in {1}".format(package, namespace)
     elif not installed:
         evidence = "Subscription {0} has no installed CSV".format(_name(sub))
     else:
         evidence = "CSV {0} phase {1}".format(installed, phase or "missing")
-    ok = phase == "Succeeded"
+    if problems:
+        evidence += "; " + "; ".join(problem[0] for problem in problems)
+    ok = phase == "Succeeded" and not problems
+    if ok:
+        remedy = ""
+    elif problems:
+        remedy = _deployment_remedy(problems, namespace)
+    else:
+        remedy = (
+            "OLM installs it as a dependency of {0}: run the site playbook (or the {1} role) and inspect oc get "
+            "subscription,installplan,csv -n {2}".format(parent, component, namespace)
+        )
     return record(
         component,
         "{0} operator CSV Succeeded in {1} (Connectivity Link)".format(package, namespace),
         _passed(ok),
         evidence,
-        ""
-        if ok
-        else "OLM installs it as a dependency of {0}: run the site playbook (or the {1} role) and inspect oc get "
-        "subscription,installplan,csv -n {2}".format(parent, component, namespace),
+        remedy,
     )
 
 
@@ -669,7 +745,11 @@ def operator_checks(reads, operator):
     name = _subscription_name(operator)
     sub = next((s for s in reads.subscriptions(namespace) if _name(s) == name), None)
     installed = _dig(sub, "status.installedCSV", "")
-    records = [csv_check(operator, sub, reads.csv(installed, namespace))]
+    csv = reads.csv(installed, namespace)
+    deployments = None
+    if _dig(csv, "status.phase") == "Succeeded" and csv_deployment_names(csv):
+        deployments = reads.list("apps/v1", "Deployment", namespace)
+    records = [csv_check(operator, sub, csv, deployments)]
     if operator.get("namespace_labels"):
         records.extend(namespace_label_checks(operator, reads.namespace(namespace)))
     return records
@@ -696,9 +776,18 @@ def connectivity_link_checks(reads, component, crds, link, shared_done):
     subs = reads.subscriptions(namespace)
     sub = next((s for s in subs if _dig(s, "spec.name") == package), None)
     csv = reads.csv(_dig(sub, "status.installedCSV", ""), namespace)
+    deployments = None
+    if _dig(csv, "status.phase") == "Succeeded" and csv_deployment_names(csv):
+        deployments = reads.list("apps/v1", "Deployment", namespace)
     records = [
         dependency_csv_check(
-            component, package, parent=parent["package"], namespace=namespace, subscriptions=subs, csv=csv
+            component,
+            package,
+            parent=parent["package"],
+            namespace=namespace,
+            subscriptions=subs,
+            csv=csv,
+            deployments=deployments,
         )
     ]
     records.extend(crd_check(component, namespace, name, reads.crd(name)) for name in crds or [])

@@ -414,7 +414,7 @@ def _assess_conditions(sub, manifests, plan, siblings=None):
     return None
 
 
-def _assess_plan(plan, ns, current, starting_csv):
+def _assess_plan(sub, plan, ns, current, starting_csv):
     names = ", ".join(plan_csv_names(plan))
     phase = _status(plan).get("phase", "")
     if phase == "Failed":
@@ -441,6 +441,19 @@ def _assess_plan(plan, ns, current, starting_csv):
             ),
             csv_name=current,
             final=True,
+        )
+    if phase == "Complete" and current and current in plan_csv_names(plan):
+        # The plan made the CSV, and the CSV is gone: someone deleted it (oc delete csv, to "reinstall" the operator).
+        # OLM v0 does not install it again for this Subscription (it stays UpgradePending), so waiting cannot help;
+        # stuck, not final, in case the CSV was only not visible yet.
+        return _result(
+            INSTALLING,
+            "InstallPlan {0} is Complete, but CSV {1} it installed no longer exists in namespace {2} (deleted after "
+            "the install?). OLM does not install it again for this Subscription. Delete the Subscription (oc delete "
+            "subscription {3} -n {2}) and re-run: the site playbook creates it again and OLM installs the operator "
+            "anew.".format(_name(plan), current, ns, _name(sub)),
+            csv_name=current,
+            stuck=True,
         )
     return _result(
         INSTALLING, "InstallPlan {0} is {1} ({2}).".format(_name(plan), phase or "new", names), csv_name=current
@@ -573,7 +586,7 @@ def assess(sub, plan=None, csv=None, *, installed=None, manifests=None, starting
     if blocked:
         return blocked
     if plan:
-        return _assess_plan(plan, ns, current, starting_csv)
+        return _assess_plan(sub, plan, ns, current, starting_csv)
     return _waiting(sub, groups)
 
 

@@ -60,6 +60,9 @@ options:
             namespace label."
           - With C(channel), a Subscription that follows another channel fails the CSV check too, even when its CSV
             has Succeeded; the evidence names both channels.
+          - So does a Succeeded CSV whose operator Deployment (from the CSV's install strategy) is missing, scaled to
+            0 replicas or without an available replica (OLM keeps the CSV Succeeded then); one LIST of the
+            namespace's Deployments.
         type: dict
       crds:
         description:

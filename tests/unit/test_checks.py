@@ -309,6 +309,85 @@ def test_the_csv_check_says_how_far_olm_got(objects, evidence):
     assert (record["check"], record["status"], record["evidence"]) == ("nfd operator CSV Succeeded", "failed", evidence)
 
 
+def test_a_deleted_csv_says_to_recreate_the_subscription_not_to_rerun_the_install():
+    # oc delete csv: OLM leaves the Subscription UpgradePending, naming the deleted CSV, and never installs it again
+    # (real OLM v0.46.0 on the test bed), so "run the install again" alone cannot help.
+    objects = [subscription("nfd", "openshift-nfd", csv="nfd.4.20.0", state="UpgradePending")]
+    record = c.operator_checks(c.Reads(FakeK8s(objects)), dict(spec("nfd")["operator"], component="nfd"))[0]
+    assert (record["status"], record["evidence"]) == ("failed", "CSV nfd.4.20.0 phase missing")
+    assert "oc delete subscription nfd -n openshift-nfd" in record["remedy"], record
+
+
+def operator_csv(name, namespace, deployment, replicas=None):
+    body = csv(name, namespace)
+    entry = {"name": deployment, "spec": {} if replicas is None else {"replicas": replicas}}
+    body["spec"] = {"install": {"strategy": "deployment", "spec": {"deployments": [entry]}}}
+    return body
+
+
+def deployment(name, namespace, replicas, available):
+    return obj(
+        "apps/v1",
+        "Deployment",
+        name,
+        namespace,
+        spec={"replicas": replicas},
+        status={"availableReplicas": available} if available else {},
+    )
+
+
+@pytest.mark.parametrize(
+    ("live", "status", "evidence", "remedy"),
+    [
+        ([deployment("openshift-kueue-operator", "openshift-kueue-operator", 1, 1)], "passed", "", ""),
+        # oc scale --replicas=0: OLM keeps the CSV Succeeded (a Deployment of 0 replicas is Available)
+        (
+            [deployment("openshift-kueue-operator", "openshift-kueue-operator", 0, 0)],
+            "failed",
+            "; operator Deployment openshift-kueue-operator/openshift-kueue-operator scaled to 0 replicas",
+            "oc scale deployment/openshift-kueue-operator -n openshift-kueue-operator --replicas=1",
+        ),
+        (
+            [deployment("openshift-kueue-operator", "openshift-kueue-operator", 1, 0)],
+            "failed",
+            "; operator Deployment openshift-kueue-operator/openshift-kueue-operator has 0 of 1 replicas available",
+            "oc get deployment,pods,events -n openshift-kueue-operator",
+        ),
+        ([], "failed", "; operator Deployment openshift-kueue-operator/openshift-kueue-operator missing", "oc get"),
+    ],
+)
+def test_a_succeeded_csv_whose_operator_deployment_does_not_run_fails(live, status, evidence, remedy):
+    ns = "openshift-kueue-operator"
+    objects = [
+        subscription("kueue-operator", ns, csv="kueue-operator.v1.2.0"),
+        operator_csv("kueue-operator.v1.2.0", ns, "openshift-kueue-operator"),
+        namespace(ns, {"openshift.io/cluster-monitoring": "true"}),
+        *live,
+    ]
+    record = c.operator_checks(c.Reads(FakeK8s(objects)), dict(spec("kueue")["operator"], component="kueue"))[0]
+    assert (record["status"], record["evidence"]) == (status, "CSV kueue-operator.v1.2.0 phase Succeeded" + evidence)
+    assert remedy in record["remedy"] and bool(record["remedy"]) == (status == "failed"), record
+
+
+def test_a_connectivity_link_dependency_whose_deployment_is_scaled_down_fails():
+    dep = operator_csv("authorino-operator.v1.2.2", "kuadrant-system", "authorino-operator")
+    record = c.dependency_csv_check(
+        "authorino",
+        "authorino-operator",
+        parent="rhcl-operator",
+        namespace="kuadrant-system",
+        subscriptions=[subscription("authorino-x", "kuadrant-system", "authorino-operator", csv=_name(dep))],
+        csv=dep,
+        deployments=[deployment("authorino-operator", "kuadrant-system", 0, 0)],
+    )
+    assert record["status"] == "failed" and "scaled to 0 replicas" in record["evidence"], record
+    assert "oc scale deployment/authorino-operator -n kuadrant-system --replicas=1" in record["remedy"], record
+
+
+def _name(o):
+    return o["metadata"]["name"]
+
+
 @pytest.mark.parametrize("channel", ["stable-4.19", ""])
 def test_an_operator_on_another_channel_than_configured_fails_its_csv_check(channel):
     # Installed by someone else (or by hand) on another channel, or on the package's default: the operator runs, but
