@@ -773,6 +773,18 @@ def wait_all(
     return Outcome(watches, result.timed_out, api.requests, clock() - start)
 
 
+def timeout_remedy(namespaces):
+    """What to do when the deadline passed while OLM was still at work: nothing is undone, a re-run picks it up."""
+    names = sorted(set(namespaces))
+    return (
+        "The Subscription(s) stay and OLM goes on installing: re-run with a longer timeout (<component>_timeout, "
+        "which defaults to gpu_infra_timeout) to wait again, or find out what holds the install up: {0}; "
+        "or run playbooks/diagnose.yml.".format(
+            "; ".join("oc get csv,installplan,pods -n {0}".format(n) for n in names)
+        )
+    )
+
+
 def preview(k8s, refs, timeout, approve, clock=time.monotonic):
     """Check mode: one read-only look, nothing waited for, nothing approved. Returns (reports, would_approve, api)."""
     api = Api(k8s, clock() + min(timeout, REQUEST_TIMEOUT), clock=clock)
@@ -871,7 +883,11 @@ def main():
             **stats,
         )
     if outcome.timed_out:
-        msg = "Timed out after {0} s. {1}".format(params["timeout"], " | ".join(w.expectation() for w in bad))
+        msg = "Timed out after {0} s. {1} {2}".format(
+            params["timeout"],
+            " | ".join(w.expectation() for w in bad),
+            timeout_remedy(w.namespace for w in bad),
+        )
     else:
         msg = " | ".join(w.expectation() for w in bad if w.done)
     module.fail_json(msg=msg, changed=changed, subscriptions=reports, **stats)

@@ -995,6 +995,17 @@ def test_module_timeout_message(monkeypatch, cluster):
     assert "found installing (CSV nfd.v1 Installing)" in result["msg"]
 
 
+def test_module_timeout_message_says_what_to_do(monkeypatch, cluster):
+    # A slow install is not a failed one: the message says that nothing is undone, and how to go on or look closer.
+    automatic_install(cluster, "nfd", "openshift-nfd", "nfd.v1", done_at=1e6)
+    result = run_module(
+        monkeypatch, cluster, dict(subscriptions=[dict(name="nfd", namespace="openshift-nfd")], timeout=30)
+    )
+    assert result["failed"]
+    assert "re-run with a longer timeout (<component>_timeout" in result["msg"]
+    assert "oc get csv,installplan,pods -n openshift-nfd" in result["msg"]
+
+
 def test_module_check_mode_does_not_fail_on_missing_objects(monkeypatch, cluster):
     args = dict(subscriptions=[dict(name="nfd", namespace="openshift-nfd")], _ansible_check_mode=True)
     result = run_module(monkeypatch, cluster, args)

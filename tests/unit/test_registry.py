@@ -208,3 +208,32 @@ def test_a_role_used_alone_refuses_a_collection_wide_boolean_it_cannot_read(
     assert run.rc == 2 and "argument '{0}' is of type str".format(variable) in message, run
     # the include itself, then the refusal: the first task of the entry point never ran
     assert run.recap["localhost"]["ok"] == "1" and "Validating arguments against arg spec" in run.stdout, run
+
+
+@pytest.mark.parametrize(
+    ("role", "extra_vars", "needle"),
+    [
+        ("kueue", {"kueue_timeout": 0}, "found kueue_timeout=0 ("),
+        ("nfd", {"gpu_infra_timeout": -5}, "found gpu_infra_timeout=-5, nfd_timeout=-5 ("),
+        ("lws", {"lws_poll_interval": 0}, "found lws_poll_interval=0 ("),
+    ],
+)
+def test_a_role_used_alone_refuses_a_timeout_below_one_before_reading_the_cluster(
+    playbook, tmp_path, role, extra_vars, needle
+):
+    # The playbooks refuse these in check_components.yml; a role included on its own must too, or main subscribes and
+    # then fails its first wait at once, leaving a Subscription behind.
+    play = [
+        {
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": [{"ansible.builtin.include_role": {"name": "rhoai.gpu_infra." + role}}],
+        }
+    ]
+    path = tmp_path / "role.yml"
+    path.write_text(yaml.safe_dump(play))
+    run = playbook(path, tmp_path / "no-kubeconfig", extra_vars=extra_vars)
+    message = " ".join(run.stdout.replace("''", "'").split())
+    assert run.rc == 2 and needle in message and "Nothing was changed." in message, run
+    # the assert is the first task of the preflight: neither the cert-manager check nor the catalog check ran
+    assert "Fail when cert-manager is neither" not in run.stdout and "Check, read-only" not in run.stdout, run

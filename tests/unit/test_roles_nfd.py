@@ -66,6 +66,7 @@ def test_crds_for_removal_are_the_ones_nfd_ships_on_4_20():
     assert defaults["nfd_crds"] == [
         "nodefeaturediscoveries.nfd.openshift.io",
         "nodefeaturerules.nfd.openshift.io",
+        "nodefeatures.nfd.openshift.io",
         "nodefeatures.nfd.k8s-sigs.io",
         "nodefeaturerules.nfd.k8s-sigs.io",
         "nodefeaturegroups.nfd.k8s-sigs.io",
