@@ -1031,6 +1031,9 @@ def _verdict(op, existing, namespace, objects, adopt):
     who = owner(existing, namespace)
     diffs = subscription_differences(desired, existing)
     if who in (OURS, LEGACY):
+        # A merge patch leaves what the definition does not name: a startingCSV or config no longer configured (or
+        # added by hand) is set to null so that the apply removes it, as for an adopted one.
+        objects["subscription"] = _adopted(desired, existing)
         return dict(verdict, action="ours", owner=who, differences=diffs)
     if not diffs or adopt:
         objects["subscription"] = _adopted(desired, existing)

@@ -125,6 +125,23 @@ def test_an_install_in_place_has_nothing_to_apply_and_any_drift_brings_back_what
     ] == ["Namespace", "Subscription"]
 
 
+def test_our_subscription_loses_a_starting_csv_or_config_no_longer_configured():
+    # Unpinning (nfd_starting_csv back to "") or dropping nfd_subscription_config, or a config added by hand: the
+    # apply is a merge patch, so what is to go must be sent as null, or it stays on the Subscription for good.
+    monitored = dict(OURS, **{"openshift.io/cluster-monitoring": "true"})
+    config = {"nodeSelector": {"node-role.kubernetes.io/infra": ""}}
+    out = check(
+        ns=namespace(labels=monitored),
+        groups=[group(labels=OURS)],
+        subs=[subscription(labels=OURS, startingCSV="nfd.4.19", config=config)],
+        csvs=[csv()],
+    )
+    assert out["problems"] == [] and out["subscription"]["action"] == "ours"
+    (sub,) = out["objects"]
+    assert sub["spec"]["startingCSV"] is None and sub["spec"]["config"] is None
+    assert sub["spec"]["channel"] == "stable" and sub["spec"]["installPlanApproval"] == "Automatic"
+
+
 def test_an_unlabelled_subscription_in_a_namespace_we_created_is_ours_from_an_earlier_version():
     legacy = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra"}
     out = check(ns=namespace(labels=legacy), groups=[group(labels=legacy)], subs=[subscription(channel="old")])
