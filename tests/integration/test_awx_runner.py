@@ -3,8 +3,8 @@ test bed's: real kube-apiserver and OLM, simulated operators).
 
 What a controller does for a job, and what these tests do instead of it:
 - It runs `ansible-runner` on a private data dir: `project/` (here `project_dir` is this checkout, as a project synced
-  from this repository), `inventory/hosts` with the inventory's one host, `env/extravars` with the job template's
-  extra vars and the survey answers, and the `awx_*` job variables.
+  from this repository), `inventory/hosts` with the inventory's one host (an executable script, as AWX writes it),
+  `env/extravars` with the job template's extra vars and the survey answers, and the `awx_*` job variables.
 - The survey answers are what AWX sends: the components multi-select as a list, the booleans as the strings of a
   multiple choice. They are derived from the surveys controller_configure.yml would create (its plan mode), so a
   survey that does not fit the playbooks fails here. gpu_infra_timeout goes as a string, as `-e` or a text prompt
@@ -16,6 +16,10 @@ What a controller does for a job, and what these tests do instead of it:
   job's environment has no KUBECONFIG or K8S_AUTH_KUBECONFIG and HOME is the private data dir, as /runner in an EE).
 - The execution environment: this collection from its built tarball, installed into a collections dir of its own;
   kubernetes.core and the Python packages from the pinned virtualenv (the image pins the same versions).
+- The collections path as AWX sets it for a job (awx/main/tasks/jobs.py, build_env): the project sync's
+  requirements_collections, then the project ansible.cfg's collections_path, then the image's. That ansible.cfg
+  starts with ./.collections, the project's own checkout, so a job runs the collection of the project's revision, the
+  revision its playbooks come from, and the image's copy comes after it.
 - Artifacts: verify and diagnose write into the job's artifact dir (the job templates' gpu_infra_report_dir), which
   ansible-runner returns to the controller with the job.
 
@@ -25,6 +29,7 @@ environment by design (AWX keeps the private data dir only while the job runs).
 """
 
 import base64
+import configparser
 import json
 import os
 import re
@@ -128,6 +133,13 @@ def credential(sim):
     finally:
         rbac.delete_cluster_role_binding(SA_NAME)
         core.delete_namespace(SA_NAMESPACE)
+
+
+def project_collections_path():
+    """collections_path of the project's ansible.cfg, which AWX puts into a job's collections path."""
+    config = configparser.ConfigParser()
+    config.read(str(ROOT / "ansible.cfg"))
+    return config.get("defaults", "collections_path")
 
 
 @pytest.fixture(scope="module")
@@ -240,9 +252,13 @@ def launch(tmp_path, controller, template, extra_vars, *, verbosity=0):
     pdd = tmp_path / "job-{0}".format(job_id)
     (pdd / "env").mkdir(parents=True)
     (pdd / "inventory").mkdir()
-    (pdd / "inventory" / "hosts").write_text(
-        'localhost ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}"\n'
-    )
+    # The inventory as AWX writes it for a job (awx/main/tasks/jobs.py, build_inventory): an executable script, which
+    # only the script inventory plugin reads; the project's ansible.cfg applies to the job.
+    hostvars = {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
+    script = {"all": {"hosts": ["localhost"]}, "_meta": {"hostvars": {"localhost": hostvars}}}
+    hosts = pdd / "inventory" / "hosts"
+    hosts.write_text("#! /usr/bin/env python3\n# -*- coding: utf-8 -*-\nprint(%r)\n" % json.dumps(script))
+    hosts.chmod(0o700)
     extra = dict(extra_vars, awx_job_id=job_id, tower_job_id=job_id, awx_job_template_name=template["name"])
     (pdd / "env" / "extravars").write_text(yaml.safe_dump(extra))
     # The credential type's injector: the CA into a file of its own under env/, VERIFY_SSL "True" with a CA.
@@ -257,8 +273,12 @@ def launch(tmp_path, controller, template, extra_vars, *, verbosity=0):
         # the execution environment
         "HOME": str(pdd),
         "PATH": os.pathsep.join([str(BIN), "/usr/bin", "/bin"]),
-        "ANSIBLE_COLLECTIONS_PATH": str(collections_dir),
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
+            [str(pdd / "requirements_collections"), project_collections_path(), str(collections_dir)]
+        ),
         "ANSIBLE_NOCOLOR": "1",
+        # AWX passes its ANSIBLE_* settings to every job (awx/settings/defaults.py)
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "True",
     }
     # ansible-runner starts from this process's environment: nothing of the shell's kubeconfig or Ansible settings.
     host = {k: v for k, v in os.environ.items() if not HOST_ENV.match(k)}
@@ -319,9 +339,9 @@ def test_site_with_survey_answers_and_a_serviceaccount_token(tmp_path, plan, clu
     assert SUBSCRIPTIONS <= subscriptions(cluster), "expected the Subscriptions {0} after site, found {1}".format(
         sorted(SUBSCRIPTIONS), sorted(subscriptions(cluster))
     )
-    # the roles came from the installed collection (the execution environment), the playbook from the project
+    # the roles came from the project's checkout (its ansible.cfg's collections_path), as the playbook did
     paths = task_paths(job)
-    assert any(p.startswith(str(controller[0])) for p in paths), sorted(paths)[:5]
+    assert any(p.startswith(str(ROOT / ".collections")) for p in paths), sorted(paths)[:5]
     assert str(ROOT / "playbooks" / "site.yml") in paths
     CONVERGED["site"] = job
 

@@ -141,6 +141,22 @@ def test_surveys_offer_the_registry_and_default_to_safe_answers(plan):
                 assert q["default"] in q["choices"], q
 
 
+def test_site_and_teardown_can_be_launched_as_check_jobs(plan):
+    # The teardown survey says a Check job only lists what would go, and the README's preview of site is --check: the
+    # controller offers the job type on launch only when the job template asks for it.
+    templates = {t["name"]: t for t in plan["job_templates"]}
+    assert {n: t.get("ask_job_type") for n, t in templates.items()} == {
+        "RHOAI GPU infra site": True,
+        "RHOAI GPU infra verify": False,
+        "RHOAI GPU infra diagnose": False,
+        "RHOAI GPU infra teardown": True,
+    }
+    assert "Check job" in survey(plan, "RHOAI GPU infra teardown")["gpu_infra_teardown_confirm"]["question_description"]
+    tasks = yaml.safe_load(PLAYBOOK.read_text())[0]["tasks"]
+    (task,) = [t for t in tasks if t["name"] == "Create the job templates with their surveys"]
+    assert task["awx.awx.job_template"]["ask_job_type_on_launch"] == "{{ item.ask_job_type }}"
+
+
 def test_workflow_runs_verify_after_site_and_diagnose_on_either_failure(plan):
     workflow = plan["workflow"]
     nodes = {n["identifier"]: n for n in workflow["workflow_nodes"]}
