@@ -8,13 +8,12 @@ import pytest
 import urllib3
 import yaml
 from ansible.module_utils.testing import patch_module_args
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 from kubernetes.client.exceptions import ApiException
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import checks as c
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as n
 from ansible_collections.rhoai.gpu_infra.plugins.modules import component_checks
+from tests.unit.role_vars import render, role_vars
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -26,31 +25,10 @@ COMPONENTS = [
 
 
 # --- fixtures --------------------------------------------------------------------------------------------------------
-def trust(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: trust(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [trust(v) for v in value]
-    return value
-
-
-def role_vars(role):
-    variables = {}
-    for path in ("defaults/main.yml", "vars/main.yml"):
-        file = ROLES / role / path
-        if file.exists():
-            variables.update(trust(yaml.safe_load(file.read_text()) or {}))
-    return variables
-
-
 def spec(role, **overrides):
     """``__<role>_checks`` as a play that imported the role's spec (and Connectivity Link's) sees it."""
-    variables = role_vars("connectivity_link")
-    variables.update(role_vars(role))
-    variables.update(overrides)
-    rendered = Templar(loader=DataLoader(), variables=variables).template(trust_as_template("{{ __%s_checks }}" % role))
+    variables = dict(role_vars("connectivity_link"), **role_vars(role, **overrides))
+    rendered = render("{{ __%s_checks }}" % role, variables)
     return json.loads(json.dumps(rendered))  # plain types, as the module receives them
 
 

@@ -1,37 +1,13 @@
 """The machinesets role's task conditions, rendered with Ansible's templar as they are inside the role (no cluster)."""
 
-from pathlib import Path
-
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "machinesets"
+from tests.unit.role_vars import ROLES, render, role_vars, trust
+
+ROLE = ROLES / "machinesets"
 FIRST = [{"instance_type": "g6.xlarge", "zone": "us-east-2b", "replicas": 1}]
 SECOND = [{"instance_type": "g6.2xlarge", "zone": "us-east-2c", "replicas": 2}]
-
-
-def trust(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: trust(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [trust(v) for v in value]
-    return value
-
-
-def role_vars(**overrides):
-    variables = {}
-    for path in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(trust(yaml.safe_load((ROLE / path).read_text())))
-    variables.update(overrides)
-    return variables
-
-
-def render(expression, variables):
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
 
 
 def builds_a_plan(variables):
@@ -44,17 +20,17 @@ def builds_a_plan(variables):
 def plan_built_from(pools):
     """The variables preflight.yml leaves behind after building a plan for ``pools``."""
     remember = yaml.safe_load((ROLE / "tasks/preflight.yml").read_text())[-1]["ansible.builtin.set_fact"]
-    built = role_vars(machinesets_pools=pools, __machinesets_aws={"skipped": True})
+    built = role_vars("machinesets", machinesets_pools=pools, __machinesets_aws={"skipped": True})
     facts = {k: render(v, built) if isinstance(v, str) else v for k, v in trust(remember).items()}
     return dict(facts, __machinesets_plan={"changed": False, "machinesets": [], "region": "us-east-2"})
 
 
 def test_configure_builds_a_plan_when_none_was_built():
-    assert builds_a_plan(role_vars(machinesets_pools=FIRST))
+    assert builds_a_plan(role_vars("machinesets", machinesets_pools=FIRST))
 
 
 def test_configure_applies_the_plan_site_built_from_the_same_input():
-    assert not builds_a_plan(role_vars(machinesets_pools=FIRST, **plan_built_from(FIRST)))
+    assert not builds_a_plan(role_vars("machinesets", machinesets_pools=FIRST, **plan_built_from(FIRST)))
 
 
 @pytest.mark.parametrize(
@@ -70,5 +46,5 @@ def test_configure_applies_the_plan_site_built_from_the_same_input():
 def test_the_role_included_again_with_other_input_builds_its_own_plan(change):
     # The role included twice in one play used to apply the first include's plan again, silently (rc 0), and
     # never create the second include's pools.
-    variables = role_vars(**dict(dict(machinesets_pools=FIRST, **plan_built_from(FIRST)), **change))
+    variables = role_vars("machinesets", **dict(dict(machinesets_pools=FIRST, **plan_built_from(FIRST)), **change))
     assert builds_a_plan(variables)

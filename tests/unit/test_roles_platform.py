@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
 from ansible.utils.collection_loader import AnsibleCollectionConfig
-from ansible.template import Templar, trust_as_template
 
 from ansible_collections.rhoai.gpu_infra.plugins.filter.kueue import kueue_frameworks
+from tests.unit import role_vars
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -49,23 +48,9 @@ def load(role, path):
     return yaml.safe_load((ROLES / role / path).read_text())
 
 
-def trust(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: trust(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [trust(v) for v in value]
-    return value
-
-
 def render(role, expression, **overrides):
     """Render `expression` with the role's defaults and vars, as Ansible would inside the role."""
-    variables = {}
-    for path in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(trust(load(role, path)))
-    variables.update(overrides)
-    return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+    return role_vars.render(expression, role_vars.role_vars(role, **overrides))
 
 
 @pytest.mark.parametrize("role", sorted(EXPECTED))
