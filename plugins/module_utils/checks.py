@@ -164,9 +164,13 @@ def _subscription_name(operator):
     return operator.get("subscription_name") or operator["package"]
 
 
-def csv_deployment_names(csv):
-    """The names of the Deployments a CSV's install strategy runs the operator with."""
-    return [d.get("name") for d in _dig(csv, "spec.install.spec.deployments", None) or [] if d.get("name")]
+def _operator_deployments(reads, csv, namespace):
+    """The namespace's Deployments when ``csv`` Succeeded and names some in its install strategy (else None: nothing
+    to check, nothing read)."""
+    named = [d for d in _dig(csv, "spec.install.spec.deployments", None) or [] if d.get("name")]
+    if _dig(csv, "status.phase") != "Succeeded" or not named:
+        return None
+    return reads.list("apps/v1", "Deployment", namespace)
 
 
 def operator_deployment_problems(csv, deployments):
@@ -746,9 +750,7 @@ def operator_checks(reads, operator):
     sub = next((s for s in reads.subscriptions(namespace) if _name(s) == name), None)
     installed = _dig(sub, "status.installedCSV", "")
     csv = reads.csv(installed, namespace)
-    deployments = None
-    if _dig(csv, "status.phase") == "Succeeded" and csv_deployment_names(csv):
-        deployments = reads.list("apps/v1", "Deployment", namespace)
+    deployments = _operator_deployments(reads, csv, namespace)
     records = [csv_check(operator, sub, csv, deployments)]
     if operator.get("namespace_labels"):
         records.extend(namespace_label_checks(operator, reads.namespace(namespace)))
@@ -776,9 +778,7 @@ def connectivity_link_checks(reads, component, crds, link, shared_done):
     subs = reads.subscriptions(namespace)
     sub = next((s for s in subs if _dig(s, "spec.name") == package), None)
     csv = reads.csv(_dig(sub, "status.installedCSV", ""), namespace)
-    deployments = None
-    if _dig(csv, "status.phase") == "Succeeded" and csv_deployment_names(csv):
-        deployments = reads.list("apps/v1", "Deployment", namespace)
+    deployments = _operator_deployments(reads, csv, namespace)
     records = [
         dependency_csv_check(
             component,
