@@ -222,7 +222,8 @@ def csv_check(operator, subscription, csv, deployments=None):
     A Subscription that follows another channel than the configured one fails it too: the operator runs, but not the
     install this configuration describes (site would move a Subscription of ours, and refuse someone else's). So does
     a Succeeded CSV whose operator Deployment (``deployments``: the namespace's, when read) is scaled to 0 or has no
-    replica available.
+    replica available, and, with Manual approval, an installed CSV other than the pinned ``starting_csv``: OLM takes
+    startingCSV only at the first install and never downgrades, so pinning an installed operator changes nothing.
     """
     component, namespace = operator["component"], operator["namespace"]
     name = _subscription_name(operator)
@@ -230,6 +231,8 @@ def csv_check(operator, subscription, csv, deployments=None):
     phase = _dig(csv, "status.phase", "") if installed else ""
     want, channel = operator.get("channel") or "", _dig(subscription, "spec.channel", "") or ""
     drift = bool(subscription and want and channel != want)
+    pin = operator.get("starting_csv") or ""
+    unpinned = bool(phase and pin and operator.get("approval") == "Manual" and installed != pin)
     problems = (
         operator_deployment_problems(csv, deployments) if phase == "Succeeded" and deployments is not None else []
     )
@@ -241,9 +244,11 @@ def csv_check(operator, subscription, csv, deployments=None):
         evidence = "CSV {0} phase {1}".format(installed, phase or "missing")
     if drift:
         evidence += "; Subscription channel {0}, configured {1}".format(channel or "(package default)", want)
+    if unpinned:
+        evidence += "; pinned {0} (Manual approval)".format(pin)
     if problems:
         evidence += "; " + "; ".join(problem[0] for problem in problems)
-    ok = phase == "Succeeded" and not drift and not problems
+    ok = phase == "Succeeded" and not drift and not problems and not unpinned
     if ok:
         remedy = ""
     elif problems and not drift:
@@ -254,6 +259,12 @@ def csv_check(operator, subscription, csv, deployments=None):
             "Subscription {2}/{3} to {4} (it refuses one someone else made unless gpu_infra_adopt=true)".format(
                 component, channel or "the package's default channel", namespace, name, want
             )
+        )
+    elif unpinned and phase == "Succeeded":
+        remedy = (
+            "OLM applies startingCSV only at the first install and never downgrades: set {0}_starting_csv to {1} to "
+            "keep the version that runs, or remove {0} (teardown.yml with gpu_infra_components) and run the site "
+            "playbook to install {2}".format(component, installed, pin)
         )
     elif installed and csv is None:
         # The CSV OLM installed was deleted: OLM does not install it again for this Subscription.

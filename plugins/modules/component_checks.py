@@ -63,6 +63,8 @@ options:
           - So does a Succeeded CSV whose operator Deployment (from the CSV's install strategy) is missing, scaled to
             0 replicas or without an available replica (OLM keeps the CSV Succeeded then); one LIST of the
             namespace's Deployments.
+          - With C(approval=Manual) and a C(starting_csv), so does an installed CSV other than that one (OLM takes
+            startingCSV only at the first install and never downgrades).
         type: dict
       crds:
         description:

@@ -296,6 +296,22 @@ def test_a_deleted_csv_says_to_recreate_the_subscription_not_to_rerun_the_instal
     assert "oc delete subscription nfd -n openshift-nfd" in record["remedy"], record
 
 
+@pytest.mark.parametrize(
+    ("approval", "installed_csv", "status"),
+    [("Manual", "nfd.4.20.1", "failed"), ("Manual", "nfd.4.20.0", "passed"), ("Automatic", "nfd.4.20.1", "passed")],
+)
+def test_a_pin_that_an_installed_operator_never_took_fails_with_manual_approval(approval, installed_csv, status):
+    # nfd_starting_csv set on a converged cluster: OLM never downgrades, so v4.20.1 keeps running; with Automatic
+    # approval a starting CSV is only where upgrades start from.
+    objects = [subscription("nfd", "openshift-nfd", csv=installed_csv), csv(installed_csv, "openshift-nfd")]
+    operator = dict(spec("nfd")["operator"], component="nfd", approval=approval, starting_csv="nfd.4.20.0")
+    record = c.operator_checks(c.Reads(FakeK8s(objects)), operator)[0]
+    assert record["status"] == status, record
+    if status == "failed":
+        assert record["evidence"] == "CSV nfd.4.20.1 phase Succeeded; pinned nfd.4.20.0 (Manual approval)"
+        assert "set nfd_starting_csv to nfd.4.20.1" in record["remedy"] and "never downgrades" in record["remedy"]
+
+
 def operator_csv(name, namespace, deployment, replicas=None):
     body = csv(name, namespace)
     entry = {"name": deployment, "spec": {} if replicas is None else {"replicas": replicas}}
