@@ -20,7 +20,7 @@ def builds_a_plan(variables):
 def plan_built_from(pools):
     """The variables preflight.yml leaves behind after building a plan for ``pools``."""
     remember = yaml.safe_load((ROLE / "tasks/preflight.yml").read_text())[-1]["ansible.builtin.set_fact"]
-    built = role_vars("machinesets", machinesets_pools=pools, __machinesets_aws={"skipped": True})
+    built = role_vars("machinesets", machinesets_pools=pools)
     facts = {k: render(v, built) if isinstance(v, str) else v for k, v in trust(remember).items()}
     return dict(facts, __machinesets_plan={"changed": False, "machinesets": [], "region": "us-east-2"})
 
