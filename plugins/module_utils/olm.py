@@ -127,16 +127,26 @@ def plan_csv_names(plan):
     return list(((plan or {}).get("spec") or {}).get("clusterServiceVersionNames") or [])
 
 
-def should_approve(plan, starting_csv):
-    """Approve only a Manual plan still waiting for approval that installs the pinned CSV."""
+def _approval(sub):
+    return ((sub or {}).get("spec") or {}).get("installPlanApproval") or "Automatic"
+
+
+def should_approve(plan, starting_csv, sub=None, siblings=()):
+    """Approve a Manual plan still waiting for approval when it installs the pinned CSV, or when it is left over.
+
+    Left over: ``sub`` and every other Subscription of its namespace (``siblings``) are Automatic now. OLM gives a
+    plan the approval of the namespace's Subscriptions when it makes it (Manual when one of them is) and never changes
+    it; while the plan waits it makes no new one, so a Subscription switched from Manual to Automatic would never
+    install again. An Automatic plan is what OLM would make now, and approving is what it would do.
+    """
     spec = (plan or {}).get("spec") or {}
-    return bool(
-        starting_csv
-        and spec.get("approval") == "Manual"
-        and not spec.get("approved")
-        and _status(plan).get("phase", "RequiresApproval") == "RequiresApproval"
-        and starting_csv in plan_csv_names(plan)
-    )
+    if spec.get("approval") != "Manual" or spec.get("approved"):
+        return False
+    if _status(plan).get("phase", "RequiresApproval") != "RequiresApproval":
+        return False
+    if starting_csv and starting_csv in plan_csv_names(plan):
+        return True
+    return bool(sub) and _approval(sub) == "Automatic" and all(_approval(s) == "Automatic" for s in siblings)
 
 
 def _plan_waits_for_approval(plan):
@@ -808,6 +818,13 @@ def _manifest_catalog(manifest):
     )
 
 
+def _channel(manifests, package, source, channel):
+    """The PackageManifest status entry of ``channel`` ({} when the catalog does not carry it)."""
+    mine = [m for m in manifests if _name(m) == package and _manifest_catalog(m) == source]
+    channels = _status(mine[0]).get("channels") or [] if mine else []
+    return next((c for c in channels if c.get("name") == channel), {})
+
+
 def catalog_check(manifests, package, channel, source, starting_csv="", *, install_mode=""):
     """Why ``package``/``channel`` cannot be installed from catalog ``source``, or "" when it can.
 
@@ -1008,17 +1025,45 @@ def _others(op, subs, csvs, manifests, name):
 
 def _manual_warning(op, subs, desired):
     ns, name = op["namespace"], _name(desired)
-    manual = [
-        _name(s)
-        for s in subs
-        if _ns(s) == ns and _name(s) != name and (s.get("spec") or {}).get("installPlanApproval") == "Manual"
-    ]
+    manual = [_name(s) for s in subs if _ns(s) == ns and _name(s) != name and _approval(s) == "Manual"]
     if not manual or desired["spec"]["installPlanApproval"] != "Automatic":
         return []
     return [
         "Subscription(s) {0} in namespace {1} approve their InstallPlans manually, and OLM then treats every "
         "Subscription of the namespace as Manual: {2} will wait for an approval (csv_wait fails with needs-approval "
         "and the command to approve).".format(", ".join(manual), ns, name)
+    ]
+
+
+def _channel_warning(op, existing, manifests):
+    """The channel asked for does not contain the installed CSV, and OLM will not move to it.
+
+    OLM upgrades an installed operator only to a CSV of its channel that replaces or skips the installed one, and
+    never downgrades; with none, the installed CSV keeps running under the new channel and nothing says so. Said when
+    the channel changes, and on every run after while the Subscription shows nothing to move to (AtLatestKnown).
+    """
+    status = _status(existing)
+    installed = status.get("installedCSV")
+    changes = (existing.get("spec") or {}).get("channel") != op["channel"]
+    if not installed or manifests is None or not (changes or status.get("state") == "AtLatestKnown"):
+        return []
+    entries = [
+        e.get("name") for e in _channel(manifests, op["package"], op["source"], op["channel"]).get("entries") or []
+    ]
+    if not entries or installed in entries:
+        return []
+    return [
+        "Subscription {0}/{1} asks for channel {2}, which does not contain the installed CSV {3} (its CSVs: {4}). OLM "
+        "never downgrades: it keeps {3} running until a CSV of {2} replaces or skips it. To run a CSV of {2} now, "
+        "remove the operator (teardown.yml with gpu_infra_components: [{5}], or the role's remove) and run site.yml "
+        "again; to keep {3}, set the channel back.".format(
+            _ns(existing),
+            _name(existing),
+            op["channel"],
+            installed,
+            ", ".join(entries),
+            op.get("component") or op["package"],
+        )
     ]
 
 
@@ -1095,7 +1140,7 @@ def preflight(op, *, namespace=None, groups=None, subscriptions=None, csvs=None,
         apply.append(sub)
     return dict(
         problems=problems,
-        warnings=_manual_warning(op, subs, objects["subscription"]),
+        warnings=_manual_warning(op, subs, objects["subscription"]) + _channel_warning(op, existing or {}, manifests),
         namespace_exists=exists,
         namespace_owner=owner(namespace) if exists else "",
         operator_group=dict(action=plan["action"], name=plan["name"]),

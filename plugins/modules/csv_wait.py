@@ -36,8 +36,11 @@ description:
     packages its bundle requires, is given by I(package) instead of I(name) and waited for until it appears. OLM
     makes those from the InstallPlan that installs the operator, so once a Subscription of the namespace is installed
     (state C(AtLatestKnown)) and none to the package has appeared for 30 seconds, the wait fails saying so.
-  - Approves a Manual InstallPlan only when I(approve_pinned=true) and the plan installs the Subscription's pinned
-    CSV (I(starting_csv) is listed in the plan's C(spec.clusterServiceVersionNames)); never any other plan.
+  - Approves a Manual InstallPlan only when I(approve_pinned=true) and either the plan installs the Subscription's
+    pinned CSV (I(starting_csv) is listed in the plan's C(spec.clusterServiceVersionNames)), or the Subscription and
+    every other one in its namespace are C(Automatic) now. OLM gives a plan its approval when it makes it (C(Manual)
+    while any Subscription of the namespace is) and never changes it, nor makes another while it waits, so after a
+    switch from C(Manual) to C(Automatic) the waiting plan would hold the Subscription forever. Never any other plan.
   - Reads with one LIST per kind per round, whatever the number of Subscriptions; cluster-wide while the
     Subscriptions span several namespaces (one LIST per namespace instead when the credentials may not list
     cluster-wide), and InstallPlans only while a Subscription's CSV does not exist yet. Copies of CSVs that OLM
@@ -110,9 +113,10 @@ options:
     default: 20
   approve_pinned:
     description:
-      - Approve a Manual InstallPlan that installs the pinned I(starting_csv) of its Subscription.
-      - When false, or for a plan without the pinned CSV, the module fails with state C(needs-approval) and tells how
-        to approve the plan by hand.
+      - Approve a Manual InstallPlan that installs the pinned I(starting_csv) of its Subscription, or one left
+        waiting from an earlier C(Manual) setting once every Subscription of the namespace is C(Automatic).
+      - When false, or for any other waiting plan, the module fails with state C(needs-approval) (or, while an
+        installed CSV keeps running, succeeds saying the upgrade waits) and tells how to approve the plan by hand.
     type: bool
     default: true
   progress_file:
@@ -563,7 +567,8 @@ class Watch(object):
         status = (sub or {}).get("status") or {}
         plan_ref = status.get("installPlanRef") or {}
         plan = snap.plans.get((plan_ref.get("namespace") or self.namespace, plan_ref.get("name")))
-        if approve and should_approve(plan, self.starting_csv):
+        siblings = snap.siblings(self.namespace, self.name)
+        if approve and should_approve(plan, self.starting_csv, sub, siblings):
             if not dry_run:
                 try:
                     reader.api.call(
@@ -597,7 +602,7 @@ class Watch(object):
             manifests=self.manifests,
             starting_csv=self.starting_csv,
             groups=groups,
-            siblings=snap.siblings(self.namespace, self.name),
+            siblings=siblings,
         )
         if not sub and self.package:
             result = self._absent_package(result, snap)

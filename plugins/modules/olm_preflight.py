@@ -27,7 +27,9 @@ description:
   - A Subscription without the label in a namespace that carries it was made by a version of this collection before
     the ownership labels existed (they labelled only the namespace they created); it counts as this collection's.
   - Warns (does not fail) when another Subscription of the target namespace approves its InstallPlans manually, since
-    OLM then treats every Subscription of the namespace as Manual.
+    OLM then treats every Subscription of the namespace as Manual; and when the channel asked for does not contain the
+    CSV installed for the Subscription (said when the channel changes, and after while OLM has nothing to move to),
+    since OLM never downgrades and keeps that CSV running.
   - Returns the Namespace, the OperatorGroup (only when one is to be created) and the Subscription to apply, the
     latter two with the labels C(app.kubernetes.io/managed-by=rhoai.gpu_infra) and C(rhoai.gpu-infra/component). The
     Namespace carries them only when it does not exist yet.

@@ -182,6 +182,29 @@ def test_manual_pinned_install_approves_only_the_pinned_plan(playbook, sim, clus
     assert again.rc == 0, again
     assert again.changed == 0, again
 
+    # Switched to Automatic: OLM keeps the waiting plan Manual and makes no other, so the wait approves it, as OLM
+    # would a plan it made now, and the operator upgrades.
+    automatic = run(playbook, sim, [dict(op, approval="Automatic")], tmp_path)
+    assert automatic.rc == 0, automatic
+    sub = cluster.get(OLM, "Subscription", "nfd", ns)
+    assert sub["status"]["installedCSV"] == NFD_HEAD, sub["status"]
+    assert cluster.get(OLM, "ClusterServiceVersion", NFD_HEAD, ns)["status"]["phase"] == "Succeeded"
+
+
+def test_a_channel_without_the_installed_csv_keeps_it_running_and_says_so(playbook, sim, cluster, tmp_path):
+    ns = "olm-test-channel-switch"
+    op = operator("gpu-operator-certified", ns, channel="v25.10", source="certified-operators")
+    assert run(playbook, sim, [op], tmp_path).rc == 0
+    back = run(playbook, sim, [dict(op, channel="v25.3")], tmp_path)
+    assert back.rc == 0, back
+    # Ansible wraps warnings, at hyphens too.
+    said = " ".join((back.stdout + back.stderr).split())
+    assert "asks for channel v25.3, which does not contain the installed CSV" in said, said
+    assert "OLM never downgrades" in said, said
+    sub = cluster.get(OLM, "Subscription", "gpu-operator-certified", ns)
+    assert sub["spec"]["channel"] == "v25.3"
+    assert sub["status"]["installedCSV"] == "gpu-operator-certified.v25.10.0", sub["status"]
+
 
 def test_wrong_channel_fails_in_preflight_naming_the_channels(playbook, sim, cluster, tmp_path):
     ns = "olm-test-channel-preflight"

@@ -1084,3 +1084,66 @@ def test_module_wants_exactly_one_of_name_and_package(monkeypatch, cluster, ref)
     result = run_module(monkeypatch, cluster, dict(subscriptions=[ref]))
     assert result["failed"] and "name" in result["msg"] and "package" in result["msg"], result
     assert cluster.calls == []
+
+
+KUEUE_NS = "openshift-kueue-operator"
+
+
+def _waiting_upgrade(cluster, approval):
+    """An installed operator whose upgrade plan OLM made while the namespace was Manual, and still waits."""
+    name, ns, installed, upgrade, plan_name = "kueue-operator", KUEUE_NS, "kueue.v1.0.0", "kueue.v1.1.0", "install-up"
+    sub = subscription(name, ns, approval)
+    sub["status"] = dict(
+        state="UpgradePending",
+        currentCSV=upgrade,
+        installedCSV=installed,
+        installPlanRef=dict(apiVersion=OLM, kind="InstallPlan", name=plan_name, namespace=ns),
+    )
+    cluster.put(sub)
+    cluster.put(plan(plan_name, ns, [upgrade], "Manual", "RequiresApproval"))
+    cluster.put(csv(installed, ns, "Succeeded"))
+
+    def upgrade_when_approved(c):
+        if c.find("InstallPlan", plan_name, ns)["spec"]["approved"]:
+            csv_phase(upgrade, ns, "Succeeded")(c)
+        else:
+            c.at(c.clock.now + 1, upgrade_when_approved)
+
+    cluster.at(1.0, upgrade_when_approved)
+
+
+def test_a_plan_left_waiting_by_manual_approval_is_approved_once_the_namespace_is_automatic(cluster, clock):
+    # Switched from Manual to Automatic: OLM keeps the waiting plan Manual and makes no other, so nothing would move.
+    ns = KUEUE_NS
+    _waiting_upgrade(cluster, "Automatic")
+    watches, timed_out = wait(cluster, clock, [dict(name="kueue-operator", namespace=ns)])
+    report = by_name(watches)["kueue-operator"]
+    assert not timed_out and report["state"] == "succeeded" and report["csv"] == "kueue.v1.1.0"
+    assert report["approved"] == "install-up"
+    assert cluster.patches == [("InstallPlan", ns, "install-up", {"spec": {"approved": True}})]
+
+
+def test_a_waiting_plan_stays_unapproved_while_a_subscription_of_the_namespace_is_manual(cluster, clock):
+    ns = KUEUE_NS
+    _waiting_upgrade(cluster, "Automatic")
+    cluster.put(subscription("someone-elses", ns, "Manual"))
+    watches, _ = wait(cluster, clock, [dict(name="kueue-operator", namespace=ns)])
+    report = by_name(watches)["kueue-operator"]
+    assert cluster.patches == [] and report["approved"] == ""
+    assert report["state"] == "succeeded" and report["csv"] == "kueue.v1.0.0"
+    assert "the upgrade to kueue.v1.1.0 waits for manual approval" in report["diagnosis"]
+
+
+def test_a_manual_subscription_keeps_its_upgrade_waiting(cluster, clock):
+    ns = KUEUE_NS
+    _waiting_upgrade(cluster, "Manual")
+    watches, _ = wait(cluster, clock, [dict(name="kueue-operator", namespace=ns)])
+    assert cluster.patches == [] and by_name(watches)["kueue-operator"]["csv"] == "kueue.v1.0.0"
+
+
+def test_check_mode_says_it_would_approve_a_left_over_plan_and_approves_nothing(cluster, clock):
+    ns = KUEUE_NS
+    _waiting_upgrade(cluster, "Automatic")
+    reports, would_approve, _ = csv_wait.preview(cluster, [dict(name="kueue-operator", namespace=ns)], 900, True)
+    assert would_approve and cluster.patches == []
+    assert reports[0]["diagnosis"].startswith("Would approve InstallPlan install-up.")

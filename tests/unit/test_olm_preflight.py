@@ -176,6 +176,50 @@ def test_other_subscriptions_in_the_namespace_do_not_count_but_a_manual_one_warn
     assert "authorino-operator-stable" in out["warnings"][0] and "Manual" in out["warnings"][0]
 
 
+GPU = dict(
+    NFD,
+    component="gpu_operator",
+    package="gpu-operator-certified",
+    channel="v25.10",
+    source="certified-operators",
+    namespace="nvidia-gpu-operator",
+    subscription_name="gpu-operator-certified",
+    operator_group_name="nvidia-gpu-operator",
+)
+
+
+def _gpu_subscription(channel, state="AtLatestKnown"):
+    sub = subscription("gpu-operator-certified", "nvidia-gpu-operator", "gpu-operator-certified", channel, OURS)
+    sub["spec"]["source"] = "certified-operators"
+    sub["status"].update(installedCSV="gpu-operator-certified.v25.10.0", state=state)
+    return sub
+
+
+def _gpu_check(channel, existing):
+    ns, groups = namespace("nvidia-gpu-operator", OURS), [group(ns="nvidia-gpu-operator")]
+    return check(dict(GPU, channel=channel), ns=ns, groups=groups, subs=[existing])
+
+
+def test_a_channel_without_the_installed_csv_warns_that_olm_keeps_it_running():
+    # OLM never downgrades: v25.10.0 would keep running under channel v25.3, with nothing saying so.
+    out = _gpu_check("v25.3", _gpu_subscription("v25.10"))
+    assert out["problems"] == [] and len(out["warnings"]) == 1, out
+    assert out["warnings"][0].startswith(
+        "Subscription nvidia-gpu-operator/gpu-operator-certified asks for channel v25.3, which does not contain the "
+        "installed CSV gpu-operator-certified.v25.10.0 (its CSVs: gpu-operator-certified.v25.3.4)."
+    )
+    assert "gpu_infra_components: [gpu_operator]" in out["warnings"][0]
+    # the Subscription is still applied: the channel is the user's to choose
+    assert "Subscription" in [o["kind"] for o in out["objects"]]
+    # and every later run says it again while OLM has nothing to move to
+    assert len(_gpu_check("v25.3", _gpu_subscription("v25.3"))["warnings"]) == 1
+
+
+def test_a_channel_that_holds_the_installed_csv_or_an_upgrade_under_way_says_nothing():
+    assert _gpu_check("v25.10", _gpu_subscription("v25.3"))["warnings"] == []
+    assert _gpu_check("v25.3", _gpu_subscription("v25.3", state="UpgradePending"))["warnings"] == []
+
+
 # --- preflight: refusals ------------------------------------------------------------------------------------------
 
 
@@ -455,17 +499,6 @@ def test_module_names_the_catalog_that_carries_a_missing_package(monkeypatch):
 
 
 # --- several operators in one call (site.yml's preflight and subscribe phases) ------------------------------------
-
-GPU = dict(
-    NFD,
-    component="gpu_operator",
-    package="gpu-operator-certified",
-    channel="v25.10",
-    source="certified-operators",
-    namespace="nvidia-gpu-operator",
-    subscription_name="gpu-operator-certified",
-    operator_group_name="nvidia-gpu-operator",
-)
 
 
 def run_many(monkeypatch, fake, operators, **args):
