@@ -248,6 +248,9 @@ FROM_CATALOG = re.compile(
     r"no operators found from catalog (\S+) in namespace (\S+) referenced by subscription "
     r"([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?)"
 )
+# ResolutionFailed "... clusterserviceversion X exists and is not referenced by a subscription ...": a CSV of the
+# package is left without its Subscription, and no catalog content can fix that.
+UNREFERENCED_CSV = re.compile(r"clusterserviceversion (\S+) exists and is not referenced by a subscription")
 # CatalogSourcesUnhealthy "targeted catalogsource Y/X missing": it does not exist.
 CATALOG_MISSING = re.compile(r"targeted catalogsource ([^/\s]+)/(\S+) missing")
 
@@ -370,6 +373,19 @@ def _resolution_failure(sub, cond, manifests, siblings=None):
     where = catalog_without_content(sub)
     if where:
         return text + " " + _catalog_advice(_name(sub), where)
+    unreferenced = UNREFERENCED_CSV.findall(cond.get("message") or "")
+    if unreferenced:
+        ns = _ns(sub)
+        return text + (
+            " CSV {0} in namespace {1} belongs to no Subscription (a Subscription deleted without its CSV, or a "
+            "teardown interrupted after deleting the Subscription), and OLM installs nothing beside it. Delete it "
+            "({2}); OLM then installs the package afresh for Subscription {3}.".format(
+                ", ".join(unreferenced),
+                ns,
+                "; ".join("oc delete csv {0} -n {1}".format(c, ns) for c in unreferenced),
+                _name(sub),
+            )
+        )
     return text + " " + _package_advice(spec, manifests)
 
 
@@ -997,6 +1013,28 @@ def _orphan_csvs(op, csvs):
     )
 
 
+def _unsubscribed_csvs(op, csvs):
+    listed = ", ".join("{0} (phase {1})".format(_name(c), _status(c).get("phase") or "none") for c in csvs)
+    delete = "; ".join("oc delete csv {0} -n {1}".format(_name(c), _ns(c)) for c in csvs)
+    if any(ownership.is_ours(c) for c in csvs):
+        cause = "a teardown of {0} was interrupted after deleting the Subscription".format(op.get("component"))
+        remedy = "Finish it (teardown.yml for {0}) or delete the CSV ({1}), then re-run.".format(
+            op.get("component"), delete
+        )
+    else:
+        cause = "its Subscription was deleted without it, or it was installed without one"
+        remedy = "Delete it ({0}) and re-run, or leave {1} out of gpu_infra_components.".format(
+            delete, op.get("component")
+        )
+    return (
+        "Found CSV {0} of package {1} in namespace {2} with no Subscription of the package there ({3}); expected "
+        "none, or one with its Subscription. OLM installs nothing for a new Subscription beside a CSV of its package "
+        "that no Subscription references (ConstraintsNotSatisfiable). {4}".format(
+            listed, op["package"], op["namespace"], cause, remedy
+        )
+    )
+
+
 def _terminating(namespace):
     return bool(_meta(namespace).get("deletionTimestamp")) or _status(namespace).get("phase") == "Terminating"
 
@@ -1020,6 +1058,14 @@ def _others(op, subs, csvs, manifests, name):
         ]
         if orphans:
             problems.append(_orphan_csvs(op, orphans))
+        if ns not in subscribed:
+            here = [
+                c
+                for c in package_csvs(csvs, package, manifests)
+                if _ns(c) == ns and not _meta(c).get("deletionTimestamp")
+            ]
+            if here:
+                problems.append(_unsubscribed_csvs(op, here))
     return problems
 
 

@@ -120,6 +120,15 @@ options:
             and the nodes matching C(node_selector) carry the C(nvidia.com/gpu=true:NoSchedule) taint and allocatable
             C(nvidia.com/gpu)."
         type: dict
+  cert_manager_required_by:
+    description:
+      - Components of the check that need cert-manager while it is not one of them (C(playbooks/verify.yml) passes
+        those of I(components) that require C(cert_manager) when C(cert_manager) is left out). Then also checks, as
+        component C(cert_manager), that cert-manager is installed and running, as the site preflight demands of them
+        (see M(rhoai.gpu_infra.cert_manager_check)), since a teardown of cert_manager alone leaves them without it.
+    type: list
+    elements: str
+    default: []
   service_mesh_v2:
     description:
       - Also check that OpenShift Service Mesh v2, which OpenShift AI 3.0's llm-d cannot coexist with, is absent
@@ -194,7 +203,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 checks:
-  description: The check records, the components' in the order given, then Service Mesh v2's, then the GPU nodes'.
+  description:
+    - The check records, the components' in the order given, then cert-manager's, then Service Mesh v2's, then the
+      GPU nodes'.
   returned: always
   type: list
   elements: dict
@@ -283,6 +294,7 @@ COMPONENT_OPTIONS = dict(
 def main(k8s_factory=get_k8s):
     argument_spec = dict(
         components=dict(type="list", elements="dict", default=[], options=COMPONENT_OPTIONS),
+        cert_manager_required_by=dict(type="list", elements="str", default=[]),
         service_mesh_v2=dict(type="bool", default=False),
         gpu_nodes=dict(type="bool", default=False),
         node_selector=dict(type="str"),
@@ -298,6 +310,7 @@ def main(k8s_factory=get_k8s):
         result = collect(
             reads,
             params["components"],
+            cert_manager_required_by=params["cert_manager_required_by"],
             service_mesh=params["service_mesh_v2"],
             gpu_nodes=params["gpu_nodes"],
             node_selector=params["node_selector"],

@@ -19,7 +19,8 @@ description:
     and the install mode (when I(catalog=true)); the target namespace is not being deleted; it holds no
     OperatorGroup, or exactly one whose install mode fits the operator; no Subscription of the package exists in
     another namespace; none exists in the target namespace under another name than the expected one; no CSV of the
-    package (OLM's copies excluded) is installed in another namespace without a Subscription; and a Subscription of
+    package (OLM's copies excluded) is installed in another namespace without a Subscription, or in the target
+    namespace without one there (OLM would install nothing beside it); and a Subscription of
     the expected name that someone else made (no label C(app.kubernetes.io/managed-by=rhoai.gpu_infra)) either
     equals what would be applied (it is then adopted) or I(adopt=true) allows taking it over."
   - With I(scope=namespace) (the subscribe step, right before it applies), only the target namespace is read, and the

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import urllib3
+import jinja2
 import yaml
 from ansible.module_utils.testing import patch_module_args
 from kubernetes.client.exceptions import ApiException
@@ -858,6 +859,50 @@ def test_service_mesh_v2_check():
     check = checks["OpenShift Service Mesh v2 not installed"]
     assert (check["status"], check["remedy"]) == ("passed", "")
     assert check["evidence"] == "no servicemeshoperator Subscription below v3 and no ServiceMeshControlPlane"
+
+
+def test_cert_manager_is_checked_for_the_components_that_need_it_when_it_is_left_out():
+    # After a teardown of cert_manager alone its CRD stays; site refuses LWS then, and so must verify.
+    check_name = "cert-manager installed and running (required by lws, kueue)"
+    checks, _, _ = run([crd("certificates.cert-manager.io")], cert_manager_required_by=["lws", "kueue"])
+    check = checks[check_name]
+    assert (check["component"], check["status"]) == ("cert_manager", "failed")
+    assert "exists but no cert-manager operator/webhook runs" in check["evidence"]
+    assert "add cert_manager to gpu_infra_components and run site.yml" in check["remedy"]
+    assert "lws and kueue cannot work without it" in check["remedy"]
+    owner = csv("cert-manager-operator.v1.18.0", "cert-manager-operator")
+    owner["spec"] = {"customresourcedefinitions": {"owned": [{"name": "certificates.cert-manager.io"}]}}
+    checks, _, _ = run([crd("certificates.cert-manager.io"), owner], cert_manager_required_by=["lws", "kueue"])
+    assert (checks[check_name]["status"], checks[check_name]["remedy"]) == ("passed", "")
+    assert checks[check_name]["evidence"] == "CSV cert-manager-operator/cert-manager-operator.v1.18.0 Succeeded"
+    assert run([])[1]["checks"] == []
+
+
+def test_verify_asks_for_cert_manager_only_for_what_needs_it_and_only_when_it_is_left_out():
+    play = yaml.safe_load((Path(__file__).parents[2] / "playbooks" / "verify.yml").read_text())[0]
+    (task,) = [t for t in play["tasks"] if "rhoai.gpu_infra.component_checks" in t]
+    expression = task["rhoai.gpu_infra.component_checks"]["cert_manager_required_by"]
+    diagnose = yaml.safe_load((Path(__file__).parents[2] / "playbooks" / "diagnose.yml").read_text())
+    assert expression in [
+        t["rhoai.gpu_infra.component_checks"]["cert_manager_required_by"]
+        for play in diagnose
+        for t in play.get("tasks", [])
+        if "rhoai.gpu_infra.component_checks" in t
+    ]
+    registry = yaml.safe_load((Path(__file__).parents[2] / "playbooks" / "vars" / "components.yml").read_text())
+    env = jinja2.Environment()
+    env.filters["intersect"] = lambda a, b: [x for x in a if x in b]
+    env.tests["contains"] = lambda seq, value: value in seq
+    env.tests["in"] = lambda value, seq: value in seq
+
+    def required_by(enabled):
+        return env.from_string(expression).render(
+            __gpu_infra_registry=registry["__gpu_infra_registry"], __gpu_infra_enabled=enabled
+        )
+
+    assert required_by(["nfd", "gpu_operator", "lws", "kueue"]) == "['lws', 'kueue']"
+    assert required_by(["cert_manager", "lws", "kueue"]) == "[]"
+    assert required_by(["nfd", "gpu_operator"]) == "[]"
 
 
 def test_gpu_node_checks_come_last_and_the_cluster_is_identified():

@@ -865,6 +865,33 @@ def test_a_missing_catalog_source_is_named(cluster, clock):
     assert "CatalogSource missing-catalog in namespace olm does not exist" in by_name(watches)["simple-op"]["diagnosis"]
 
 
+def test_a_csv_left_without_its_subscription_is_named_not_the_catalog(cluster, clock):
+    # A teardown interrupted between deleting the Subscription and its CSV, then site: OLM 0.46's own message.
+    sub = subscription("gpu-operator-certified", "nvidia-gpu-operator")
+    sub["status"] = dict(
+        conditions=[
+            HEALTHY,
+            dict(
+                type="ResolutionFailed",
+                status="True",
+                reason="ConstraintsNotSatisfiable",
+                message="constraints not satisfiable: @existing/nvidia-gpu-operator//gpu-operator-certified.v25.10.0 "
+                "and certified-operators/openshift-marketplace/v25.10/gpu-operator-certified.v25.10.0 originate from "
+                "package gpu-operator-certified, clusterserviceversion gpu-operator-certified.v25.10.0 exists and is "
+                "not referenced by a subscription, subscription gpu-operator-certified exists, subscription "
+                "gpu-operator-certified requires certified-operators/openshift-marketplace/v25.10/"
+                "gpu-operator-certified.v25.10.0",
+            ),
+        ]
+    )
+    cluster.put(sub)
+    watches, _ = wait(cluster, clock, [dict(name="gpu-operator-certified", namespace="nvidia-gpu-operator")])
+    report = by_name(watches)["gpu-operator-certified"]
+    assert report["state"] == "failed" and clock.now < 1
+    assert "oc delete csv gpu-operator-certified.v25.10.0 -n nvidia-gpu-operator" in report["diagnosis"]
+    assert "Check that package" not in report["diagnosis"]
+
+
 # --- API errors and the deadline -------------------------------------------------------------------------------------
 
 

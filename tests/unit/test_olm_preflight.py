@@ -281,6 +281,25 @@ def test_a_csv_of_the_package_without_a_subscription_elsewhere_is_refused():
     assert "oc delete csv nfd.custom -n other" in problem
 
 
+def test_a_csv_of_the_package_without_a_subscription_in_the_target_namespace_is_refused():
+    # What an interrupted teardown leaves (it labels the CSVs, then deletes the Subscription): OLM would not resolve
+    # a new Subscription beside it, so the run would only fail later, in csv_wait.
+    left = csv(labels=dict(OURS, **{"operators.coreos.com/nfd.openshift-nfd": ""}))
+    (problem,) = check(ns=namespace(labels=OURS), groups=[group(labels=OURS)], csvs=[left])["problems"]
+    assert "Found CSV nfd.4.20.0-202510211040 (phase Succeeded) of package nfd in namespace openshift-nfd" in problem
+    assert (
+        "teardown of nfd was interrupted" in problem
+        and "oc delete csv nfd.4.20.0-202510211040 -n openshift-nfd" in (problem)
+    )
+    (problem,) = check(ns=namespace(), groups=[group()], csvs=[csv()])["problems"]
+    assert "its Subscription was deleted without it" in problem and "leave nfd out of gpu_infra_components" in problem
+    # with its Subscription, or on its way out, it is no obstacle
+    assert check(ns=namespace(), groups=[group()], subs=[subscription(labels=OURS)], csvs=[csv()])["problems"] == []
+    leaving = csv()
+    leaving["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    assert check(ns=namespace(), groups=[group()], csvs=[leaving])["problems"] == []
+
+
 def test_a_group_that_does_not_fit_is_refused():
     (problem,) = check(ns=namespace(), groups=[group("global", spec={})])["problems"]
     assert "OperatorGroup global in namespace openshift-nfd selects AllNamespaces" in problem
