@@ -213,7 +213,7 @@ def _deployment_remedy(problems, namespace):
         return "The operator does not run although OLM reports its CSV Succeeded: {0}".format("; ".join(commands))
     return (
         "The operator does not run although OLM reports its CSV Succeeded: look at its pods and events (oc get "
-        "deployment,pods,events -n {0}; playbooks/diagnose.yml collects them)".format(namespace)
+        "deployment,pods,events -n {0}; the rhoai.gpu_infra.diagnose playbook collects them)".format(namespace)
     )
 
 
@@ -387,8 +387,8 @@ def gpu_operator_checks(spec, gpu_nodes, policy, dashboard, pods):
     policy_remedy = (
         ""
         if state == "ready" or not gpu_nodes
-        else "Run playbooks/diagnose.yml: check NFD kernel-version labels on the GPU nodes and the driver DaemonSet "
-        "logs."
+        else "Run the rhoai.gpu_infra.diagnose playbook: check NFD kernel-version labels on the GPU nodes and the "
+        "driver DaemonSet logs."
     )
     records = [
         record(component, "ClusterPolicy {0} ready".format(spec["cluster_policy"]), status, evidence, policy_remedy)
@@ -420,7 +420,9 @@ def gpu_operator_checks(spec, gpu_nodes, policy, dashboard, pods):
                 pods,
                 prefix,
                 check="GPU operator pods {0} Running".format(prefix),
-                remedy="oc -n {0} describe pod {1}-...; or run playbooks/diagnose.yml.".format(namespace, prefix),
+                remedy="oc -n {0} describe pod {1}-...; or run the rhoai.gpu_infra.diagnose playbook.".format(
+                    namespace, prefix
+                ),
                 skip=no_gpu if gpu_only and not gpu_nodes else None,
             )
         )

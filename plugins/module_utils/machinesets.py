@@ -471,8 +471,8 @@ AUTOSCALER_API = "autoscaling.openshift.io/v1beta1"
 CLUSTER_AUTOSCALER_API = "autoscaling.openshift.io/v1"
 CAPACITY_REMEDY = (
     "A machine stuck in Provisioning or Failed usually means AWS capacity or the G/VT vCPU quota ({0}): see "
-    "'oc describe machine -n openshift-machine-api' (its status.errorMessage) or run playbooks/diagnose.yml, then "
-    "re-run.".format(G_VT_QUOTA_CODE)
+    "'oc describe machine -n openshift-machine-api' (its status.errorMessage) or run the rhoai.gpu_infra.diagnose "
+    "playbook, then re-run.".format(G_VT_QUOTA_CODE)
 )
 
 
@@ -719,7 +719,7 @@ def ready_items(items, gpu_allocatable=True):
                 min_count=total,
                 field={"path": ["status", "allocatable", "nvidia.com/gpu"], "not_in": [None, "0"]},
                 remedy="Ready nodes without nvidia.com/gpu: check NFD and the GPU operator (ClusterPolicy), or run "
-                "playbooks/diagnose.yml, then re-run.",
+                "the rhoai.gpu_infra.diagnose playbook, then re-run.",
             )
         )
     return out

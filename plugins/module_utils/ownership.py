@@ -261,8 +261,10 @@ def apply(api, definitions, component, *, adopt=False, dry_run=False, diff=False
             if not dry_run:
                 raise ValueError(
                     "{0}: expected kind {1} ({2}) to be served, as its CRD is Established, before applying {3}; "
-                    "found it not served. Check the operator's CSV and CRDs (playbooks/diagnose.yml collects them), "
-                    "then re-run.".format(component, found["kind"], found["api_version"], found["object"])
+                    "found it not served. Check the operator's CSV and CRDs (the rhoai.gpu_infra.diagnose playbook "
+                    "collects them), then re-run.".format(
+                        component, found["kind"], found["api_version"], found["object"]
+                    )
                 )
             found["applied"] = "not served"
         elif dry_run and found["action"] == "create" and namespace and not api.get("v1", "Namespace", namespace):
@@ -461,7 +463,7 @@ def _timeout_message(api, ref, timeout, waited):
     return (
         "Expected {0} to be gone within {1} s of the removal, found it still there {2:.0f} s after it was deleted "
         "(finalizers: {3}). The operator that set a finalizer must be running to release it: check its pod (or run "
-        "playbooks/diagnose.yml), then re-run the removal, which is safe to re-run.".format(
+        "the rhoai.gpu_infra.diagnose playbook), then re-run the removal, which is safe to re-run.".format(
             ref["object"], timeout, waited, _show(finalizers)
         )
     )

@@ -784,7 +784,7 @@ def timeout_remedy(namespaces):
     return (
         "The Subscription(s) stay and OLM goes on installing: re-run with a longer timeout (<component>_timeout, "
         "which defaults to gpu_infra_timeout) to wait again, or find out what holds the install up: {0}; "
-        "or run playbooks/diagnose.yml.".format(
+        "or run the rhoai.gpu_infra.diagnose playbook.".format(
             "; ".join("oc get csv,installplan,pods -n {0}".format(n) for n in names)
         )
     )

@@ -200,7 +200,7 @@ EXAMPLES = r"""
         namespace: knative-serving
         name: knative-serving
         condition: {type: Ready}
-        remedy: Check the pods in knative-serving (playbooks/diagnose.yml collects them), then re-run.
+        remedy: Check the pods in knative-serving (the rhoai.gpu_infra.diagnose playbook collects them), then re-run.
     timeout: 900
 
 - name: Wait for the NFD operands and one Running pod per prefix, with one deadline for all

@@ -573,8 +573,8 @@ def test_gpu_operator_without_cluster_policy_or_pods():
     driver = checks["GPU operator pods nvidia-driver-daemonset Running"]
     assert (driver["status"], driver["evidence"]) == ("failed", "no pod named nvidia-driver-daemonset-*")
     assert (
-        driver["remedy"]
-        == "oc -n nvidia-gpu-operator describe pod nvidia-driver-daemonset-...; or run playbooks/diagnose.yml."
+        driver["remedy"] == "oc -n nvidia-gpu-operator describe pod nvidia-driver-daemonset-...; "
+        "or run the rhoai.gpu_infra.diagnose playbook."
     )
 
 

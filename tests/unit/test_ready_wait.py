@@ -46,7 +46,7 @@ KNATIVE = item(
     namespace="knative-serving",
     name="knative-serving",
     condition=dict(type="Ready"),
-    remedy="Check the pods in knative-serving (playbooks/diagnose.yml collects them), then re-run.",
+    remedy="Check the pods in knative-serving (the rhoai.gpu_infra.diagnose playbook collects them), then re-run.",
 )
 
 
@@ -263,7 +263,7 @@ def test_timeout_keeps_the_last_object_seen(cluster, clock):
         "KnativeServing knative-serving: expected KnativeServing knative-serving/knative-serving Ready=True"
     )
     assert "found KnativeServing knative-serving/knative-serving: Ready=False (Waiting)" in text
-    assert text.endswith("playbooks/diagnose.yml collects them), then re-run.")
+    assert text.endswith("(the rhoai.gpu_infra.diagnose playbook collects them), then re-run.")
 
 
 def test_failed_reads_are_retried_until_the_deadline(cluster, clock):
