@@ -36,6 +36,7 @@ except ImportError:  # PyYAML comes with ansible-core; without it the monitoring
     HAS_YAML = False
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import cert_manager
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.machinesets import is_autoscaled
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as node_checks
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.service_mesh import service_mesh_v2
 
@@ -482,9 +483,33 @@ def _int(value):
         return 0
 
 
+def _scaling_problems(spec, machinesets):
+    """Pools whose MachineSets do not hold the configured replicas: scaled by hand, or left at 0 by a removal that
+    stopped before deleting them. Not judged where a MachineAutoscaler sets the replicas (site keeps them then)."""
+    problems = []
+    for pool in spec.get("pools") or []:
+        zone = pool.get("zone") or spec.get("zone") or ""
+        mine = [
+            ms
+            for ms in machinesets
+            if _dig(ms, "spec.template.spec.providerSpec.value.instanceType") == pool.get("instance_type")
+            and (not zone or _dig(ms, "spec.template.spec.providerSpec.value.placement.availabilityZone") == zone)
+        ]
+        want = _int(pool.get("replicas", 1))
+        have = sum(_int(_dig(ms, "spec.replicas", 0)) for ms in mine)
+        where = "{0}{1}".format(pool.get("instance_type"), " in " + zone if zone else "")
+        if not mine:
+            problems.append("no MachineSet of pool {0}".format(where))
+        elif have != want and not any(is_autoscaled(ms) for ms in mine):
+            problems.append("pool {0}: {1} replica(s), configured {2}".format(where, have, want))
+    return problems
+
+
 def machineset_checks(spec, machinesets, gpu_nodes):
-    """The GPU MachineSets have their machines ready; their nodes carry the GPU taint and allocatable GPUs."""
+    """The GPU MachineSets have their machines ready and the replicas of their pools; their nodes carry the GPU taint
+    and allocatable GPUs."""
     component = "machinesets"
+    scaling = [] if spec.get("autoscaling") else _scaling_problems(spec, machinesets)
     want = sum(_int(_dig(ms, "spec.replicas", 0)) for ms in machinesets)
     ready = sum(_int(_dig(ms, "status.readyReplicas", 0)) for ms in machinesets)
     states = ", ".join(
@@ -506,6 +531,16 @@ def machineset_checks(spec, machinesets, gpu_nodes):
             "failed" if not machinesets or ready < want else "passed",
             states or "no MachineSet labelled {0} in {1}".format(spec.get("selector"), spec.get("namespace")),
             REMEDY_MACHINES if machinesets else "Run site.yml with machinesets in gpu_infra_components.",
+        ),
+        record(
+            component,
+            "GPU MachineSets have the replicas of their pools",
+            "skipped" if spec.get("autoscaling") or not spec.get("pools") else _passed(not scaling),
+            "the MachineAutoscalers set the replicas"
+            if spec.get("autoscaling")
+            else "; ".join(scaling) or "every pool's MachineSet has its configured replicas",
+            "Run site.yml with machinesets in gpu_infra_components: it scales each pool's MachineSet back to its "
+            "replicas in machinesets_pools (set them there to keep another size).",
         ),
         record(
             component,

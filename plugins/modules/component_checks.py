@@ -119,6 +119,8 @@ options:
           - "GPU MachineSets: those in C(namespace) matching label selector C(selector) have all their machines ready,
             and the nodes matching C(node_selector) carry the C(nvidia.com/gpu=true:NoSchedule) taint and allocatable
             C(nvidia.com/gpu)."
+          - "Unless C(autoscaling) is true, the MachineSets of each of C(pools) (the role's C(machinesets_pools): by
+            C(instance_type), and C(zone) or the default C(zone) when set) hold its C(replicas) (default 1)."
         type: dict
   cert_manager_required_by:
     description:

@@ -642,16 +642,21 @@ def test_monitoring_fails_without_user_workload_monitoring(objects, evidence):
 
 
 # --- MachineSets -----------------------------------------------------------------------------------------------------
-def machineset(name, replicas, ready):
+def machineset(name, replicas, ready, instance_type="g6.4xlarge", zone="us-east-2a"):
+    provider = {"instanceType": instance_type, "placement": {"availabilityZone": zone}}
     return obj(
         c.MAPI,
         "MachineSet",
         name,
         "openshift-machine-api",
         labels={"app.kubernetes.io/managed-by": "rhoai.gpu_infra"},
-        spec={"replicas": replicas},
+        spec={"replicas": replicas, "template": {"spec": {"providerSpec": {"value": provider}}}},
         status={"readyReplicas": ready} if ready is not None else {},
     )
+
+
+POOLS = [{"instance_type": "g6.4xlarge", "replicas": 1}, {"instance_type": "g6.12xlarge", "replicas": 2}]
+SCALING = "GPU MachineSets have the replicas of their pools"
 
 
 def gpu_node(name, gpus="1", taints=(c.GPU_TAINT,)):
@@ -668,13 +673,14 @@ def gpu_node(name, gpus="1", taints=(c.GPU_TAINT,)):
 def test_machinesets_ready_tainted_and_with_gpus():
     objects = [
         machineset("ms-a", 1, 1),
-        machineset("ms-b", 2, 2),
+        machineset("ms-b", 2, 2, "g6.12xlarge"),
         gpu_node("n1"),
         gpu_node("n2", "4"),
         obj(c.MAPI, "MachineSet", "worker", "openshift-machine-api", spec={"replicas": 3}),
     ]
-    checks, _, _ = run(objects, spec("machinesets"))
-    assert [r["status"] for r in checks.values()] == ["passed"] * 3
+    checks, _, _ = run(objects, spec("machinesets", machinesets_pools=POOLS))
+    assert [r["status"] for r in checks.values()] == ["passed"] * 4
+    assert checks[SCALING]["evidence"] == "every pool's MachineSet has its configured replicas"
     assert checks["GPU MachineSets have all their machines ready"]["evidence"] == "ms-a: 1/1 ready, ms-b: 2/2 ready"
     assert checks["GPU nodes carry the nvidia.com/gpu=true:NoSchedule taint"]["evidence"] == (
         "2 GPU node(s); without the taint: none"
@@ -691,6 +697,30 @@ def test_machinesets_not_ready_untainted_and_without_gpus():
     assert (taint["status"], taint["evidence"]) == ("failed", "2 GPU node(s); without the taint: n1")
     gpus = checks["GPU nodes have allocatable nvidia.com/gpu"]
     assert (gpus["status"], gpus["evidence"]) == ("failed", "allocatable nvidia.com/gpu: n1=0, n2=4")
+
+
+def test_machinesets_scaled_away_from_their_pools_fail_unless_an_autoscaler_sets_the_replicas():
+    # Scaled to 0 by hand, or left at 0 by a removal that stopped before deleting them: every machine was ready.
+    objects = [machineset("ms-a", 0, 0), machineset("ms-b", 2, 2, "g6.12xlarge", "us-east-2b")]
+    checks, _, _ = run(objects, spec("machinesets", machinesets_pools=POOLS))
+    assert checks["GPU MachineSets have all their machines ready"]["status"] == "passed"
+    scaling = checks[SCALING]
+    assert (scaling["status"], scaling["evidence"]) == ("failed", "pool g6.4xlarge: 0 replica(s), configured 1")
+    assert "scales each pool's MachineSet back to its replicas in machinesets_pools" in scaling["remedy"]
+    # a zone, the pool's or the role's, picks the MachineSet of that zone
+    checks, _, _ = run(objects, spec("machinesets", machinesets_pools=POOLS, machinesets_zone="us-east-2a"))
+    assert checks[SCALING]["evidence"] == (
+        "pool g6.4xlarge in us-east-2a: 0 replica(s), configured 1; no MachineSet of pool g6.12xlarge in us-east-2a"
+    )
+    claimed = machineset("ms-a", 0, 0)
+    claimed["metadata"]["annotations"] = {"machine.openshift.io/cluster-api-autoscaler-node-group-min-size": "0"}
+    checks, _, _ = run([claimed, objects[1]], spec("machinesets", machinesets_pools=POOLS))
+    assert checks[SCALING]["status"] == "passed"  # someone's MachineAutoscaler sets it, and site keeps it
+    checks, _, _ = run(objects, spec("machinesets", machinesets_pools=POOLS, machinesets_autoscaling=True))
+    assert (checks[SCALING]["status"], checks[SCALING]["evidence"]) == (
+        "skipped",
+        "the MachineAutoscalers set the replicas",
+    )
 
 
 def test_no_machinesets_and_no_gpu_nodes():
