@@ -510,8 +510,9 @@ def machineset_checks(spec, machinesets, gpu_nodes):
     and allocatable GPUs."""
     component = "machinesets"
     scaling = [] if spec.get("autoscaling") else _scaling_problems(spec, machinesets)
-    want = sum(_int(_dig(ms, "spec.replicas", 0)) for ms in machinesets)
-    ready = sum(_int(_dig(ms, "status.readyReplicas", 0)) for ms in machinesets)
+    # Per MachineSet: the status of one just scaled down still counts the machines it is about to delete, which must
+    # not make up for another one's missing machines.
+    short = [ms for ms in machinesets if _int(_dig(ms, "status.readyReplicas", 0)) < _int(_dig(ms, "spec.replicas", 0))]
     states = ", ".join(
         "{0}: {1}/{2} ready".format(_name(ms), _dig(ms, "status.readyReplicas", 0), _dig(ms, "spec.replicas", 0))
         for ms in machinesets
@@ -528,7 +529,7 @@ def machineset_checks(spec, machinesets, gpu_nodes):
         record(
             component,
             "GPU MachineSets have all their machines ready",
-            "failed" if not machinesets or ready < want else "passed",
+            "failed" if not machinesets or short else "passed",
             states or "no MachineSet labelled {0} in {1}".format(spec.get("selector"), spec.get("namespace")),
             REMEDY_MACHINES if machinesets else "Run site.yml with machinesets in gpu_infra_components.",
         ),

@@ -97,6 +97,8 @@ def differences(desired, existing, path=""):
                 continue
             sub = "{0}.{1}".format(path, key) if path else key
             if key not in existing:
+                if desired[key] is None:  # a merge patch deletes a field set to null: absent is what it asks for
+                    continue
                 found.append("{0}: want {1}, found nothing".format(sub, shown(sub, desired[key])))
             else:
                 found.extend(differences(desired[key], existing[key], sub))

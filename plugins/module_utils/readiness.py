@@ -80,6 +80,12 @@ def _judge_condition(item, obj, ref):
     want = item["condition"]
     found = [c for c in _conditions(obj) if c.get("type") == want["type"]]
     text = "{0}: {1}".format(ref, describe_conditions(obj))
+    generation = (obj.get("metadata") or {}).get("generation")
+    if found and found[0].get("observedGeneration") is not None and generation is not None:
+        if found[0]["observedGeneration"] < generation:  # set for an older spec (metav1.Condition)
+            return "waiting", "{0} (condition {1} observed generation {2}, not {3})".format(
+                text, want["type"], found[0]["observedGeneration"], generation
+            )
     if found and str(found[0].get("status")) == str(want.get("status", "True")):
         return "ready", text
     if found and found[0].get("reason") in (want.get("warn_reasons") or []):
@@ -123,7 +129,8 @@ def _rollout(item, obj, ref):
         desired = status.get("desiredNumberScheduled")
         ready = (
             desired is not None
-            and status.get("updatedNumberScheduled") == desired
+            # updatedNumberScheduled is omitted when zero: a DaemonSet on no node has rolled out
+            and (status.get("updatedNumberScheduled") or 0) == desired
             and status.get("numberReady") == desired
             and not status.get("numberUnavailable")
             and current
@@ -140,6 +147,7 @@ def _rollout(item, obj, ref):
     ready = (
         wanted == (status.get("replicas") or 0)
         and status.get("availableReplicas") == status.get("replicas")
+        and (status.get("updatedReplicas") or 0) == (status.get("replicas") or 0)
         and not status.get("unavailableReplicas")
         and current
     )

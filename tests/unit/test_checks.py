@@ -699,6 +699,15 @@ def test_machinesets_not_ready_untainted_and_without_gpus():
     assert (gpus["status"], gpus["evidence"]) == ("failed", "allocatable nvidia.com/gpu: n1=0, n2=4")
 
 
+def test_machineset_without_ready_machines_is_not_hidden_by_another_scaling_down():
+    # ms-a was just scaled from 2 to 1 and its status still counts 2 ready machines; ms-b has no machine (no capacity
+    # for the instance type): the total (2 ready of 2 wanted) must not pass.
+    objects = [machineset("ms-a", 1, 2), machineset("ms-b", 1, 0, "g6.12xlarge")]
+    checks, _, _ = run(objects, spec("machinesets"))
+    ready = checks["GPU MachineSets have all their machines ready"]
+    assert (ready["status"], ready["evidence"]) == ("failed", "ms-a: 2/1 ready, ms-b: 0/1 ready")
+
+
 def test_machinesets_scaled_away_from_their_pools_fail_unless_an_autoscaler_sets_the_replicas():
     # Scaled to 0 by hand, or left at 0 by a removal that stopped before deleting them: every machine was ready.
     objects = [machineset("ms-a", 0, 0), machineset("ms-b", 2, 2, "g6.12xlarge", "us-east-2b")]

@@ -95,6 +95,12 @@ def test_missing_field_and_type_differences_count_but_int_float_do_not():
     assert o.differences({"spec": {"a": True}}, {"spec": {"a": 1}}) != []
 
 
+def test_a_null_in_the_definition_asks_for_the_field_to_be_absent():
+    # A JSON merge patch deletes the fields it sets to null (RFC 7386): an object without them already holds it.
+    assert o.differences({"spec": {"a": None, "b": 1}}, {"spec": {"b": 1}}) == []
+    assert o.differences({"spec": {"a": None}}, {"spec": {"a": "x"}}) == ['spec.a: want null, found "x"']
+
+
 def test_with_labels_keeps_the_objects_own_labels():
     obj = o.with_labels({"kind": "ConfigMap", "metadata": {"name": "x", "labels": {"grafana": "yes"}}}, "gpu_operator")
     assert obj["metadata"]["labels"] == {

@@ -117,6 +117,15 @@ def test_field_equals_and_a_key_with_dots():
     assert judged(gpus, [with_gpu, dict(with_gpu, metadata=dict(name="b"))])["state"] == "ready"
 
 
+def test_condition_of_an_older_generation_is_not_ready():
+    # metav1.Condition.observedGeneration below metadata.generation: the condition is out of date for the new spec.
+    stale = dict(cond("Ready", "True"), observedGeneration=1)
+    ks = obj("KnativeServing", "knative-serving", "knative-serving", status=dict(conditions=[stale]), generation=2)
+    assert judged(KNATIVE, [ks])["state"] == "waiting"
+    stale["observedGeneration"] = 2
+    assert judged(KNATIVE, [ks])["state"] == "ready"
+
+
 def test_daemonset_and_deployment_rollout():
     ds_item = item(kind="DaemonSet", namespace="openshift-nfd", name="nfd-worker", rollout=True)
     status = dict(desiredNumberScheduled=3, numberReady=2, updatedNumberScheduled=3, observedGeneration=1)
@@ -140,6 +149,26 @@ def test_daemonset_and_deployment_rollout():
     status["availableReplicas"] = 0
     found = judged(dep_item, [obj("Deployment", "nfd-master", "openshift-nfd", spec=dict(replicas=1), status=status)])
     assert found["state"] == "waiting" and "0 of 1 replicas available" in found["found"]
+
+
+def test_daemonset_on_no_node_is_rolled_out():
+    # A DaemonSet whose node selector matches no node: the API server omits the zero updatedNumberScheduled
+    # (omitempty), as kubectl rollout status and kubernetes.core judge it, this is rolled out.
+    ds_item = item(kind="DaemonSet", namespace="openshift-nfd", name="nfd-worker", rollout=True)
+    status = dict(currentNumberScheduled=0, desiredNumberScheduled=0, numberMisscheduled=0, numberReady=0)
+    status["observedGeneration"] = 1
+    assert judged(ds_item, [obj("DaemonSet", "nfd-worker", "openshift-nfd", status=status)])["state"] == "ready"
+
+
+def test_deployment_with_old_replicas_is_not_rolled_out():
+    # Mid-rollout, between the new ReplicaSet's pod becoming available and the next scale step: 4 replicas, all
+    # available, but 3 of the old template (kubectl rollout status: "3 out of 4 new replicas have been updated").
+    dep_item = item(kind="Deployment", namespace="openshift-nfd", name="nfd-master", rollout=True)
+    status = dict(replicas=4, availableReplicas=4, updatedReplicas=1, readyReplicas=4, observedGeneration=2)
+    dep = obj("Deployment", "nfd-master", "openshift-nfd", spec=dict(replicas=4), status=status, generation=2)
+    assert judged(dep_item, [dep])["state"] == "waiting"
+    status["updatedReplicas"] = 4
+    assert judged(dep_item, [dep])["state"] == "ready"
 
 
 def test_machineset_replicas():
