@@ -98,11 +98,12 @@ def test_create_rerun_verify_and_remove(playbook, ocp_sim_factory, tmp_path):
         checks = {c["check"]: c for c in json.loads(checks_file.read_text())}
         assert checks["GPU MachineSets have all their machines ready"]["status"] == "passed", checks
         assert checks["GPU nodes carry the nvidia.com/gpu=true:NoSchedule taint"]["status"] == "passed", checks
+        assert checks["GPU MachineSets have the replicas of their pools"]["status"] == "passed", checks
         # No GPU operator in this test, so no allocatable GPUs: verify must say so, and fail with what to do.
         assert checks["GPU nodes have allocatable nvidia.com/gpu"]["status"] == "failed", checks
         assert verify.rc != 0, verify
         message = " ".join(verify.stdout.split())
-        assert "1 of 3 checks of machinesets failed: machinesets: GPU nodes have allocatable nvidia.com/gpu" in message
+        assert "1 of 4 checks of machinesets failed: machinesets: GPU nodes have allocatable nvidia.com/gpu" in message
         assert "remedy: Check that NFD labels the node" in message
         assert verify.changed == 0, verify
 

@@ -59,7 +59,7 @@ def test_gpu_node_taint_nfd_does_not_tolerate_fails_verify_with_the_dtk_diagnosi
             run = playbook("verify.yml", sim.kubeconfig, extra_vars=verify_vars, check=check_mode)
             assert run.rc != 0, run
             assert run.changed == 0
-            stdout = " ".join(run.stdout.split())
+            stdout = cluster.said(run.stdout)
             assert "NFD worker cannot run on {0} (taint dedicated=ml:NoExecute not tolerated)".format(blocked) in stdout
             assert DTK_ERROR in stdout and "This is not an entitlement problem." in stdout
             assert "remedy: Add a toleration for dedicated=ml:NoExecute to NodeFeatureDiscovery nfd-instance" in stdout
@@ -103,4 +103,6 @@ def test_missing_operator_is_a_failed_check_not_a_crash(request, playbook, tmp_p
     assert ("nfd", "nfd operator CSV Succeeded") in failed(data)
     assert ("kueue", "kueue-operator operator CSV Succeeded") in failed(data)
     assert "does not exist" in failed(data)[("nfd", "nfd operator CSV Succeeded")]["evidence"]
-    assert {c["component"] for c in data["checks"]} <= {"nfd", "kueue", "gpu", "gpu_operator"}
+    # kueue without cert_manager in the selection: verify also checks that cert-manager runs, as site's preflight would
+    assert ("cert_manager", "cert-manager installed and running (required by kueue)") in failed(data)
+    assert {c["component"] for c in data["checks"]} <= {"nfd", "kueue", "gpu", "gpu_operator", "cert_manager"}
