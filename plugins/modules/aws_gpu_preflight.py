@@ -80,7 +80,7 @@ notes:
 """
 
 EXAMPLES = r"""
-- name: Check that the design input's GPU pools fit the account
+- name: Check that the default GPU pools fit the account
   rhoai.gpu_infra.aws_gpu_preflight:
     region: us-east-2
     instance_types:
