@@ -352,20 +352,41 @@ def operand_check(component, operand, obj):
 
 
 def pods_check(component, pods, prefix, *, check, remedy, skip=None):
-    """The pods named ``<prefix>-...`` exist and are all Running; ``skip``: the evidence of a check that does not
-    apply (then skipped)."""
+    """The pods named ``<prefix>-...`` exist and are all Running, none with a container waiting; ``skip``: the evidence
+    of a check that does not apply (then skipped)."""
     if skip:
         return record(component, check, "skipped", skip, "")
-    mine = [p for p in pods if _name(p).startswith(prefix + "-")]
-    not_running = [p for p in mine if not _dig(p, "status.phase")] + [
-        p for p in mine if _dig(p, "status.phase") and _dig(p, "status.phase") != "Running"
-    ]
+    named = [p for p in pods if _name(p).startswith(prefix + "-")]
+    # A finished pod (evicted, or a failed one its controller replaced) stays listed until garbage-collected; it is
+    # judged only when nothing else runs under the name.
+    live = [p for p in named if _dig(p, "status.phase") not in FINISHED_PHASES]
+    mine = live or named
+    problems = [(p, _pod_problem(p)) for p in mine]
+    not_running = ["{0} ({1})".format(_name(p), why) for p, why in problems if why]
     ok = bool(mine) and not not_running
     if not mine:
         evidence = "no pod named {0}-*".format(prefix)
     else:
-        evidence = "{0} pod(s), not Running: {1}".format(len(mine), ", ".join(_name(p) for p in not_running) or "none")
+        evidence = "{0} pod(s), not Running: {1}".format(len(mine), ", ".join(not_running) or "none")
+        if len(named) > len(mine):
+            evidence += "; {0} finished pod(s) left out".format(len(named) - len(mine))
     return record(component, check, _passed(ok), evidence, "" if ok else remedy)
+
+
+FINISHED_PHASES = ("Succeeded", "Failed")
+
+
+def _pod_problem(pod):
+    """Why ``pod`` does not run, or "": its phase, or, while Running, a container that waits (CrashLoopBackOff keeps
+    the phase Running)."""
+    phase = _dig(pod, "status.phase")
+    if phase != "Running":
+        return phase or "no phase"
+    for status in _dig(pod, "status.containerStatuses", []) or []:
+        waiting = (status.get("state") or {}).get("waiting")
+        if waiting is not None:
+            return "container {0} {1}".format(status.get("name"), waiting.get("reason") or "waiting")
+    return ""
 
 
 # --- the special ones ------------------------------------------------------------------------------------------------

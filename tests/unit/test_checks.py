@@ -499,12 +499,38 @@ def test_nfd_reports_each_pod_group():
     assert checks["NFD operator pods (nfd-controller-manager) Running"]["evidence"] == "1 pod(s), not Running: none"
     assert checks["NFD master pods (nfd-master) Running"]["status"] == "passed"
     worker = checks["NFD worker pods (nfd-worker) Running"]
-    assert (worker["status"], worker["evidence"]) == ("failed", "2 pod(s), not Running: nfd-worker-b, nfd-worker-a")
+    assert (worker["status"], worker["evidence"]) == (
+        "failed",
+        "2 pod(s), not Running: nfd-worker-a (Pending), nfd-worker-b (no phase)",
+    )
     assert worker["remedy"] == (
         "oc -n openshift-nfd describe pod nfd-worker-...; for workers stuck Pending check node taints against "
         "nfd_worker_tolerations."
     )
     assert_remedy_only_when_failed(checks)
+
+
+def test_a_crash_looping_pod_is_not_running_and_finished_pods_are_left_out():
+    # CrashLoopBackOff keeps the phase Running; an evicted pod stays listed (phase Failed) after its replacement runs.
+    crashing = pod("nvidia-driver-daemonset-x1", "nvidia-gpu-operator")
+    crashing["status"]["containerStatuses"] = [
+        {"name": "nvidia-driver-ctr", "state": {"waiting": {"reason": "CrashLoopBackOff"}}, "ready": False}
+    ]
+    evicted = pod("nfd-worker-old", "openshift-nfd", "Failed")
+    pods = [crashing, evicted, pod("nfd-worker-new", "openshift-nfd")]
+    driver = c.pods_check("gpu_operator", pods, "nvidia-driver-daemonset", check="driver", remedy="look")
+    assert (driver["status"], driver["evidence"]) == (
+        "failed",
+        "1 pod(s), not Running: nvidia-driver-daemonset-x1 (container nvidia-driver-ctr CrashLoopBackOff)",
+    )
+    worker = c.pods_check("nfd", pods, "nfd-worker", check="workers", remedy="look")
+    assert (worker["status"], worker["evidence"]) == (
+        "passed",
+        "1 pod(s), not Running: none; 1 finished pod(s) left out",
+    )
+    # with nothing else under the name, a finished pod is what there is
+    only = c.pods_check("nfd", [evicted], "nfd-worker", check="workers", remedy="look")
+    assert (only["status"], only["evidence"]) == ("failed", "1 pod(s), not Running: nfd-worker-old (Failed)")
 
 
 def test_nfd_without_its_crd_fails_the_instance_check():
