@@ -29,7 +29,8 @@ class Cluster(K8s):
 def said(*outputs):
     """What a reader follows of playbook output: runs of whitespace made one space, and the lines of a message printed
     as a list (one line an item) joined again, without the quotes the YAML result format puts around an item."""
-    return " ".join(" ".join(outputs).replace("' - '", " ").replace("''", "'").split())
+    flat = " ".join(" ".join(outputs).split())
+    return " ".join(flat.replace("' - '", " ").replace("''", "'").split())
 
 
 def gpu_nodes(core, count=GPU_NODES_IN_SCENARIO, timeout=180):

@@ -31,9 +31,11 @@ def test_every_default_of_every_role_is_read():
     assert unknown_variables(sorted(defaults)) == []
 
 
-def test_the_playbooks_warn_about_a_misspelt_variable_and_go_on(tmp_path):
-    # check_components.yml as the four playbooks import it, without a cluster
-    play = tmp_path / "play.yml"
+def check_components(tmp_path):
+    """A runner of check_components.yml as the four playbooks import it (from playbooks/, beside roles/), without a
+    cluster."""
+    (tmp_path / "playbooks").mkdir()
+    play = tmp_path / "playbooks" / "play.yml"
     play.write_text(
         yaml.safe_dump(
             [
@@ -49,15 +51,39 @@ def test_the_playbooks_warn_about_a_misspelt_variable_and_go_on(tmp_path):
             ]
         )
     )
-    (tmp_path / "vars").symlink_to(ROOT / "playbooks" / "vars")
+    (tmp_path / "playbooks" / "vars").symlink_to(ROOT / "playbooks" / "vars")
+    (tmp_path / "roles").symlink_to(ROOT / "roles")
 
     def run(*extra):
         cmd = [str(Path(sys.executable).parent / "ansible-playbook"), str(play), "-e", "gpu_infra_timeout=60", *extra]
         return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
 
+    return run
+
+
+def test_the_playbooks_warn_about_a_misspelt_variable_and_go_on(tmp_path):
+    run = check_components(tmp_path)
     typo = run("-e", "nfd_chanel=beta")
     said = " ".join(typo.stdout.split())
     assert typo.returncode == 0, typo.stdout + typo.stderr
     assert "WARNING: no role or playbook of rhoai.gpu_infra reads nfd_chanel (did you mean nfd_channel?)" in said
     clean = run("-e", "nfd_channel=beta", "-e", '{"gpu_infra_components": ["nfd"]}')
     assert clean.returncode == 0 and "WARNING" not in clean.stdout, clean.stdout
+
+
+def test_standalone_subscription_variables_are_named_when_connectivity_link_ignores_them(tmp_path):
+    # A vars file of the versions whose only layout was the standalone one sets authorino_channel and the like; the
+    # default layout now reads connectivity_link_* instead, and the names are documented, so no other warning comes.
+    run = check_components(tmp_path)
+    old = ["-e", '{"authorino_subscription_config": {"nodeSelector": {"infra": "true"}}}', "-e", "dns_channel=beta"]
+    ignored = run(*old)
+    said = " ".join(ignored.stdout.split())
+    assert ignored.returncode == 0, ignored.stdout + ignored.stderr
+    assert "so authorino_subscription_config, dns_channel have no effect" in said
+    assert "no role or playbook" not in said
+    standalone = run(*old, "-e", "gpu_infra_connectivity_link=false")
+    assert standalone.returncode == 0 and "WARNING" not in standalone.stdout, standalone.stdout
+    defaults = run("-e", "authorino_channel=stable", "-e", "limitador_approval=Automatic")
+    assert defaults.returncode == 0 and "WARNING" not in defaults.stdout, defaults.stdout
+    left_out = run("-e", "dns_channel=beta", "-e", '{"gpu_infra_components": ["nfd"]}')
+    assert left_out.returncode == 0 and "WARNING" not in left_out.stdout, left_out.stdout
