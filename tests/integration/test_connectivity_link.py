@@ -16,6 +16,7 @@ import pytest
 from tests.integration.cluster import Cluster
 from tests.integration.cluster import assert_refused_before_any_change as refused_before_any_change
 from tests.integration.cluster import object_versions as versions_of
+from tests.integration.cluster import said
 from tests.ocp_sim.openshift.pytest_fixtures import private_sim
 
 pytestmark = pytest.mark.integration
@@ -119,6 +120,19 @@ def test_connectivity_link_rerun_changes_nothing(sim, playbook):
     run = playbook("site.yml", sim.kubeconfig, extra_vars=CL)
     assert run.rc == 0, run
     assert run.changed == 0, run
+
+
+def test_a_kuadrant_someone_else_made_is_adopted_with_a_warning(sim, cluster, playbook):
+    # spec {} is all the collection applies, so one made by someone else always holds it: adopted, never refused.
+    labels = {"app.kubernetes.io/managed-by": None, "rhoai.gpu-infra/component": None}
+    cluster.merge_patch("kuadrant.io/v1beta1", "Kuadrant", "kuadrant", {"metadata": {"labels": labels}}, KUADRANT_NS)
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=CL)
+    assert run.rc == 0, run
+    assert "WARNING: connectivity_link: adopted Kuadrant {0}/kuadrant, made by someone else".format(
+        KUADRANT_NS
+    ) in said(run.stdout), run
+    kuadrant = cluster.get("kuadrant.io/v1beta1", "Kuadrant", "kuadrant", KUADRANT_NS)
+    assert kuadrant["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "rhoai.gpu_infra"
 
 
 def test_connectivity_link_verifies_each_operator_where_the_layout_puts_it(sim, playbook, tmp_path):
