@@ -834,10 +834,14 @@ def _manifest_catalog(manifest):
     )
 
 
+def _catalog_package(manifests, package, source):
+    """The PackageManifest of ``package`` in catalog ``source``, or None."""
+    return next((m for m in manifests or [] if _name(m) == package and _manifest_catalog(m) == source), None)
+
+
 def _channel(manifests, package, source, channel):
     """The PackageManifest status entry of ``channel`` ({} when the catalog does not carry it)."""
-    mine = [m for m in manifests if _name(m) == package and _manifest_catalog(m) == source]
-    channels = _status(mine[0]).get("channels") or [] if mine else []
+    channels = _status(_catalog_package(manifests, package, source)).get("channels") or []
     return next((c for c in channels if c.get("name") == channel), {})
 
 
@@ -848,8 +852,8 @@ def catalog_check(manifests, package, channel, source, starting_csv="", *, insta
     of every catalog to have the message name the catalogs that do carry a missing package.
     """
     manifests = manifests or []
-    mine = [m for m in manifests if _name(m) == package and _manifest_catalog(m) == source]
-    if not mine:
+    manifest = _catalog_package(manifests, package, source)
+    if manifest is None:
         elsewhere = sorted({_manifest_catalog(m) for m in manifests if _name(m) == package} - {source})
         where = (
             " It is in catalog(s) {0}: set the source to {1}.".format(", ".join(elsewhere), elsewhere[0])
@@ -858,7 +862,7 @@ def catalog_check(manifests, package, channel, source, starting_csv="", *, insta
             " on a disconnected cluster, mirror it into your catalog).".format(package)
         )
         return "Package {0} is not in catalog {1}.{2}".format(package, source, where)
-    status = _status(mine[0])
+    status = _status(manifest)
     channels = status.get("channels") or []
     names = [c.get("name") for c in channels]
     if channel not in names:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import urllib3
-import jinja2
 import yaml
 from ansible.module_utils.testing import patch_module_args
 from kubernetes.client.exceptions import ApiException
@@ -14,7 +13,7 @@ from kubernetes.client.exceptions import ApiException
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import checks as c
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as n
 from ansible_collections.rhoai.gpu_infra.plugins.modules import component_checks
-from tests.unit.role_vars import render, role_vars
+from tests.unit.role_vars import render, role_vars, trust
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -944,30 +943,21 @@ def test_cert_manager_is_checked_for_the_components_that_need_it_when_it_is_left
 
 
 def test_verify_asks_for_cert_manager_only_for_what_needs_it_and_only_when_it_is_left_out():
-    play = yaml.safe_load((Path(__file__).parents[2] / "playbooks" / "verify.yml").read_text())[0]
-    (task,) = [t for t in play["tasks"] if "rhoai.gpu_infra.component_checks" in t]
-    expression = task["rhoai.gpu_infra.component_checks"]["cert_manager_required_by"]
-    diagnose = yaml.safe_load((Path(__file__).parents[2] / "playbooks" / "diagnose.yml").read_text())
-    assert expression in [
-        t["rhoai.gpu_infra.component_checks"]["cert_manager_required_by"]
-        for play in diagnose
-        for t in play.get("tasks", [])
-        if "rhoai.gpu_infra.component_checks" in t
-    ]
-    registry = yaml.safe_load((Path(__file__).parents[2] / "playbooks" / "vars" / "components.yml").read_text())
-    env = jinja2.Environment()
-    env.filters["intersect"] = lambda a, b: [x for x in a if x in b]
-    env.tests["contains"] = lambda seq, value: value in seq
-    env.tests["in"] = lambda value, seq: value in seq
+    playbooks = Path(__file__).parents[2] / "playbooks"
+    for name in ("verify.yml", "diagnose.yml"):
+        tasks = [t for play in yaml.safe_load((playbooks / name).read_text()) for t in play.get("tasks", [])]
+        (task,) = [t for t in tasks if "rhoai.gpu_infra.component_checks" in t]
+        assert task["rhoai.gpu_infra.component_checks"]["cert_manager_required_by"] == (
+            "{{ __gpu_infra_cert_manager_required_by }}"
+        ), name
+    registry = trust(yaml.safe_load((playbooks / "vars" / "components.yml").read_text()))
 
     def required_by(enabled):
-        return env.from_string(expression).render(
-            __gpu_infra_registry=registry["__gpu_infra_registry"], __gpu_infra_enabled=enabled
-        )
+        return render("{{ __gpu_infra_cert_manager_required_by }}", dict(registry, gpu_infra_components=enabled))
 
-    assert required_by(["nfd", "gpu_operator", "lws", "kueue"]) == "['lws', 'kueue']"
-    assert required_by(["cert_manager", "lws", "kueue"]) == "[]"
-    assert required_by(["nfd", "gpu_operator"]) == "[]"
+    assert required_by(["nfd", "gpu_operator", "lws", "kueue"]) == ["lws", "kueue"]
+    assert required_by(["cert_manager", "lws", "kueue"]) == []
+    assert required_by(["nfd", "gpu_operator"]) == []
 
 
 def test_gpu_node_checks_come_last_and_the_cluster_is_identified():
