@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
 
 from tests.ocp_sim.openshift import upstream_crds
+from tests.unit import role_vars
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -45,27 +44,10 @@ TYPES = {
 }
 
 
-# --- rendering, as tests/unit/test_roles_platform.py does it ------------------------------------------------------
-def _trust(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: _trust(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_trust(v) for v in value]
-    return value
-
-
 def render(role, template):
     """The template rendered with the role's defaults and vars."""
-    variables = {}
-    for path in ("defaults/main.yml", "vars/main.yml"):
-        file = ROLES / role / path
-        if file.is_file():
-            variables.update(_trust(yaml.safe_load(file.read_text()) or {}))
     text = (ROLES / role / "templates" / template).read_text()
-    rendered = Templar(loader=DataLoader(), variables=variables).template(trust_as_template(text))
-    return yaml.safe_load(rendered)
+    return yaml.safe_load(role_vars.render(text, role_vars.role_vars(role)))
 
 
 # --- the schema walk ----------------------------------------------------------------------------------------------
