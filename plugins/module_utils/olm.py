@@ -44,6 +44,11 @@ CSV_FAILURE_ADVICE = {
     "service accounts exist and that no other CSV owns the same CRDs: oc describe csv {csv} -n {ns}.",
     "InstallComponentFailed": "OLM could not create a component of the operator. "
     "Look at the CSV's message and the operator pods: oc describe csv {csv} -n {ns}; oc get pods -n {ns}.",
+    "OwnerConflict": "Another CSV in {ns} (an install of another package, or the copy of an operator installed for "
+    "all namespaces) owns one of the CRDs this operator owns, or another CSV owns one of its APIServices, and OLM "
+    "does not install {csv} while that owner remains. Find it: oc get csv -n {ns} -o custom-columns="
+    "NAME:.metadata.name,CRDS:.spec.customresourcedefinitions.owned[*].name; remove that operator if it is not "
+    "needed, or install this one into another namespace, then re-run.",
 }
 GENERIC_ADVICE = "Inspect it with: oc describe csv {csv} -n {ns}; oc get pods -n {ns}."
 CSV_FAILURE_ADVICE["ComponentUnhealthy"] = (
@@ -58,9 +63,14 @@ CSV_FAILURE_ADVICE["InstallCheckFailed"] = (
 # Failed phases OLM keeps until someone changes something. Any other Failed phase may be one OLM leaves by itself
 # within about a second (ComponentUnhealthy, InstallCheckFailed "install timeout", then Pending NeedsReinstall), so a
 # wait confirms it on a later read before giving up. The OperatorGroup reasons are those OLM's Failed phase only
-# leaves once the OperatorGroup is fixed.
+# leaves once the OperatorGroup is fixed. OwnerConflict does not hold the phase but comes back: OLM sets it while
+# another CSV of the namespace owns one of the CRDs or APIServices outside the replacement chain, then its Failed
+# phase moves on to Pending NeedsReinstall and the next sync sets OwnerConflict again, a cycle of a few seconds that
+# only the other owner's removal ends (OLM v0.46.0 pkg/controller/operators/olm/operator.go, crdOwnerConflicts and
+# apiServiceOwnerConflicts).
 FAILURES_THAT_HOLD = frozenset(
     (
+        "OwnerConflict",
         "UnsupportedOperatorGroup",
         "TooManyOperatorGroups",
         "NoOperatorGroup",

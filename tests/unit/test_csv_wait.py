@@ -763,6 +763,22 @@ def test_a_failed_phase_olm_leaves_within_a_second_does_not_end_the_wait(cluster
     assert not timed_out and by_name(watches)["op"]["state"] == "succeeded"
 
 
+def test_an_owner_conflict_ends_the_wait_though_olm_cycles_through_reinstalls(cluster, clock):
+    ns = "shared-ns"
+    automatic_install(cluster, "op", ns, "op.v1", done_at=1e6)
+    # OLM v0.46: Pending -> Failed OwnerConflict -> Pending NeedsReinstall -> OwnerConflict again, every few seconds,
+    # for as long as another CSV of the namespace owns the CRD.
+    for start in range(3, 300, 3):
+        cluster.at(
+            float(start), csv_phase("op.v1", ns, "Failed", "OwnerConflict", "conflicting CRD owner in namespace")
+        )
+        cluster.at(start + 1.0, csv_phase("op.v1", ns, "Pending", "NeedsReinstall", "install is bad"))
+    watches, timed_out = wait(cluster, clock, [dict(name="op", namespace=ns)])
+    report = by_name(watches)["op"]
+    assert not timed_out and report["state"] == "failed" and clock.now < 10, (clock.now, report)
+    assert "conflicting CRD owner" in report["diagnosis"] and "customresourcedefinitions.owned" in report["diagnosis"]
+
+
 def test_a_transient_looking_failure_that_holds_ends_the_wait_once_confirmed(cluster, clock):
     ns = "stuck-ns"
     automatic_install(cluster, "op", ns, "op.v1", done_at=1e6)
