@@ -55,7 +55,8 @@ options:
       operator:
         description:
           - The component's OLM operator, as the C(rhoai.gpu_infra.olm_operator) role takes it (C(package),
-            C(namespace), C(subscription_name), C(channel), C(namespace_labels); other keys are ignored).
+            C(namespace), C(subscription_name), C(channel), C(namespace_labels), C(approval), C(starting_csv);
+            other keys are ignored).
           - "Checks C(<package> operator CSV Succeeded) and one C(Namespace <ns> labelled <key>=<value>) per
             namespace label."
           - With C(channel), a Subscription that follows another channel fails the CSV check too, even when its CSV

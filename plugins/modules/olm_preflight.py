@@ -147,8 +147,8 @@ notes:
   - Needs permission to get namespaces, to list C(operatorgroups) in the target namespace, C(subscriptions) and
     C(clusterserviceversions) (C(operators.coreos.com)) in every namespace, and C(packagemanifests)
     (C(packages.operators.coreos.com)) in the catalog's namespace.
-  - Makes at most six requests (seven when the package is missing from its catalog, to name the catalogs that carry
-    it); the CSVs are listed without OLM's copies (label selector C(!olm.copiedFrom)).
+  - For one operator, makes at most five requests (six when the package is missing from its catalog, to name the
+    catalogs that carry it); the CSVs are listed without OLM's copies (label selector C(!olm.copiedFrom)).
 seealso:
   - module: rhoai.gpu_infra.csv_wait
   - name: Operator Lifecycle Manager, OperatorGroups

@@ -30,7 +30,8 @@ description:
     C(--diff)) would hold its data. Apply Secrets with M(kubernetes.core.k8s) and C(no_log).
   - With I(remove), deletes, in the order given, the objects that carry the managed-by label and keeps every other
     one, returning what it removed, what it kept and why. A Namespace is kept too when it holds an object this same
-    call keeps (deleting the namespace would delete it).
+    call keeps, or one that someone else put there (as M(rhoai.gpu_infra.olm_remove) decides), since deleting the
+    namespace would delete it.
 author:
   - rhoai.gpu_infra contributors (@rhoai-gpu-infra)
 extends_documentation_fragment:
@@ -104,7 +105,8 @@ options:
     type: int
     default: 300
 notes:
-  - Needs permission to get the kinds concerned and, with I(remove), to delete them.
+  - Needs permission to get the kinds concerned and, with I(remove), to delete them and, for a Namespace, to list
+    the objects in it that M(rhoai.gpu_infra.olm_remove) names.
   - An object whose kind is not served (CRD not installed) is reported as absent by I(remove).
 seealso:
   - module: kubernetes.core.k8s
