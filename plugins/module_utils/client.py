@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import sys
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -162,6 +163,13 @@ class K8s(object):
         except ResourceNotFoundError:
             return False
 
+    def resource_name(self, api_version, kind):
+        """The resource name (plural) of ``kind``, or None when the API server does not serve it."""
+        try:
+            return self._resource(api_version, kind).name
+        except ResourceNotFoundError:
+            return None
+
     def get(self, api_version, kind, name, namespace=None):
         """Return the object, or None when it (or its kind) does not exist."""
         try:
@@ -245,6 +253,22 @@ class K8s(object):
             return "(no log: {0} {1})".format(exc.status, exc.reason)
 
 
+def missing_kubernetes_message(python, cause):
+    """Expected, found and what to do when the Python that runs the modules lacks the kubernetes library.
+
+    An inventory that names localhost makes Ansible discover an interpreter (often the system's python3) instead of
+    using the one that runs ansible-playbook, which is where the requirements were installed.
+    """
+    return (
+        "Expected the Python library kubernetes (this collection's requirements.txt: kubernetes, jmespath, boto3) in "
+        "{0}, the Python that runs this collection's modules; found: {1}. Install them there ('{0} -m pip install -r "
+        "requirements.txt', the file at the root of the installed rhoai.gpu_infra collection), or run the modules with "
+        "the Python that has them: an inventory that names localhost makes Ansible pick a Python of its own, so give "
+        'localhost ansible_python_interpreter="{{{{ ansible_playbook_python }}}}" (the Python that runs '
+        "ansible-playbook) or the path of a Python with those libraries.".format(python, cause)
+    )
+
+
 def get_k8s(module, request_timeout=DEFAULT_REQUEST_TIMEOUT, retries=None):
     """Build the facade from an AnsibleModule's auth options (kubernetes.core's), failing the module with a usable
     message.
@@ -253,7 +277,10 @@ def get_k8s(module, request_timeout=DEFAULT_REQUEST_TIMEOUT, retries=None):
     and keeps a deadline passes False, so that one call never takes longer than ``request_timeout``.
     """
     if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+        module.fail_json(
+            msg=missing_kubernetes_message(sys.executable, KUBERNETES_IMPORT_ERROR.strip().splitlines()[-1]),
+            exception=KUBERNETES_IMPORT_ERROR,
+        )
     if not HAS_K8S_CORE:
         module.fail_json(msg=missing_required_lib("the kubernetes.core collection"), exception=K8S_CORE_IMPORT_ERROR)
     try:

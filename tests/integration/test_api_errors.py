@@ -39,9 +39,15 @@ PLAY = """
         operator: {component: nfd, package: nfd, channel: stable, source: redhat-operators, namespace: openshift-nfd}
       ignore_errors: true
       register: preflight
+    - name: Read the version and check the permissions of a run
+      rhoai.gpu_infra.cluster_access:
+        operators: [{component: nfd, namespace: openshift-nfd}]
+      ignore_errors: true
+      register: access
     - name: Keep what each said
       ansible.builtin.copy:
-        content: "{{ {'wait': wait.msg, 'nodes': nodes.msg, 'preflight': preflight.msg} | to_json }}"
+        content: >-
+          {{ {'wait': wait.msg, 'nodes': nodes.msg, 'preflight': preflight.msg, 'access': access.msg} | to_json }}
         dest: "{{ said_file }}"
         mode: "0600"
 """
@@ -109,3 +115,48 @@ def test_missing_permissions_fail_at_once_naming_what_is_needed(bed, playbook, t
     assert_clear(run, seconds, token)
     for module, text in said(tmp_path).items():
         assert "403" in text and "lack permission" in text and "oc auth can-i" in text, (module, text)
+
+
+def test_a_login_that_may_only_read_is_refused_by_site_before_anything_changes(bed, playbook, tmp_path):
+    sim, cluster, token = bed
+    rbac = client.RbacAuthorizationV1Api(sim.api_client)
+    core = client.CoreV1Api(sim.api_client)
+    name = "api-errors-test-read-all"
+    rbac.create_cluster_role(
+        {"metadata": {"name": name}, "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list"]}]}
+    )
+    rbac.create_cluster_role_binding(
+        {
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": [{"kind": "ServiceAccount", "name": SA, "namespace": NAMESPACE}],
+        }
+    )
+    try:
+        ca = tmp_path / "ca.crt"
+        ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
+        run = playbook(
+            "site.yml",
+            tmp_path / "no-kubeconfig",
+            extra_vars={"gpu_infra_components": ["cert_manager", "nfd"]},
+            env={
+                "K8S_AUTH_KUBECONFIG": "",
+                "K8S_AUTH_HOST": cluster["server"],
+                "K8S_AUTH_API_KEY": token,
+                "K8S_AUTH_SSL_CA_CERT": str(ca),
+            },
+        )
+    finally:
+        rbac.delete_cluster_role_binding(name)
+        rbac.delete_cluster_role(name)
+    text = " ".join(run.stdout.replace("''", "'").split())
+    assert run.rc == 2, run
+    assert (
+        "found that system:serviceaccount:{0}:{1} may not: create, patch namespaces (cluster-wide); create, patch "
+        "operatorgroups.operators.coreos.com (in namespaces cert-manager-operator, openshift-nfd)".format(NAMESPACE, SA)
+    ) in text, run
+    assert "create, patch nodefeaturediscoveries.nfd.openshift.io (in namespace openshift-nfd)" in text, run
+    assert "-z {0} -n {1}".format(SA, NAMESPACE) in text and "Nothing was changed." in text, run
+    assert "Traceback" not in run.stdout + run.stderr and token not in run.stdout + run.stderr
+    names = {ns.metadata.name for ns in core.list_namespace().items}
+    assert not {"openshift-nfd", "cert-manager-operator"} & names

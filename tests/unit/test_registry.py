@@ -83,7 +83,7 @@ def test_playbooks_refuse_a_boolean_they_cannot_read_or_a_timeout_below_one_befo
     run = playbook(name, tmp_path / "no-kubeconfig", extra_vars=extra_vars)
     message = " ".join(run.stdout.replace("''", "'").split())
     assert run.rc == 2 and needle in message, run
-    assert "Read ClusterVersion" not in run.stdout
+    assert "Read the OpenShift version" not in run.stdout
 
 
 @pytest.mark.parametrize("playbook", ["site.yml", "verify.yml", "teardown.yml", "diagnose.yml"])
