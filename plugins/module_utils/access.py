@@ -36,19 +36,18 @@ def _stub(obj):
     return (obj.get("apiVersion") or "", obj.get("kind") or "", (obj.get("metadata") or {}).get("namespace") or "")
 
 
-def wanted(operators, objects, verbs, reads=()):
+def wanted(namespaces, objects, verbs, reads=()):
     """(api_version, kind, namespace, verbs) of every object a run may write and every kind it reads after its first
     write, in order, once each (namespace empty: cluster-wide).
 
-    ``operators`` are olm_operator dicts (their Namespace, OperatorGroup and Subscription are written); ``objects``
+    ``namespaces`` are those of the operators (their Namespace, OperatorGroup and Subscription are written); ``objects``
     (written) and ``reads`` (read with get and list) are objects or stubs with apiVersion, kind and
     metadata.namespace.
     """
     out = []
-    if operators:
+    if namespaces:
         out.append(("v1", "Namespace", ""))
-    for op in operators:
-        ns = op.get("namespace") or ""
+    for ns in namespaces:
         out.append(("operators.coreos.com/v1", "OperatorGroup", ns))
         out.append(("operators.coreos.com/v1alpha1", "Subscription", ns))
     items = [(*stub, tuple(verbs)) for stub in out + [_stub(obj) for obj in objects]]

@@ -2,7 +2,8 @@
 # Copyright (c) rhoai.gpu_infra contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What counts as a credential, and its redaction from API objects and text: one implementation for the evidence
-diagnose collects (evidence.py) and the ``diagnose_redact`` filter.
+diagnose collects (evidence.py), the ``diagnose_redact`` filter, and the refusal of literal credentials in a
+Subscription's ``spec.config`` (the ``literal_credentials`` filter).
 
 Pure, and importing nothing but ``re``: a task that uses any filter of this collection imports every filter file in
 its own worker process, so what the filters import is paid by each such task (the kubernetes client, about 0.25 s).
@@ -68,6 +69,14 @@ _NAME = re.compile(r"""(?P<q>["']?)(?P<name>[A-Za-z][A-Za-z0-9_.-]*)(?P=q)[ \t]*
 # The value is not a YAML block or flow start ("token: |", "secret: {name: x}").
 _VALUE = re.compile(r""""[^"\n]*"|'[^'\n]*'|[^\s"',;{}\[\]|>][^\s"',;}\]]*""")
 _FLAG = re.compile(r"^--?(?P<name>[A-Za-z][A-Za-z0-9_.-]*)$")
+
+# A refusal costs a run where a redaction costs a hidden value, so a literal env value is not refused for its name alone
+# when the value cannot be a credential: empty, a YAML boolean word or a number (ENABLE_AUTH=true, TOKEN_TTL=3600)...
+_NOT_A_CREDENTIAL = re.compile(r"(?i)\s*(?:true|false|yes|no|on|off|[+-]?[0-9]+(?:\.[0-9]+)?)?\s*")
+# ... or when the name says the value points at the credential: a Secret's name or a file (the cert-manager Operator's
+# CLOUD_CREDENTIALS_SECRET_NAME, DB_PASSWORD_FILE), or it is an image override (RELATED_IMAGE_*, the operator-framework
+# convention for operand images, such as RELATED_IMAGE_AUTHORINO).
+_REFERENCE_ENV_NAME = re.compile(r"(?i)^RELATED_IMAGE_|(?:^|_)(?:NAME|FILE|PATH|DIR)$")
 
 # Keys whose whole value is dropped: managedFields and last-applied-configuration can hold anything ever applied.
 _DROPPED_KEYS = ("managedFields",)
@@ -188,3 +197,32 @@ def redact(obj):
         for key in ("data", "stringData"):
             result.pop(key, None)
     return result
+
+
+def literal_env_credentials(config):
+    """The env entries of a Subscription's ``spec.config`` (or a container's) whose literal ``value`` is a credential,
+    as ``(name, reason)`` pairs in their order; ``reason`` is ``"name"`` or ``"value"``.
+
+    ``"value"``: the value holds what ``redact_text`` hides (a password in a URL, a JWT, an AWS access key ID, a known
+    token shape, a ``password=`` assignment, a private key), whatever the name. ``"name"``: the name looks like a
+    credential's (``SECRET_ENV_NAME``, whose values diagnose hides) and the value is not empty, a boolean word or a
+    number, and the name does not end in ``_NAME``, ``_FILE``, ``_PATH`` or ``_DIR`` (a reference to a credential) or
+    start with ``RELATED_IMAGE_`` (an operand image).
+    Entries that take their value from ``valueFrom`` or ``envFrom`` are references and never found.
+    """
+    env = config.get("env") if isinstance(config, dict) else None
+    found = []
+    for index, var in enumerate(env if isinstance(env, list) else []):
+        if not isinstance(var, dict) or var.get("value") is None or isinstance(var.get("value"), (bool, int, float)):
+            continue
+        name = str(var.get("name") or "#{0}".format(index))
+        value = var["value"] if isinstance(var["value"], str) else str(var["value"])
+        if (
+            SECRET_ENV_NAME.search(name)
+            and not _REFERENCE_ENV_NAME.search(name)
+            and not _NOT_A_CREDENTIAL.fullmatch(value)
+        ):
+            found.append((name, "name"))
+        elif redact_text(value) != value:
+            found.append((name, "value"))
+    return found

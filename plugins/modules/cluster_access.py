@@ -27,12 +27,13 @@ description:
 author:
   - rhoai.gpu_infra contributors (@rhoai-gpu-infra)
 options:
-  operators:
+  namespaces:
     description:
-      - The olm_operator dictionaries of the operators the run installs (only C(namespace) is read); each needs its
-        Namespace, OperatorGroup and Subscription written.
+      - The namespaces of the operators the run installs; each needs its Namespace, OperatorGroup and Subscription
+        written. Names only, since a Subscription's config does not belong in this module's arguments, which C(-v)
+        prints and AWX/AAP keep as job events.
     type: list
-    elements: dict
+    elements: str
     default: []
   objects:
     description:
@@ -77,7 +78,7 @@ seealso:
 EXAMPLES = r"""
 - name: Read the OpenShift version and check the permissions of the run
   rhoai.gpu_infra.cluster_access:
-    operators: "{{ [__nfd_olm_operator] }}"
+    namespaces: ["{{ __nfd_olm_operator.namespace }}"]
     objects: "{{ __nfd_operands }}"
     purpose: site.yml for nfd
   register: access
@@ -119,7 +120,7 @@ NEEDS = "get ClusterVersions (config.openshift.io) and create SelfSubjectAccessR
 
 def main(k8s_factory=get_k8s):
     argument_spec = dict(
-        operators=dict(type="list", elements="dict", default=[]),
+        namespaces=dict(type="list", elements="str", default=[]),
         objects=dict(type="list", elements="dict", default=[]),
         verbs=dict(type="list", elements="str", default=["create", "patch"]),
         reads=dict(type="list", elements="dict", default=[]),
@@ -134,7 +135,7 @@ def main(k8s_factory=get_k8s):
     try:
         cv = k8s.get("config.openshift.io/v1", "ClusterVersion", "version") or {}
         version = ((cv.get("status") or {}).get("desired") or {}).get("version") or ""
-        items = access.wanted(params["operators"], params["objects"], params["verbs"], params["reads"])
+        items = access.wanted(params["namespaces"], params["objects"], params["verbs"], params["reads"])
         missing = access.denied(k8s, items, trace)
     except Exception as exc:  # an API error is the cluster's or the login's; anything else is a bug of this module
         if not is_api_error(exc):

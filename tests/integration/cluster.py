@@ -131,11 +131,11 @@ def settled_versions(sim, concerned, quiet=5.0, timeout=120, cluster_kinds=()):
         last = now
 
 
-def assert_refused_before_any_change(playbook, sim, extra, expected, concerned):
+def assert_refused_before_any_change(playbook, sim, extra, expected, concerned, *, extra_args=()):
     """Run site.yml and assert that it failed in the preflight, saying each of `expected` and "Nothing was changed.",
-    and that no object in the namespaces `concerned` changed and none of them was created."""
+    and that no object in the namespaces `concerned` changed and none of them was created. Returns the run."""
     before = settled_versions(sim, concerned)
-    run = playbook("site.yml", sim.kubeconfig, extra_vars=extra)
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=extra, extra_args=extra_args)
     assert run.rc != 0, run
     # the output callback folds long messages: compare with runs of whitespace made one space
     output = " ".join(run.stdout.split())
@@ -148,4 +148,5 @@ def assert_refused_before_any_change(playbook, sim, extra, expected, concerned):
     assert not changed and not added, (changed, added)
     # the preflight failed: no task after it ran
     assert "Apply the Namespace, OperatorGroup and Subscription of every enabled operator" not in run.stdout, run
+    return run
     return run

@@ -41,7 +41,7 @@ PLAY = """
       register: preflight
     - name: Read the version and check the permissions of a run
       rhoai.gpu_infra.cluster_access:
-        operators: [{component: nfd, namespace: openshift-nfd}]
+        namespaces: [openshift-nfd]
       ignore_errors: true
       register: access
     - name: Keep what each said

@@ -2,6 +2,8 @@
 made are adopted only when they equal what would be applied, and teardown leaves them in place. On one private test
 bed (real kube-apiserver and OLM v0.46.0; the operators themselves are simulated), in file order:
 
+a literal credential in a Subscription config (NFD's, Connectivity Link's) is refused before anything, also in check
+mode, and its value is nowhere in the -vvv output;
 a channel that does not exist for the GPU operator is refused before NFD (earlier in the list) is subscribed; a
 foreign OperatorGroup in the LWS namespace and a Subscription of NFD in another namespace are refused; an unlabelled
 Subscription in a namespace an earlier version of the collection created counts as ours; a CSV of NFD applied by hand
@@ -99,6 +101,38 @@ def wait_installed(sim, ns, name):
         sim, "rhoai.gpu_infra.csv_wait", {"subscriptions": [{"name": name, "namespace": ns}], "timeout": 300}
     )
     assert proc.returncode == 0, proc.stdout
+
+
+def test_a_literal_credential_in_a_subscription_config_is_refused_before_anything_and_never_printed(sim, playbook):
+    aws_secret, proxy_password = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "pr0xy-s3cret-Pa55"
+    extra = components(
+        "cert_manager",
+        "nfd",
+        "authorino",
+        nfd_subscription_config={
+            "env": [
+                {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}},
+                {"name": "AWS_SECRET_ACCESS_KEY", "value": aws_secret},
+            ]
+        },
+        connectivity_link_subscription_config={
+            "env": [{"name": "HTTPS_PROXY", "value": "http://proxyuser:" + proxy_password + "@proxy.example:3128"}]
+        },
+    )
+    expected = [
+        "found a literal value in nfd_subscription_config env AWS_SECRET_ACCESS_KEY (its name looks like",
+        "; connectivity_link_subscription_config env HTTPS_PROXY (its value looks like a credential",
+        "valueFrom.secretKeyRef",
+    ]
+    concerned = [CM_NS, NFD_NS, "kuadrant-system"]
+    for check in (False, True):
+        args = ["-vvv"] + (["--check"] if check else [])
+        run = assert_refused_before_any_change(playbook, sim, extra, expected, concerned, extra_args=args)
+        # refused before the first module call: not even the API was read
+        assert "TASK [Read the OpenShift version and check that the credentials" not in run.stdout, run
+        assert "DB_PASSWORD" not in run.stdout, run
+        for secret in (aws_secret, proxy_password):
+            assert secret not in run.stdout + run.stderr, (check, run)
 
 
 def test_a_channel_that_does_not_exist_is_refused_before_an_earlier_component_is_subscribed(sim, cluster, playbook):

@@ -15,7 +15,7 @@ from .module_main import run_main
 ROOT = Path(__file__).resolve().parents[2]
 
 SERVED = {("v1", "Namespace"): "namespaces", ("operators.coreos.com/v1alpha1", "Subscription"): "subscriptions"}
-NFD = {"component": "nfd", "namespace": "openshift-nfd"}
+NFD = "openshift-nfd"
 OPERAND = {
     "apiVersion": "nfd.openshift.io/v1",
     "kind": "NodeFeatureDiscovery",
@@ -95,7 +95,7 @@ def test_plurals_of_the_kinds_the_collection_writes():
 
 
 def test_the_refusal_says_who_what_and_how_to_grant_it():
-    items = access.wanted([NFD, {"namespace": "openshift-serverless"}], [], ["create"])
+    items = access.wanted([NFD, "openshift-serverless"], [], ["create"])
     missing = access.denied(Reviewer(), items)
     text = access.message("site.yml with nfd", "system:serviceaccount:ci:deployer", missing)
     assert text == (
@@ -116,7 +116,7 @@ def test_the_module_refuses_before_anything_changes(monkeypatch):
     result = run_main(
         monkeypatch,
         lambda: cluster_access.main(k8s_factory=lambda module: k8s),
-        {"operators": [NFD], "objects": [OPERAND], "reads": [CRD], "purpose": "site.yml with nfd"},
+        {"namespaces": [NFD], "objects": [OPERAND], "reads": [CRD], "purpose": "site.yml with nfd"},
     )
     assert result["failed"]
     assert result["version"] == "4.20.3"
