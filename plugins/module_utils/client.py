@@ -260,7 +260,7 @@ def missing_kubernetes_message(python, cause):
     using the one that runs ansible-playbook, which is where the requirements were installed.
     """
     return (
-        "Expected the Python library kubernetes (this collection's requirements.txt: kubernetes, jmespath, boto3) in "
+        "Expected the Python library kubernetes (this collection's requirements.txt: kubernetes, boto3) in "
         "{0}, the Python that runs this collection's modules; found: {1}. Install them there ('{0} -m pip install -r "
         "requirements.txt', the file at the root of the installed rhoai.gpu_infra collection), or run the modules with "
         "the Python that has them: an inventory that names localhost makes Ansible pick a Python of its own, so give "
