@@ -33,6 +33,14 @@ TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 # The AWS machine controller writes these from the instance type; copied from a worker they would describe the
 # wrong machine. The autoscaler annotations belong to the worker's MachineAutoscaler, not to the clone.
+# The capacity.cluster-autoscaler.kubernetes.io/ ones are what a MachineAutoscaler leaves on an autoscaled worker: its
+# controller copies them from the machine.openshift.io/ ones only where absent, and the autoscaler prefers them, so a
+# copied cpu/memory/gpu-count would make a scale from zero plan with the worker's size (openshift/
+# cluster-autoscaler-operator release-4.20 pkg/controller/machineautoscaler/machinetarget.go
+# checkScaleFromZeroAnnotations; openshift/kubernetes-autoscaler release-4.20
+# cluster-autoscaler/cloudprovider/clusterapi/clusterapi_utils.go parseCPUCapacity). The capacity labels annotation
+# stays: the AWS controller merges kubernetes.io/arch into it and keeps the other labels.
+CAPACITY_ANNOTATION_PREFIX = "capacity.cluster-autoscaler.kubernetes.io/"
 DROPPED_ANNOTATIONS = (
     "machine.openshift.io/GPU",
     "machine.openshift.io/vCPU",
@@ -41,6 +49,12 @@ DROPPED_ANNOTATIONS = (
     "kubectl.kubernetes.io/last-applied-configuration",
     AUTOSCALER_ANNOTATION_PREFIX + "min-size",
     AUTOSCALER_ANNOTATION_PREFIX + "max-size",
+    CAPACITY_ANNOTATION_PREFIX + "cpu",
+    CAPACITY_ANNOTATION_PREFIX + "memory",
+    CAPACITY_ANNOTATION_PREFIX + "gpu-count",
+    CAPACITY_ANNOTATION_PREFIX + "gpu-type",
+    CAPACITY_ANNOTATION_PREFIX + "maxPods",
+    CAPACITY_ANNOTATION_PREFIX + "ephemeral-disk",
 )
 DROPPED_METADATA = (
     "uid",
@@ -364,10 +378,20 @@ def build_gpu_machineset(template, infra_id, pool, current=None, autoscaled=Fals
         provider["placement"]["availabilityZone"] = zone
         provider["subnet"] = _subnet_for_zone(provider.get("subnet"), old_zone, zone, template["metadata"]["name"])
     if pool.get("root_volume_size"):
-        devices = provider.get("blockDevices") or [{}]
-        devices[0].setdefault("ebs", {})["volumeSize"] = pool["root_volume_size"]
-        provider["blockDevices"] = devices
+        _set_root_volume_size(provider, pool["root_volume_size"])
     return _without_nulls(ms)
+
+
+def _set_root_volume_size(provider, size):
+    """The root volume is the one entry without deviceName; named entries are extra volumes (openshift/
+    machine-api-provider-aws release-4.20 pkg/actuators/machine/instances.go getBlockDeviceMappings)."""
+    devices = provider.get("blockDevices") or []
+    root = next((d for d in devices if not d.get("deviceName")), None)
+    if root is None:
+        root = {}
+        devices.append(root)
+    root.setdefault("ebs", {})["volumeSize"] = size
+    provider["blockDevices"] = devices
 
 
 def _without_nulls(value):
@@ -442,7 +466,13 @@ def aws_preflight(ec2, quotas, requests):
     # G/VT is selected here rather than with an instance-type wildcard filter, which not every EC2 endpoint honours.
     for page in paginator.paginate(Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}]):
         for reservation in page.get("Reservations", []):
-            running.extend(i["InstanceType"] for i in reservation.get("Instances", []) if is_g_or_vt(i["InstanceType"]))
+            # Spot Instances count against the "All G and VT Spot Instance Requests" quota, not this On-Demand one
+            # (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-limits.html).
+            running.extend(
+                i["InstanceType"]
+                for i in reservation.get("Instances", [])
+                if is_g_or_vt(i["InstanceType"]) and i.get("InstanceLifecycle") != "spot"
+            )
 
     vcpus_of = {t: row["vcpus"] for t, row in INSTANCE_TYPES.items()}
     unknown = sorted(set(running) - set(vcpus_of))

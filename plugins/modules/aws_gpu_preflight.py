@@ -18,7 +18,8 @@ description:
     a missing offering or quota fails in seconds instead of leaving Machines in C(Failed) or C(Provisioning).
   - Each instance type must be offered in its availability zone (C(ec2:DescribeInstanceTypeOfferings)).
   - The "Running On-Demand G and VT instances" vCPU quota (Service Quotas C(ec2) C(L-DB2E81BA)) minus the vCPUs of
-    the G and VT instances already pending or running must leave room for the requested instances. The quota is often
+    the On-Demand G and VT instances already pending or running (Spot Instances have their own quota) must leave room
+    for the requested instances. The quota is often
     64 vCPUs, which one g6.4xlarge plus one g6.12xlarge already use up.
   - When the quota cannot be read (no C(servicequotas:GetServiceQuota) permission) the quota check is skipped with a
     warning; the offering check still runs.
@@ -99,7 +100,8 @@ quota_vcpus:
   returned: always
   type: int
 running_vcpus:
-  description: vCPUs of G and VT instances already pending or running in the region.
+  description: vCPUs of On-Demand G and VT instances already pending or running in the region (Spot Instances are not
+    counted).
   returned: always
   type: int
 requested_vcpus:

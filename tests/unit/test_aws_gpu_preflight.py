@@ -86,6 +86,18 @@ def test_running_gpu_instances_leave_too_little_quota(aws, capsys):
     assert "need 64 vCPUs" in result["msg"] and "leaving 60" in result["msg"] and "L-DB2E81BA" in result["msg"]
 
 
+def test_running_spot_gpu_instances_do_not_use_the_on_demand_quota(aws, capsys):
+    # Spot Instances have their own quota (All G and VT Spot Instance Requests).
+    ec2, _ = aws
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(
+        ImageId=image, InstanceType="g5.xlarge", MinCount=1, MaxCount=1, InstanceMarketOptions={"MarketType": "spot"}
+    )
+    result = run(capsys, instance_types=DESIGN_POOLS)
+    assert result["rc"] == 0 and not result.get("failed"), result
+    assert result["running_vcpus"] == 0
+
+
 def test_count_multiplies_vcpus_and_fail_on_problem_false_only_reports(aws, capsys):
     pools = [{"instance_type": "g6.12xlarge", "zone": "us-east-2a", "count": 2}]
     result = run(capsys, instance_types=pools, fail_on_problem=False)

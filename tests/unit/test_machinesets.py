@@ -58,10 +58,16 @@ def worker(infra=INFRA, zone="us-east-2a", subnet=None, **extra_meta):
                             "kind": "AWSMachineProviderConfig",
                             "ami": {"id": "ami-0abc"},
                             "blockDevices": [{"ebs": {"encrypted": True, "volumeSize": 120, "volumeType": "gp3"}}],
+                            "credentialsSecret": {"name": "aws-cloud-credentials"},
+                            "deviceIndex": 0,
                             "iamInstanceProfile": {"id": infra + "-worker-profile"},
                             "instanceType": "m6i.xlarge",
+                            "metadataServiceOptions": {},
                             "placement": {"availabilityZone": zone, "region": "us-east-2"},
-                            "securityGroups": [{"filters": [{"name": "tag:Name", "values": [infra + "-node"]}]}],
+                            "securityGroups": [
+                                {"filters": [{"name": "tag:Name", "values": [infra + "-node"]}]},
+                                {"filters": [{"name": "tag:Name", "values": [infra + "-lb"]}]},
+                            ],
                             "subnet": subnet
                             or {"filters": [{"name": "tag:Name", "values": [infra + "-subnet-private-" + zone]}]},
                             "tags": [{"name": "kubernetes.io/cluster/" + infra, "value": "owned"}],
@@ -118,7 +124,18 @@ def test_copies_installer_fields_and_drops_server_fields():
     }
     value = provider(ms)
     original = provider(worker())
-    for key in ("ami", "iamInstanceProfile", "securityGroups", "subnet", "tags", "userDataSecret", "blockDevices"):
+    for key in (
+        "ami",
+        "iamInstanceProfile",
+        "securityGroups",
+        "subnet",
+        "tags",
+        "userDataSecret",
+        "blockDevices",
+        "credentialsSecret",
+        "metadataServiceOptions",
+        "deviceIndex",
+    ):
         assert value[key] == original[key]
 
 
@@ -156,6 +173,42 @@ def test_pool_options():
     assert tspec(ms)["metadata"]["labels"]["cluster-api/accelerator"] == "l4"
     assert {"key": "dedicated", "value": "llm", "effect": "NoExecute"} in tspec(ms)["taints"]
     assert provider(ms)["blockDevices"][0]["ebs"] == {"encrypted": True, "volumeSize": 300, "volumeType": "gp3"}
+
+
+def test_root_volume_size_sizes_the_root_device_not_the_first_entry():
+    # The AWS provider takes the entry without deviceName as the root volume; named entries are extra volumes.
+    tmpl = worker()
+    data = {"deviceName": "/dev/xvdb", "ebs": {"volumeSize": 500, "volumeType": "gp3"}}
+    root = {"ebs": {"encrypted": True, "volumeSize": 120, "volumeType": "gp3"}}
+    provider(tmpl)["blockDevices"] = [data, root]
+    devices = provider(build(tmpl, pool={"instance_type": "g6.4xlarge", "root_volume_size": 300}))["blockDevices"]
+    assert devices == [data, dict(root, ebs=dict(root["ebs"], volumeSize=300))]
+
+
+def test_root_volume_size_adds_a_root_device_when_only_named_ones_exist():
+    tmpl = worker()
+    data = {"deviceName": "/dev/xvdb", "ebs": {"volumeSize": 500}}
+    provider(tmpl)["blockDevices"] = [data]
+    devices = provider(build(tmpl, pool={"instance_type": "g6.4xlarge", "root_volume_size": 300}))["blockDevices"]
+    assert devices == [data, {"ebs": {"volumeSize": 300}}]
+
+
+def test_capacity_annotations_of_an_autoscaled_worker_are_not_copied():
+    # What a MachineAutoscaler leaves on the worker it targets: copies of the machine.openshift.io/ capacity, which the
+    # cluster autoscaler reads first, so the GPU pool would scale from zero as if it were the worker's size.
+    capacity = {
+        "capacity.cluster-autoscaler.kubernetes.io/cpu": "4",
+        "capacity.cluster-autoscaler.kubernetes.io/memory": "16Gi",
+        "capacity.cluster-autoscaler.kubernetes.io/gpu-count": "0",
+        "capacity.cluster-autoscaler.kubernetes.io/gpu-type": "",
+        "capacity.cluster-autoscaler.kubernetes.io/maxPods": "250",
+        "capacity.cluster-autoscaler.kubernetes.io/ephemeral-disk": "120Gi",
+    }
+    tmpl = worker()
+    tmpl["metadata"]["annotations"].update(capacity)
+    annotations = build(tmpl)["metadata"]["annotations"]
+    assert not set(capacity) & set(annotations)
+    assert annotations == {"capacity.cluster-autoscaler.kubernetes.io/labels": "kubernetes.io/arch=amd64"}
 
 
 def test_keeps_existing_node_labels_and_taints_without_duplicates():
