@@ -132,6 +132,21 @@ def _provider_value(machineset):
     ) or {}
 
 
+# Arm64 workers of a multi-architecture cluster: their AMI cannot boot a G6 (x86_64) instance. The AWS MachineSet
+# controller writes the architecture into the capacity labels annotation (openshift/machine-api-provider-aws
+# release-4.20 pkg/actuators/machineset/controller.go); before it has, an AWS Graviton instance family (a "g" after the
+# generation digit: m6g, c7gn, r8gd, t4g, im4gn; or a1) says the same.
+ARCH_LABELS_ANNOTATION = "capacity.cluster-autoscaler.kubernetes.io/labels"
+_GRAVITON_FAMILY = re.compile(r"^(?:a1|[a-z]+[0-9]+g[a-z-]*)\.")
+
+
+def is_arm64(machineset):
+    labels = ((machineset.get("metadata") or {}).get("annotations") or {}).get(ARCH_LABELS_ANNOTATION) or ""
+    if "kubernetes.io/arch=" in labels:
+        return "kubernetes.io/arch=arm64" in labels
+    return bool(_GRAVITON_FAMILY.match(str(_provider_value(machineset).get("instanceType") or "")))
+
+
 def template_zone(machineset):
     return (_provider_value(machineset).get("placement") or {}).get("availabilityZone")
 
@@ -524,7 +539,7 @@ def _infrastructure(infrastructure):
 
 
 def _workers(machinesets, infra_id):
-    """The cluster's own worker MachineSets, by zone and then name (the first is the default template)."""
+    """The cluster's own x86_64 worker MachineSets, by zone and then name (the first is the default template)."""
     workers = [
         ms
         for ms in machinesets
@@ -532,6 +547,16 @@ def _workers(machinesets, infra_id):
         and _labels((ms.get("spec") or {}).get("template") or {}).get(CLUSTER_LABEL) == infra_id
         and [_labels(ms["spec"]["template"]).get(label) for label in ROLE_LABELS] == ["worker", "worker"]
     ]
+    arm64 = sorted(ms["metadata"]["name"] for ms in workers if is_arm64(ms))
+    if arm64 and len(arm64) == len(workers):
+        raise _error(
+            "an x86_64 worker MachineSet of cluster {0} to clone (G6 instances are x86_64, and a clone keeps its "
+            "template's AMI)".format(infra_id),
+            "only arm64 ones: {0}".format(", ".join(arm64)),
+            "Add an x86_64 worker MachineSet to the cluster (multi-architecture compute), then re-run. Nothing was "
+            "changed.",
+        )
+    workers = [ms for ms in workers if not is_arm64(ms)]
     if not workers:
         raise _error(
             "at least one worker MachineSet of cluster {0} in {1} to clone (AMI, subnet, security groups and IAM "

@@ -256,3 +256,27 @@ def test_pools_are_required_to_plan_what_to_apply(monkeypatch):
     result = run_main(monkeypatch, main, {})
     assert result["failed"] and "pools" in result["msg"]
     assert "found null" in run(monkeypatch, Fake(), pools=None)["msg"]
+
+
+def arm64_worker(zone, by="annotation"):
+    ms = worker(zone=zone)
+    ms["metadata"]["name"] = ms["metadata"]["name"].replace("worker", "worker-arm")
+    if by == "annotation":
+        ms["metadata"]["annotations"]["capacity.cluster-autoscaler.kubernetes.io/labels"] = "kubernetes.io/arch=arm64"
+    else:
+        del ms["metadata"]["annotations"]["capacity.cluster-autoscaler.kubernetes.io/labels"]
+        ms["spec"]["template"]["spec"]["providerSpec"]["value"]["instanceType"] = "m7gd.xlarge"
+    ms["spec"]["template"]["spec"]["providerSpec"]["value"]["ami"] = {"id": "ami-arm64"}
+    return ms
+
+
+@pytest.mark.parametrize("by", ["annotation", "instance family"])
+def test_an_arm64_worker_of_a_multi_architecture_cluster_is_never_the_template(monkeypatch, by):
+    # sorted first (zone us-east-2a before us-east-2b): without the check it would be the template of every pool
+    fake = Fake(machinesets=[arm64_worker("us-east-2a", by), worker(zone="us-east-2b")])
+    result = run(monkeypatch, fake)
+    amis = {ms["spec"]["template"]["spec"]["providerSpec"]["value"]["ami"]["id"] for ms in result["machinesets"]}
+    assert amis == {"ami-0abc"}, result
+    only_arm = run(monkeypatch, Fake(machinesets=[arm64_worker("us-east-2a", by)]))
+    assert only_arm["failed"] and "an x86_64 worker MachineSet" in only_arm["msg"], only_arm
+    assert "only arm64 ones: " + INFRA + "-worker-arm-us-east-2a" in only_arm["msg"], only_arm
