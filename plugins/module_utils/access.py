@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import ownership
+
 REVIEW_API = "authorization.k8s.io/v1"
 WHOAMI_API = "authentication.k8s.io/v1"
 
@@ -31,34 +33,87 @@ def guess_plural(kind):
 
 READ_VERBS = ("get", "list")
 
+# What olm_remove reads and changes of one operator install, by kind: (api_version, kind, in the install's namespace
+# (else cluster-wide), verbs). Its CSVs are labelled (patch) before the Subscription goes; every deletion is read
+# first and waited for with get; the namespace's content is listed before it goes (CONTENT_KINDS, added for every
+# Namespace deleted). A unit test runs olm_remove against a client that records each call and holds it to this.
+OLM_REMOVAL = (
+    ("operators.coreos.com/v1alpha1", "Subscription", True, ("get", "delete")),
+    ("operators.coreos.com/v1alpha1", "ClusterServiceVersion", True, ("get", "list", "patch", "delete")),
+    ("operators.coreos.com/v1", "Operator", False, ("get", "delete")),
+    ("operators.coreos.com/v1", "OperatorGroup", True, ("get", "list", "delete")),
+    ("v1", "Namespace", False, ("get", "delete")),
+)
+CRD_REMOVAL = ("apiextensions.k8s.io/v1", "CustomResourceDefinition", False, ("get", "delete"))
+# What is listed in a namespace before it is deleted, to keep it when someone else put something there
+# (ownership.foreign_in); the same list, so that the check cannot drift from what is read.
+CONTENT_KINDS = ownership.CONTENT_KINDS
 
-def _stub(obj):
-    return (obj.get("apiVersion") or "", obj.get("kind") or "", (obj.get("metadata") or {}).get("namespace") or "")
+
+def _stub(obj, verbs):
+    """(api_version, kind, namespace, verbs) of an object, a stub of one (apiVersion, kind, metadata.namespace) or a
+    reference (api_version, kind, namespace) as owned_objects takes it; its own ``verbs`` win over ``verbs``."""
+    meta = obj.get("metadata") or {}
+    return (
+        obj.get("apiVersion") or obj.get("api_version") or "",
+        obj.get("kind") or "",
+        obj.get("namespace") or meta.get("namespace") or "",
+        tuple(obj.get("verbs") or verbs),
+    )
 
 
-def wanted(namespaces, objects, verbs, reads=()):
-    """(api_version, kind, namespace, verbs) of every object a run may write and every kind it reads after its first
-    write, in order, once each (namespace empty: cluster-wide).
+def _content(obj):
+    """The lists that deleting Namespace ``obj`` (with a name) makes first: what is in it (ownership.remove and
+    olm_remove look before they delete a namespace of this collection's)."""
+    name = obj.get("name") or (obj.get("metadata") or {}).get("name") or ""
+    if obj.get("kind") != "Namespace" or not name or "delete" not in (obj.get("verbs") or ()):
+        return []
+    return [(api_version, kind, name, ("list",)) for api_version, kind in CONTENT_KINDS]
 
-    ``namespaces`` are those of the operators (their Namespace, OperatorGroup and Subscription are written); ``objects``
-    (written) and ``reads`` (read with get and list) are objects or stubs with apiVersion, kind and
-    metadata.namespace.
-    """
+
+def removal_objects(namespaces, remove_crds=False):
+    """Stubs, with their verbs, of what olm_remove reads and changes of the operator installs in ``namespaces``, and
+    of the CRDs when ``remove_crds``."""
     out = []
-    if namespaces:
-        out.append(("v1", "Namespace", ""))
     for ns in namespaces:
-        out.append(("operators.coreos.com/v1", "OperatorGroup", ns))
-        out.append(("operators.coreos.com/v1alpha1", "Subscription", ns))
-    items = [(*stub, tuple(verbs)) for stub in out + [_stub(obj) for obj in objects]]
-    items += [(*_stub(obj), READ_VERBS) for obj in reads]
-    seen = set()
-    unique = []
-    for item in items:
-        if item[1] and item not in seen:
-            seen.add(item)
-            unique.append(item)
-    return unique
+        for api_version, kind, namespaced, verbs in OLM_REMOVAL:
+            meta = {"namespace": ns} if namespaced else ({"name": ns} if kind == "Namespace" else {})
+            out.append({"apiVersion": api_version, "kind": kind, "metadata": meta, "verbs": list(verbs)})
+    if remove_crds and namespaces:
+        api_version, kind, _namespaced, verbs = CRD_REMOVAL
+        out.append({"apiVersion": api_version, "kind": kind, "verbs": list(verbs)})
+    return out
+
+
+def wanted(namespaces, objects, verbs, reads=(), *, removal_namespaces=(), remove_crds=False):
+    """(api_version, kind, namespace, verbs) of every object a run may write or delete and every kind it reads after
+    its first change, in order, once each (namespace empty: cluster-wide), the verbs of one kind and namespace merged.
+
+    ``namespaces`` are those of the operators installed (their Namespace, OperatorGroup and Subscription are written);
+    ``objects``
+    are objects, stubs with apiVersion, kind and metadata.namespace, or owned_objects references, each needing
+    ``verbs`` unless it has its own ``verbs`` (a Namespace deleted also needs its content listed); ``reads`` (get and
+    list) are stubs; ``removal_namespaces`` are those of the operator installs olm_remove removes, with their CRDs when
+    ``remove_crds`` (``removal_objects``).
+    """
+    written = []
+    if namespaces:
+        written.append({"apiVersion": "v1", "kind": "Namespace"})
+    for name in namespaces:
+        ns = {"namespace": name}
+        written.append({"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup", "metadata": ns})
+        written.append({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription", "metadata": ns})
+    items = []
+    for obj in written + removal_objects(removal_namespaces, remove_crds) + list(objects):
+        items.append(_stub(obj, verbs))
+        items += _content(dict(obj, verbs=items[-1][3]))
+    items += [_stub(obj, READ_VERBS) for obj in reads]
+    merged = {}
+    for api_version, kind, namespace, item_verbs in items:
+        if kind:
+            have = merged.setdefault((api_version, kind, namespace), [])
+            have.extend(v for v in item_verbs if v not in have)
+    return [(*key, tuple(item_verbs)) for key, item_verbs in merged.items()]
 
 
 def _allowed(k8s, attributes):

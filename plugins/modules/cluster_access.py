@@ -12,10 +12,14 @@ module: cluster_access
 short_description: Read the OpenShift version and check, read-only, that the credentials may make a run's changes
 version_added: 0.1.0
 description:
-  - The first cluster step of C(site.yml). Reads C(ClusterVersion/version) (its C(status.desired.version); empty when
-    the cluster has none, as a cluster that is not OpenShift) and asks the API server, with SelfSubjectAccessReviews,
-    whether the credentials may create and patch every kind of object the run writes, in the namespaces it writes
-    them to, and get and list what it reads after its first change.
+  - The first cluster step of C(site.yml) and C(teardown.yml). Reads C(ClusterVersion/version) (its
+    C(status.desired.version); empty when the cluster has none, as a cluster that is not OpenShift) and asks the API
+    server, with SelfSubjectAccessReviews, whether the credentials may create and patch every kind of object the run
+    writes (or, with an item's own C(verbs), get, patch and delete what a teardown removes), in the namespaces it
+    writes them to, and get and list what it reads after its first change.
+  - For a teardown, I(removal_namespaces) names the namespaces of the operator installs M(rhoai.gpu_infra.olm_remove)
+    removes; the module knows what that reads and changes of each (Subscription, ClusterServiceVersions, the
+    C(Operator) object, OperatorGroups, the Namespace and what is in it, and the CRDs with I(remove_crds)).
   - One review when the credentials may do everything (cluster-admin); otherwise one per kind, namespace and verb.
   - Fails, before anything changes, naming the user (SelfSubjectReview, where the API server has it), every permission
     it lacks and how to grant them, and ending with C(Nothing was changed.)
@@ -37,15 +41,33 @@ options:
     default: []
   objects:
     description:
-      - Further objects the run writes, or stubs of them (C(apiVersion), C(kind), C(metadata.namespace)).
+      - Further objects the run writes or removes, stubs of them (C(apiVersion), C(kind), C(metadata.namespace)), or
+        references as M(rhoai.gpu_infra.owned_objects) takes them (C(api_version), C(kind), C(namespace), C(name)).
+      - An item's own C(verbs) (a list) are the verbs needed on it instead of I(verbs).
+      - Deleting a Namespace named in its item (C(name) or C(metadata.name)) also needs listing what is in it, which
+        M(rhoai.gpu_infra.owned_objects) and M(rhoai.gpu_infra.olm_remove) look at before they delete one; that is
+        checked too.
     type: list
     elements: dict
     default: []
   verbs:
-    description: The verbs needed on each of them.
+    description: The verbs needed on each of I(objects) that does not name its own.
     type: list
     elements: str
     default: [create, patch]
+  removal_namespaces:
+    description:
+      - The namespaces of the operator installs the run removes with M(rhoai.gpu_infra.olm_remove).
+      - That module gets, lists, patches and deletes ClusterServiceVersions, gets and deletes the Subscription, the
+        C(Operator) object and the Namespace (and lists what is in the namespace first), and gets, lists and deletes
+        OperatorGroups.
+    type: list
+    elements: str
+    default: []
+  remove_crds:
+    description: Whether the removal deletes CustomResourceDefinitions too (get and delete them, cluster-wide).
+    type: bool
+    default: false
   reads:
     description:
       - Kinds the run reads (C(get) and C(list)) after its first change, as stubs (C(apiVersion), C(kind),
@@ -71,8 +93,10 @@ attributes:
     platforms: posix
 notes:
   - Needs permission to get ClusterVersions; every authenticated user may create SelfSubjectAccessReviews.
+  - Each verb is asked for by kind (and namespace), not by object name.
 seealso:
   - module: rhoai.gpu_infra.olm_preflight
+  - module: rhoai.gpu_infra.olm_remove
 """
 
 EXAMPLES = r"""
@@ -82,6 +106,14 @@ EXAMPLES = r"""
     objects: "{{ __nfd_operands }}"
     purpose: site.yml for nfd
   register: access
+
+- name: Check that the credentials may remove the NFD install and its operand
+  rhoai.gpu_infra.cluster_access:
+    removal_namespaces: [openshift-nfd]
+    objects:
+      - {api_version: nfd.openshift.io/v1, kind: NodeFeatureDiscovery, name: nfd-instance, namespace: openshift-nfd}
+    verbs: [get, delete]
+    purpose: teardown.yml with nfd
 """
 
 RETURN = r"""
@@ -124,6 +156,8 @@ def main(k8s_factory=get_k8s):
         objects=dict(type="list", elements="dict", default=[]),
         verbs=dict(type="list", elements="str", default=["create", "patch"]),
         reads=dict(type="list", elements="dict", default=[]),
+        removal_namespaces=dict(type="list", elements="str", default=[]),
+        remove_crds=dict(type="bool", default=False),
         purpose=dict(type="str", default="this run"),
     )
     argument_spec.update(AUTH_ARG_SPEC)
@@ -135,7 +169,14 @@ def main(k8s_factory=get_k8s):
     try:
         cv = k8s.get("config.openshift.io/v1", "ClusterVersion", "version") or {}
         version = ((cv.get("status") or {}).get("desired") or {}).get("version") or ""
-        items = access.wanted(params["namespaces"], params["objects"], params["verbs"], params["reads"])
+        items = access.wanted(
+            params["namespaces"],
+            params["objects"],
+            params["verbs"],
+            params["reads"],
+            removal_namespaces=params["removal_namespaces"],
+            remove_crds=params["remove_crds"],
+        )
         missing = access.denied(k8s, items, trace)
     except Exception as exc:  # an API error is the cluster's or the login's; anything else is a bug of this module
         if not is_api_error(exc):

@@ -1,9 +1,11 @@
 """API errors end in a clear failure at once, with their cause and a remedy (issue: errors keep their cause), on the
 test bed's real kube-apiserver and RBAC: a token the server rejects (401), and a ServiceAccount without the
-permissions a module needs (403). No module waits out its timeout, prints a traceback or blames the user's AWS
+permissions a module needs (403), and a login that may read but not change, which site and teardown refuse before
+anything changes. No module waits out its timeout, prints a traceback or blames the user's AWS
 credentials for either, and no output holds the token."""
 
 import base64
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -117,10 +119,10 @@ def test_missing_permissions_fail_at_once_naming_what_is_needed(bed, playbook, t
         assert "403" in text and "lack permission" in text and "oc auth can-i" in text, (module, text)
 
 
-def test_a_login_that_may_only_read_is_refused_by_site_before_anything_changes(bed, playbook, tmp_path):
-    sim, cluster, token = bed
+@contextlib.contextmanager
+def read_only(sim):
+    """The ServiceAccount may get and list everything, and change nothing, for the ``with`` block."""
     rbac = client.RbacAuthorizationV1Api(sim.api_client)
-    core = client.CoreV1Api(sim.api_client)
     name = "api-errors-test-read-all"
     rbac.create_cluster_role(
         {"metadata": {"name": name}, "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list"]}]}
@@ -133,22 +135,36 @@ def test_a_login_that_may_only_read_is_refused_by_site_before_anything_changes(b
         }
     )
     try:
-        ca = tmp_path / "ca.crt"
-        ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
-        run = playbook(
-            "site.yml",
-            tmp_path / "no-kubeconfig",
-            extra_vars={"gpu_infra_components": ["cert_manager", "nfd"]},
-            env={
-                "K8S_AUTH_KUBECONFIG": "",
-                "K8S_AUTH_HOST": cluster["server"],
-                "K8S_AUTH_API_KEY": token,
-                "K8S_AUTH_SSL_CA_CERT": str(ca),
-            },
-        )
+        yield
     finally:
         rbac.delete_cluster_role_binding(name)
         rbac.delete_cluster_role(name)
+
+
+def run_as(playbook, tmp_path, bed, name, extra_vars, *, check=False):
+    """``playbook`` run with the ServiceAccount's token (from ``bed``) and no kubeconfig."""
+    _, cluster, token = bed
+    ca = tmp_path / "ca.crt"
+    ca.write_bytes(base64.b64decode(cluster["certificate-authority-data"]))
+    return playbook(
+        name,
+        tmp_path / "no-kubeconfig",
+        extra_vars=extra_vars,
+        check=check,
+        env={
+            "K8S_AUTH_KUBECONFIG": "",
+            "K8S_AUTH_HOST": cluster["server"],
+            "K8S_AUTH_API_KEY": token,
+            "K8S_AUTH_SSL_CA_CERT": str(ca),
+        },
+    )
+
+
+def test_a_login_that_may_only_read_is_refused_by_site_before_anything_changes(bed, playbook, tmp_path):
+    sim, _, token = bed
+    core = client.CoreV1Api(sim.api_client)
+    with read_only(sim):
+        run = run_as(playbook, tmp_path, bed, "site.yml", {"gpu_infra_components": ["cert_manager", "nfd"]})
     text = " ".join(run.stdout.replace("''", "'").split())
     assert run.rc == 2, run
     assert (
@@ -160,3 +176,54 @@ def test_a_login_that_may_only_read_is_refused_by_site_before_anything_changes(b
     assert "Traceback" not in run.stdout + run.stderr and token not in run.stdout + run.stderr
     names = {ns.metadata.name for ns in core.list_namespace().items}
     assert not {"openshift-nfd", "cert-manager-operator"} & names
+
+
+# A namespace of NFD's own for the teardown tests, so that no other test of the session sees it.
+TEARDOWN_NFD = "api-errors-nfd"
+
+
+@pytest.fixture(scope="module")
+def partly_converged(bed):
+    """What a site run that stopped after its first write leaves: NFD's namespace, labelled as this collection's."""
+    sim = bed[0]
+    core = client.CoreV1Api(sim.api_client)
+    labels = {"app.kubernetes.io/managed-by": "rhoai.gpu_infra", "rhoai.gpu-infra/component": "nfd"}
+    core.create_namespace({"metadata": {"name": TEARDOWN_NFD, "labels": labels}})
+    try:
+        yield core.read_namespace(TEARDOWN_NFD).metadata.resource_version
+    finally:
+        core.delete_namespace(TEARDOWN_NFD)
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["confirmed", "check-mode"])
+def test_a_login_that_may_only_read_is_refused_by_teardown_before_anything_changes(
+    bed, partly_converged, playbook, tmp_path, check
+):
+    # Without the check, a confirmed run fails at its first deletion with only the API's 403, and --check (how a
+    # teardown is previewed) passes, though the real run could not remove anything.
+    sim, _, token = bed
+    core = client.CoreV1Api(sim.api_client)
+    extra_vars = {"gpu_infra_components": ["nfd"], "nfd_namespace": TEARDOWN_NFD}
+    if not check:
+        extra_vars["gpu_infra_teardown_confirm"] = True
+    started = time.monotonic()
+    with read_only(sim):
+        run = run_as(playbook, tmp_path, bed, "teardown.yml", extra_vars, check=check)
+    seconds = time.monotonic() - started
+    text = " ".join(run.stdout.replace("''", "'").split())
+    assert run.rc == 2, run
+    assert (
+        "Expected permission for every read and change of teardown.yml with nfd (cluster-admin has it); found that "
+        "system:serviceaccount:{0}:{1} may not: delete subscriptions.operators.coreos.com (in namespace {2}); patch, "
+        "delete clusterserviceversions.operators.coreos.com (in namespace {2}); delete operators.operators.coreos.com "
+        "(cluster-wide); delete operatorgroups.operators.coreos.com (in namespace {2}); delete namespaces "
+        "(cluster-wide); delete nodefeaturediscoveries.nfd.openshift.io (in namespace {2}).".format(
+            NAMESPACE, SA, TEARDOWN_NFD
+        )
+    ) in text, run
+    assert "-z {0} -n {1}".format(SA, NAMESPACE) in text and "Nothing was changed." in text, run
+    assert "Remove every enabled component" not in run.stdout, run
+    assert "Traceback" not in run.stdout + run.stderr and token not in run.stdout + run.stderr
+    namespace = core.read_namespace(TEARDOWN_NFD)
+    assert namespace.metadata.resource_version == partly_converged and not namespace.metadata.deletion_timestamp
+    assert seconds < 120, "expected the refusal at once, it took {0:.0f} s".format(seconds)

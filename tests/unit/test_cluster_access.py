@@ -1,5 +1,5 @@
-"""The permission check before site's first change (module_utils/access.py, modules/cluster_access.py) and the message
-when the Python that runs the modules lacks the kubernetes library."""
+"""The permission check before site's and teardown's first change (module_utils/access.py, modules/cluster_access.py)
+and the message when the Python that runs the modules lacks the kubernetes library."""
 
 import re
 from pathlib import Path
@@ -7,10 +7,11 @@ from pathlib import Path
 import yaml
 from kubernetes.client.exceptions import ApiException
 
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils import access, client
-from ansible_collections.rhoai.gpu_infra.plugins.modules import cluster_access
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import access, client, ownership
+from ansible_collections.rhoai.gpu_infra.plugins.modules import cluster_access, olm_remove
 
 from .module_main import run_main
+from .test_olm_remove import Fake, install, obj
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -194,3 +195,251 @@ def test_site_checks_access_to_every_operand_kind_a_role_applies():
     assert not missing, "Expected site.yml's __gpu_infra_access_objects to list every operand kind; missing {0}".format(
         missing
     )
+
+
+# --- teardown ---------------------------------------------------------------------------------------------------------
+
+
+class Recording(Fake):
+    """test_olm_remove's fake cluster, recording (verb, apiVersion, kind, namespace) of every request."""
+
+    def __init__(self, *args, **kwargs):
+        super(Recording, self).__init__(*args, **kwargs)
+        self.requests = []
+
+    def get(self, api_version, kind, name, namespace=None):
+        self.requests.append(("get", api_version, kind, namespace or ""))
+        return super(Recording, self).get(api_version, kind, name, namespace)
+
+    def list(self, api_version, kind, namespace=None, label_selector=None, field_selector=None):
+        self.requests.append(("list", api_version, kind, namespace or ""))
+        return super(Recording, self).list(api_version, kind, namespace, label_selector, field_selector)
+
+    def list_metadata(self, api_version, kind, namespace=None, label_selector=None):
+        self.requests.append(("list", api_version, kind, namespace or ""))
+        return super(Recording, self).list_metadata(api_version, kind, namespace, label_selector)
+
+    def merge_patch(self, api_version, kind, name, patch, namespace=None, *, dry_run=False):
+        self.requests.append(("patch", api_version, kind, namespace or ""))
+        return super(Recording, self).merge_patch(api_version, kind, name, patch, namespace, dry_run=dry_run)
+
+    def delete(self, api_version, kind, name, namespace=None):
+        self.requests.append(("delete", api_version, kind, namespace or ""))
+        return super(Recording, self).delete(api_version, kind, name, namespace)
+
+
+def unchecked(requests, items):
+    """The requests no item of ``items`` (from access.wanted) allows; a cluster-wide item allows every namespace."""
+    return sorted(
+        {
+            r
+            for r in requests
+            if not any((api, kind) == r[1:3] and ns in ("", r[3]) and r[0] in verbs for api, kind, ns, verbs in items)
+        }
+    )
+
+
+def test_a_teardown_names_each_missing_removal_with_its_verbs():
+    operand = {"api_version": "nfd.openshift.io/v1", "kind": "NodeFeatureDiscovery", "name": "i"}
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"namespace": "mon"}}
+    refs = [dict(operand, namespace="openshift-nfd"), dict(config, verbs=["get", "patch", "delete"])]
+    items = access.wanted([], refs, ["get", "delete"], removal_namespaces=[NFD], remove_crds=True)
+    # Only what a login with cluster-wide read lacks: every deletion, and the CSV label.
+    allowed = {(verb, "", "", "") for verb in ("get", "list")}
+
+    class Reader(Reviewer):
+        def create(self, api_version, kind, body, namespace=None):
+            if kind == "SelfSubjectAccessReview":
+                attrs = body["spec"]["resourceAttributes"]
+                self.reviews.append(attrs)
+                return {"status": {"allowed": attrs["verb"] in ("get", "list")}}
+            return super(Reader, self).create(api_version, kind, body, namespace)
+
+    reader = Reader(allowed)
+    missing = access.denied(reader, items)
+    assert missing == [
+        {"verbs": ["delete"], "resource": "subscriptions.operators.coreos.com", "namespace": "openshift-nfd"},
+        {
+            "verbs": ["patch", "delete"],
+            "resource": "clusterserviceversions.operators.coreos.com",
+            "namespace": "openshift-nfd",
+        },
+        {"verbs": ["delete"], "resource": "operators.operators.coreos.com", "namespace": ""},
+        {"verbs": ["delete"], "resource": "operatorgroups.operators.coreos.com", "namespace": "openshift-nfd"},
+        {"verbs": ["delete"], "resource": "namespaces", "namespace": ""},
+        {"verbs": ["delete"], "resource": "customresourcedefinitions.apiextensions.k8s.io", "namespace": ""},
+        {"verbs": ["delete"], "resource": "nodefeaturediscoveries.nfd.openshift.io", "namespace": "openshift-nfd"},
+        {"verbs": ["patch", "delete"], "resource": "configmaps", "namespace": "mon"},
+    ]
+    text = access.message("teardown.yml with nfd", "system:serviceaccount:ci:deployer", missing)
+    assert "may not: delete subscriptions.operators.coreos.com (in namespace openshift-nfd); patch, delete " in text
+    assert text.endswith("Nothing was changed.")
+    # one review a kind, namespace and verb, never one asked twice
+    asked = [tuple(sorted(r.items())) for r in reader.reviews]
+    assert len(asked) == len(set(asked))
+    # a cluster-admin still costs one review
+    admin = Reviewer(admin=True)
+    assert access.denied(admin, items) == [] and len(admin.reviews) == 1
+
+
+def test_a_deleted_namespace_needs_its_content_listed_first():
+    namespace = {"api_version": "v1", "kind": "Namespace", "name": "knative-serving"}
+    items = access.wanted([], [namespace], ["get", "delete"])
+    assert items[0] == ("v1", "Namespace", "", ("get", "delete"))
+    assert {(api, kind) for api, kind, ns, verbs in items[1:] if ns == "knative-serving" and verbs == ("list",)} == set(
+        ownership.CONTENT_KINDS
+    )
+    # written, not deleted: nothing to look into
+    assert access.wanted([], [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}], ["create"]) == [
+        ("v1", "Namespace", "", ("create",))
+    ]
+
+
+def test_olm_remove_makes_no_request_the_teardown_check_does_not_ask_for():
+    # Everything olm_remove can do to one install: an unlabelled CSV labelled, the Subscription, CSV, Operator object,
+    # OperatorGroup, namespace (its content listed first) and CRDs deleted; and a namespace kept for someone's object.
+    crd = "nodefeaturediscoveries.nfd.openshift.io"
+    params = dict(
+        component="nfd",
+        namespace=NFD,
+        package="nfd",
+        subscription_name="",
+        dependency_of_ours=False,
+        remove_namespace=True,
+    )
+    params.update(remove_crds=True, crds=[crd], timeout=60)
+    full = Recording(install(csv_labels={}))
+    olm_remove.remove(full, params)
+    kept = Recording([*install(), obj("ConfigMap", "licensing-config", "openshift-nfd")])
+    olm_remove.remove(kept, params)
+    requests = full.requests + kept.requests
+    assert {r[0] for r in requests} == {"get", "list", "patch", "delete"}
+    items = access.wanted([], [], [], removal_namespaces=[NFD], remove_crds=True)
+    assert unchecked(requests, items) == []
+    # without remove_crds the check asks nothing of CRDs
+    assert not [i for i in access.wanted([], [], [], removal_namespaces=[NFD]) if i[1] == "CustomResourceDefinition"]
+
+
+def test_owned_objects_makes_no_request_the_teardown_check_does_not_ask_for():
+    refs = [
+        {"api_version": "operator.knative.dev/v1beta1", "kind": "KnativeServing", "name": "ks", "namespace": "ksv"},
+        {"api_version": "v1", "kind": "Namespace", "name": "ksv"},
+    ]
+    fake = Recording(
+        [
+            obj("KnativeServing", "ks", "ksv", labels=ownership.labels("serverless")),
+            obj("Namespace", "ksv", labels=ownership.labels("serverless")),
+        ]
+    )
+    result = ownership.remove(fake, refs, wait=True, timeout=60, sleep=lambda s: None)
+    assert [r["object"] for r in result["removed"]] == ["KnativeServing ksv/ks", "Namespace ksv"]
+    assert unchecked(fake.requests, access.wanted([], refs, ["get", "delete"])) == []
+
+
+# What the modules of the remove entry points read beyond their arguments, by module: (apiVersion, kind, namespace,
+# verb) as the module's NEEDS says (machineset_plan with state absent).
+MODULE_READS = {
+    "rhoai.gpu_infra.machineset_plan": [
+        ("machine.openshift.io/v1beta1", "MachineSet", "openshift-machine-api", "list"),
+        ("autoscaling.openshift.io/v1beta1", "MachineAutoscaler", "openshift-machine-api", "list"),
+        ("autoscaling.openshift.io/v1", "ClusterAutoscaler", "", "get"),
+    ],
+}
+# Tasks whose object is a variable: what they change, by task name.
+VARIABLE_OBJECTS = {
+    "Take the GPU limits of the pools out of the existing ClusterAutoscaler default": [
+        ("autoscaling.openshift.io/v1", "ClusterAutoscaler", "", "get"),
+        ("autoscaling.openshift.io/v1", "ClusterAutoscaler", "", "patch"),
+    ],
+}
+# Where the removal of operator installs (olm_remove) and of operands (owned_objects) is handed its objects: only
+# ever the role's __<role>_removes, which teardown.yml checks, or olm_operator's pass-through of it.
+OPERANDS = re.compile(r"^\{\{ (__[a-z_]+_removes|olm_operator_owned) \}\}$")
+
+
+def _tasks(tasks):
+    for task in tasks or []:
+        yield task
+        for key in ("block", "rescue", "always"):
+            yield from _tasks(task.get(key))
+
+
+def _k8s(args):
+    # a state chosen at run time ('absent' if ... else 'patched') needs the verbs of each
+    state = args.get("state", "present")
+    verbs = [
+        v for word, vs in (("absent", ["get", "delete"]), ("patched", ["get", "patch"])) if word in state for v in vs
+    ]
+    assert verbs, "teach this test what state {0} does".format(state)
+    return [(args["api_version"], args["kind"], args.get("namespace", ""), v) for v in verbs]
+
+
+def _read(ref):
+    return (ref["api_version"], ref["kind"], ref.get("namespace", ""), "get" if "name" in ref else "list")
+
+
+def _operands(args):
+    assert OPERANDS.match(args["remove"]), "owned_objects removes {0}".format(args["remove"])
+    return []
+
+
+# What each module of a remove entry point reads and changes, from its arguments.
+REQUESTS = {
+    "kubernetes.core.k8s": _k8s,
+    "kubernetes.core.k8s_info": lambda args: [_read(args)],
+    "rhoai.gpu_infra.cluster_evidence": lambda args: [
+        (r["api_version"], r["kind"], ns, "list") for r in args["resources"] for ns in args.get("namespaces") or [""]
+    ],
+    "rhoai.gpu_infra.ready_wait": lambda args: [_read(w) for w in args["wait"]],
+    "rhoai.gpu_infra.owned_objects": _operands,
+    # test_olm_remove_makes_no_request_the_teardown_check_does_not_ask_for
+    "rhoai.gpu_infra.olm_remove": lambda args: [],
+}
+
+
+def _requests(role, task):
+    """(apiVersion, kind, namespace, verb) of each request of ``task``, a task of ``role``'s remove."""
+    module = next((k for k in task if "." in k and not k.startswith("ansible.builtin.")), None)
+    owned = (task.get("vars") or {}).get("olm_operator_owned")
+    assert owned is None or OPERANDS.match(owned), "{0}: {1} removes {2}".format(role, task["name"], owned)
+    if task.get("name") in VARIABLE_OBJECTS:
+        return VARIABLE_OBJECTS[task["name"]]
+    if module in MODULE_READS:
+        return MODULE_READS[module]
+    assert module is None or module in REQUESTS, "{0}: teach this test what {1} does ({2})".format(
+        role, module, task["name"]
+    )
+    return REQUESTS[module](task[module]) if module else []
+
+
+def test_teardown_checks_access_to_everything_a_role_removes():
+    # teardown.yml lists what the remove entry points read and change besides the operator installs and the operands
+    # of __<role>_removes: a request added to a role's remove without being listed there would pass cluster_access
+    # and fail half way through the teardown.
+    play = yaml.safe_load((ROOT / "playbooks" / "teardown.yml").read_text())[0]
+    listed = play["vars"]["__gpu_infra_teardown_access"]
+    registry = yaml.safe_load((ROOT / "playbooks" / "vars" / "components.yml").read_text())["__gpu_infra_registry"]
+    kuadrant = [c["name"] for c in registry if c["kuadrant"]]
+    files = [*sorted((ROOT / "roles").glob("*/tasks/remove.yml")), ROOT / "roles/connectivity_link/tasks/member.yml"]
+    olm = [(api, kind, verbs) for api, kind, _ns, verbs in (*access.OLM_REMOVAL, access.CRD_REMOVAL)]
+    missing = []
+    for path in files:
+        role = path.parent.parent.name
+        # connectivity_link's remove runs for authorino, limitador and dns
+        stubs = [s for key in [role] + (kuadrant if role == "connectivity_link" else []) for s in listed.get(key, [])]
+        for task in _tasks(yaml.safe_load(path.read_text())):
+            for api, kind, ns, verb in _requests(role, task):
+                if any(
+                    s["apiVersion"] == api
+                    and s["kind"] == kind
+                    and (s.get("metadata") or {}).get("namespace", "") in ("", ns)
+                    and verb in s["verbs"]
+                    for s in stubs
+                ) or any((a, k) == (api, kind) and verb in v for a, k, v in olm):
+                    continue
+                missing.append("{0}: {1} {2} {3} in {4!r}".format(role, verb, api, kind, ns))
+    assert not missing, "Expected teardown.yml's __gpu_infra_teardown_access to list {0}".format(missing)
+    # and every role's operands go through __<role>_removes, which teardown.yml hands cluster_access
+    for role in ("nfd", "gpu_operator", "serverless", "lws", "kueue"):
+        assert "__{0}_removes".format(role) in (ROOT / "roles" / role / "tasks" / "remove.yml").read_text()
+    assert "'_removes'" in (ROOT / "playbooks" / "teardown.yml").read_text()
