@@ -35,7 +35,7 @@ try:
 except ImportError:  # PyYAML comes with ansible-core; without it the monitoring config is reported unreadable
     HAS_YAML = False
 
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils import cert_manager
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import requirements
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.machinesets import is_autoscaled
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as node_checks
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.service_mesh import service_mesh_v2
@@ -956,28 +956,29 @@ def component_checks(reads, spec, shared_done=False):
     return records
 
 
-def cert_manager_prerequisite(reads, required_by):
-    """``cert-manager installed and running (required by ...)``: what site's preflight demands of Kueue, LWS and
-    Connectivity Link, for a verify that leaves cert_manager out (a partial teardown may have removed it)."""
-    assessed = cert_manager.collect(reads, [])
-    remedy = (
-        "Install cert-manager again: add cert_manager to gpu_infra_components and run site.yml (or run the "
-        "rhoai.gpu_infra.cert_manager role): {0} cannot work without it.".format(" and ".join(required_by))
-    )
-    return record(
-        "cert_manager",
-        "cert-manager installed and running (required by {0})".format(", ".join(required_by)),
-        _passed(assessed["installed"]),
-        assessed["evidence"] or assessed["found"],
-        "" if assessed["installed"] else remedy,
-    )
+def requirement_checks(reads, required_by):
+    """``<requirement> installed and running (required by ...)``: what site's preflight demands of the enabled
+    components' requirements that the selection leaves out (a partial teardown may have removed them), one record each,
+    under the requirement's name."""
+    return [
+        record(
+            result["requirement"],
+            "{0} installed and running (required by {1})".format(
+                result["requirement"], ", ".join(result["required_by"])
+            ),
+            _passed(result["installed"]),
+            result["evidence"] or result["found"],
+            "" if result["installed"] else requirements.remedy(result) + ".",
+        )
+        for result in requirements.collect(reads, required_by, [])
+    ]
 
 
 def collect(
     k8s,
     components,
     *,
-    cert_manager_required_by=(),
+    required_by=None,
     service_mesh=False,
     gpu_nodes=False,
     node_selector=None,
@@ -985,8 +986,8 @@ def collect(
     gpu_operator_namespace="nvidia-gpu-operator",
 ):
     """Read what the checks need and make them: the components' checks in the order given (what Connectivity Link's
-    three components share once, with the first of them), then cert-manager's for ``cert_manager_required_by``, then
-    Service Mesh v2's, then the GPU nodes'.
+    three components share once, with the first of them), then those of each requirement of ``required_by``
+    (``{requirement: [components]}``), then Service Mesh v2's, then the GPU nodes'.
 
     Returns ``{checks, cluster, requests}``.
     """
@@ -1000,8 +1001,8 @@ def collect(
         checks.extend(component_checks(reads, spec, shared_done=key in shared))
         if key:
             shared.add(key)
-    if cert_manager_required_by:
-        checks.append(cert_manager_prerequisite(reads, list(cert_manager_required_by)))
+    if required_by:
+        checks.extend(requirement_checks(reads, required_by))
     if service_mesh:
         # No maistra.io CRD means no control planes: the LIST of an unknown kind is empty.
         checks.append(

@@ -123,15 +123,15 @@ options:
           - "Unless C(autoscaling) is true, the MachineSets of each of C(pools) (the role's C(machinesets_pools): by
             C(instance_type), and C(zone) or the default C(zone) when set) hold its C(replicas) (default 1)."
         type: dict
-  cert_manager_required_by:
+  required_by:
     description:
-      - Components of the check that need cert-manager while it is not one of them (C(playbooks/verify.yml) passes
-        those of I(components) that require C(cert_manager) when C(cert_manager) is left out). Then also checks, as
-        component C(cert_manager), that cert-manager is installed and running, as the site preflight demands of them
-        (see M(rhoai.gpu_infra.cert_manager_check)), since a teardown of cert_manager alone leaves them without it.
-    type: list
-    elements: str
-    default: []
+      - "What the components of the check require while it is not one of them, each requirement mapped to the components
+        that need it (C(playbooks/verify.yml) passes, from C(requires) in C(playbooks/vars/components.yml), each
+        requirement of an enabled component that is left out, for example C({nfd: [gpu_operator]})). Then also checks,
+        as that requirement's component, that it is installed and running, as the site preflight demands
+        (see M(rhoai.gpu_infra.requirements_check)), since a teardown of it alone leaves them without it."
+    type: dict
+    default: {}
   service_mesh_v2:
     description:
       - Also check that OpenShift Service Mesh v2, which OpenShift AI 3.0's llm-d cannot coexist with, is absent
@@ -297,7 +297,7 @@ COMPONENT_OPTIONS = dict(
 def main(k8s_factory=get_k8s):
     argument_spec = dict(
         components=dict(type="list", elements="dict", default=[], options=COMPONENT_OPTIONS),
-        cert_manager_required_by=dict(type="list", elements="str", default=[]),
+        required_by=dict(type="dict", default={}),
         service_mesh_v2=dict(type="bool", default=False),
         gpu_nodes=dict(type="bool", default=False),
         node_selector=dict(type="str"),
@@ -313,7 +313,7 @@ def main(k8s_factory=get_k8s):
         result = collect(
             reads,
             params["components"],
-            cert_manager_required_by=params["cert_manager_required_by"],
+            required_by=params["required_by"],
             service_mesh=params["service_mesh_v2"],
             gpu_nodes=params["gpu_nodes"],
             node_selector=params["node_selector"],

@@ -4,15 +4,17 @@ bed (real kube-apiserver and OLM v0.46.0; the operators themselves are simulated
 
 a literal credential in a Subscription config (NFD's, Connectivity Link's) is refused before anything, also in check
 mode, and its value is nowhere in the -vvv output;
-a channel that does not exist for the GPU operator is refused before NFD (earlier in the list) is subscribed; a
-foreign OperatorGroup in the LWS namespace and a Subscription of NFD in another namespace are refused; an unlabelled
+the GPU operator selected without NFD (and LWS without cert-manager) is refused, also in check mode; a channel that
+does not exist for the GPU operator is refused before NFD (earlier in the list) is subscribed; a foreign
+OperatorGroup in the LWS namespace and a Subscription of NFD in another namespace are refused; an unlabelled
 Subscription in a namespace an earlier version of the collection created counts as ours; a CSV of NFD applied by hand
 in another namespace and a foreign cert-manager Subscription on another channel are refused. Each refusal leaves every
 object of the namespaces concerned at its resourceVersion and creates no namespace. Teardown leaves that foreign
 Subscription in place and says so; gpu_infra_adopt=true takes it over; an LWS Subscription equal to ours is adopted
 without being asked; teardown then removes what was adopted and keeps the namespaces and the OperatorGroup it did not
 create. Last, cert-manager's CRD that a teardown kept is no install: Kueue is refused before any change; an available
-cert-manager webhook Deployment without OLM counts as one, and so does cert-manager installed by an earlier run.
+cert-manager webhook Deployment without OLM counts as one, and so does cert-manager installed by an earlier run; NFD
+installed by an earlier run lets the GPU operator install alone.
 """
 
 import time
@@ -133,6 +135,27 @@ def test_a_literal_credential_in_a_subscription_config_is_refused_before_anythin
         assert "DB_PASSWORD" not in run.stdout, run
         for secret in (aws_secret, proxy_password):
             assert secret not in run.stdout + run.stderr, (check, run)
+
+
+def test_the_gpu_operator_without_nfd_is_refused_before_any_change_also_in_check_mode(sim, cluster, playbook):
+    # The registry's requires: the Driver Toolkit and GPU feature discovery need NFD's node labels. Checked together
+    # with what the other components of the selection require, in one message.
+    expected = [
+        "gpu_operator requires nfd, which is neither part of this run nor installed and running. Expected NFD "
+        "installed and running: CRD nodefeaturediscoveries.nfd.openshift.io Established, a ClusterServiceVersion "
+        "(not an OLM copy) that owns it in phase Succeeded, and a NodeFeatureDiscovery (any namespace)",
+        "Found: CRD nodefeaturediscoveries.nfd.openshift.io not found: NFD is not installed.",
+        "Add nfd to gpu_infra_components, or install it first (the rhoai.gpu_infra.nfd role",
+        "lws requires cert_manager, which is neither part of this run nor installed and running.",
+        "Add cert_manager to gpu_infra_components",
+    ]
+    assert_refused_before_any_change(
+        playbook, sim, components("machinesets", "gpu_operator", "lws"), expected, [GPU_NS]
+    )
+    check = playbook("site.yml", sim.kubeconfig, extra_vars=components("gpu_operator"), check=True)
+    assert check.rc != 0 and "gpu_operator requires nfd" in " ".join(check.stdout.split()), check
+    assert "Apply the Namespace, OperatorGroup and Subscription" not in check.stdout, check
+    assert cluster.get("v1", "Namespace", GPU_NS) is None
 
 
 def test_a_channel_that_does_not_exist_is_refused_before_an_earlier_component_is_subscribed(sim, cluster, playbook):
@@ -328,14 +351,14 @@ def test_kueue_is_refused_when_a_teardown_left_only_the_cert_manager_crds(sim, c
         sim,
         components("kueue"),
         [
-            "The Kueue operator needs cert-manager installed and running: CRD certificates.cert-manager.io "
-            "Established and either a ClusterServiceVersion (not an OLM copy) that owns it in phase Succeeded, or a "
-            "webhook Deployment labelled app.kubernetes.io/name=webhook,app.kubernetes.io/component=webhook with an "
-            "available replica.",
+            "kueue requires cert_manager, which is neither part of this run nor installed and running. Expected "
+            "cert-manager installed and running: CRD certificates.cert-manager.io Established and either a "
+            "ClusterServiceVersion (not an OLM copy) that owns it in phase Succeeded, or a webhook Deployment labelled "
+            "app.kubernetes.io/name=webhook,app.kubernetes.io/component=webhook with an available replica.",
             "Found: CRD certificates.cert-manager.io exists but no cert-manager operator/webhook runs",
             "left by a teardown that kept the CRDs",
-            "Install cert-manager first: run the rhoai.gpu_infra.cert_manager role, or add cert_manager to "
-            "gpu_infra_components",
+            "Add cert_manager to gpu_infra_components, or install it first (the rhoai.gpu_infra.cert_manager role, or "
+            "an install of your own), and re-run: kueue cannot work without it.",
         ],
         [KUEUE_NS, CM_NS],
     )
@@ -379,8 +402,29 @@ def test_kueue_installs_when_an_earlier_run_installed_cert_manager(sim, cluster,
     assert playbook("site.yml", sim.kubeconfig, extra_vars=components("cert_manager")).rc == 0
     run = playbook("site.yml", sim.kubeconfig, extra_vars=components("kueue"))
     assert run.rc == 0, run
-    # the check ran (cert_manager is not in this run) and passed
-    (after,) = [t for t in run.stdout.split("TASK [")[1:] if "Fail when cert-manager is neither installed" in t]
-    assert after.split("\n", 1)[1].lstrip().startswith("ok:"), run
+    assert_requirements_checked(run)
     sub = cluster.get(OLM, "Subscription", "kueue-operator", KUEUE_NS)
     assert sub["status"]["installedCSV"].startswith("kueue-operator."), sub
+
+
+def assert_requirements_checked(run):
+    """The requirement check ran (the requirement is not in this run) and passed."""
+    (after,) = [t for t in run.stdout.split("TASK [")[1:] if t.startswith("Check that what the enabled components")]
+    assert after.split("\n", 1)[1].lstrip().startswith("ok:"), run
+
+
+def test_the_gpu_operator_installs_when_an_earlier_run_installed_nfd(sim, cluster, playbook, tmp_path):
+    assert playbook("site.yml", sim.kubeconfig, extra_vars=components("nfd")).rc == 0
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=components("gpu_operator"))
+    assert run.rc == 0, run
+    assert_requirements_checked(run)
+    sub = cluster.get(OLM, "Subscription", "gpu-operator-certified", GPU_NS)
+    assert sub["status"]["installedCSV"].startswith("gpu-operator-certified."), sub
+    # verify says what site's preflight found: NFD, left out of the selection, installed and running
+    verify = playbook(
+        "verify.yml",
+        sim.kubeconfig,
+        extra_vars=components("gpu_operator", gpu_infra_report_dir=str(tmp_path)),
+    )
+    assert verify.rc == 0, verify
+    assert "PASSED  nfd: nfd installed and running (required by gpu_opera" in verify.stdout, verify

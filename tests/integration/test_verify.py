@@ -104,5 +104,5 @@ def test_missing_operator_is_a_failed_check_not_a_crash(request, playbook, tmp_p
     assert ("kueue", "kueue-operator operator CSV Succeeded") in failed(data)
     assert "does not exist" in failed(data)[("nfd", "nfd operator CSV Succeeded")]["evidence"]
     # kueue without cert_manager in the selection: verify also checks that cert-manager runs, as site's preflight would
-    assert ("cert_manager", "cert-manager installed and running (required by kueue)") in failed(data)
+    assert ("cert_manager", "cert_manager installed and running (required by kueue)") in failed(data)
     assert {c["component"] for c in data["checks"]} <= {"nfd", "kueue", "gpu", "gpu_operator", "cert_manager"}

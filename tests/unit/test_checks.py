@@ -13,7 +13,7 @@ from kubernetes.client.exceptions import ApiException
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import checks as c
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as n
 from ansible_collections.rhoai.gpu_infra.plugins.modules import component_checks
-from tests.unit.role_vars import render, role_vars, trust
+from tests.unit.role_vars import render, role_vars
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLES = ROOT / "roles"
@@ -925,39 +925,38 @@ def test_service_mesh_v2_check():
     assert check["evidence"] == "no servicemeshoperator Subscription below v3 and no ServiceMeshControlPlane"
 
 
-def test_cert_manager_is_checked_for_the_components_that_need_it_when_it_is_left_out():
+def test_a_requirement_left_out_is_checked_for_the_components_that_need_it():
     # After a teardown of cert_manager alone its CRD stays; site refuses LWS then, and so must verify.
-    check_name = "cert-manager installed and running (required by lws, kueue)"
-    checks, _, _ = run([crd("certificates.cert-manager.io")], cert_manager_required_by=["lws", "kueue"])
+    check_name = "cert_manager installed and running (required by lws, kueue)"
+    checks, _, _ = run([crd("certificates.cert-manager.io")], required_by={"cert_manager": ["lws", "kueue"]})
     check = checks[check_name]
     assert (check["component"], check["status"]) == ("cert_manager", "failed")
     assert "exists but no cert-manager operator/webhook runs" in check["evidence"]
-    assert "add cert_manager to gpu_infra_components and run site.yml" in check["remedy"]
-    assert "lws and kueue cannot work without it" in check["remedy"]
+    assert check["remedy"] == (
+        "Add cert_manager to gpu_infra_components, or install it first (the rhoai.gpu_infra.cert_manager role, or an "
+        "install of your own), and re-run: lws and kueue cannot work without it."
+    )
     owner = csv("cert-manager-operator.v1.18.0", "cert-manager-operator")
     owner["spec"] = {"customresourcedefinitions": {"owned": [{"name": "certificates.cert-manager.io"}]}}
-    checks, _, _ = run([crd("certificates.cert-manager.io"), owner], cert_manager_required_by=["lws", "kueue"])
+    checks, _, _ = run([crd("certificates.cert-manager.io"), owner], required_by={"cert_manager": ["lws", "kueue"]})
     assert (checks[check_name]["status"], checks[check_name]["remedy"]) == ("passed", "")
     assert checks[check_name]["evidence"] == "CSV cert-manager-operator/cert-manager-operator.v1.18.0 Succeeded"
     assert run([])[1]["checks"] == []
+    # NFD, which the GPU operator requires: the same record under its name
+    checks, _, _ = run([], required_by={"nfd": ["gpu_operator"]})
+    check = checks["nfd installed and running (required by gpu_operator)"]
+    assert (check["component"], check["status"]) == ("nfd", "failed")
+    assert check["evidence"] == "CRD nodefeaturediscoveries.nfd.openshift.io not found: NFD is not installed"
 
 
-def test_verify_asks_for_cert_manager_only_for_what_needs_it_and_only_when_it_is_left_out():
+def test_verify_and_diagnose_check_what_the_selection_leaves_out_of_the_registry():
     playbooks = Path(__file__).parents[2] / "playbooks"
     for name in ("verify.yml", "diagnose.yml"):
         tasks = [t for play in yaml.safe_load((playbooks / name).read_text()) for t in play.get("tasks", [])]
         (task,) = [t for t in tasks if "rhoai.gpu_infra.component_checks" in t]
-        assert task["rhoai.gpu_infra.component_checks"]["cert_manager_required_by"] == (
-            "{{ __gpu_infra_cert_manager_required_by }}"
-        ), name
-    registry = trust(yaml.safe_load((playbooks / "vars" / "components.yml").read_text()))
-
-    def required_by(enabled):
-        return render("{{ __gpu_infra_cert_manager_required_by }}", dict(registry, gpu_infra_components=enabled))
-
-    assert required_by(["nfd", "gpu_operator", "lws", "kueue"]) == ["lws", "kueue"]
-    assert required_by(["cert_manager", "lws", "kueue"]) == []
-    assert required_by(["nfd", "gpu_operator"]) == []
+        assert task["rhoai.gpu_infra.component_checks"]["required_by"] == ("{{ __gpu_infra_requirements_left_out }}"), (
+            name
+        )
 
 
 def test_gpu_node_checks_come_last_and_the_cluster_is_identified():
