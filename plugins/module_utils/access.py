@@ -89,12 +89,11 @@ def wanted(namespaces, objects, verbs, reads=(), *, removal_namespaces=(), remov
     """(api_version, kind, namespace, verbs) of every object a run may write or delete and every kind it reads after
     its first change, in order, once each (namespace empty: cluster-wide), the verbs of one kind and namespace merged.
 
-    ``namespaces`` are those of the operators installed (their Namespace, OperatorGroup and Subscription are written);
-    ``objects``
-    are objects, stubs with apiVersion, kind and metadata.namespace, or owned_objects references, each needing
-    ``verbs`` unless it has its own ``verbs`` (a Namespace deleted also needs its content listed); ``reads`` (get and
-    list) are stubs; ``removal_namespaces`` are those of the operator installs olm_remove removes, with their CRDs when
-    ``remove_crds`` (``removal_objects``).
+    ``namespaces`` are those of the operators installed (their Namespace, OperatorGroup and Subscription are written,
+    their InstallPlans patched); ``objects`` are objects, stubs with apiVersion, kind and metadata.namespace, or
+    owned_objects references, each needing ``verbs`` unless it has its own ``verbs`` (a Namespace deleted also needs
+    its content listed); ``reads`` (get and list) are stubs; ``removal_namespaces`` are those of the operator installs
+    olm_remove removes, with their CRDs when ``remove_crds`` (``removal_objects``).
     """
     written = []
     if namespaces:
@@ -103,6 +102,11 @@ def wanted(namespaces, objects, verbs, reads=(), *, removal_namespaces=(), remov
         ns = {"namespace": name}
         written.append({"apiVersion": "operators.coreos.com/v1", "kind": "OperatorGroup", "metadata": ns})
         written.append({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription", "metadata": ns})
+        # csv_wait approves a Manual InstallPlan with a merge patch, after the Subscription is written; OLM's
+        # aggregated edit role lets a namespace admin subscribe but not approve.
+        written.append(
+            {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "InstallPlan", "metadata": ns, "verbs": ["patch"]}
+        )
     items = []
     for obj in written + removal_objects(removal_namespaces, remove_crds) + list(objects):
         items.append(_stub(obj, verbs))

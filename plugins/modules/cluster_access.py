@@ -14,9 +14,10 @@ version_added: 0.1.0
 description:
   - The first cluster step of C(site.yml) and C(teardown.yml). Reads C(ClusterVersion/version) (its
     C(status.desired.version); empty when the cluster has none, as a cluster that is not OpenShift) and asks the API
-    server, with SelfSubjectAccessReviews, whether the credentials may create and patch every kind of object the run
-    writes (or, with an item's own C(verbs), get, patch and delete what a teardown removes), in the namespaces it
-    writes them to, and get and list what it reads after its first change.
+    server, with SelfSubjectAccessReviews, whether the credentials may get, create and patch every kind of object the
+    run writes (or, with an item's own C(verbs), get, patch and delete what a teardown removes), in the namespaces it
+    writes them to, patch the InstallPlans of the operators it installs (a Manual one is approved), and get and list
+    what it reads after its first change.
   - For a teardown, I(removal_namespaces) names the namespaces of the operator installs M(rhoai.gpu_infra.olm_remove)
     removes; the module knows what that reads and changes of each (Subscription, ClusterServiceVersions, the
     C(Operator) object, OperatorGroups, the Namespace and what is in it, and the CRDs with I(remove_crds)).
@@ -34,8 +35,8 @@ options:
   namespaces:
     description:
       - The namespaces of the operators the run installs; each needs its Namespace, OperatorGroup and Subscription
-        written. Names only, since a Subscription's config does not belong in this module's arguments, which C(-v)
-        prints and AWX/AAP keep as job events.
+        written and its InstallPlans patched. Names only, since a Subscription's config does not belong in this
+        module's arguments, which C(-v) prints and AWX/AAP keep as job events.
     type: list
     elements: str
     default: []
@@ -51,10 +52,14 @@ options:
     elements: dict
     default: []
   verbs:
-    description: The verbs needed on each of I(objects) that does not name its own.
+    description:
+      - The verbs needed on each of I(objects) that does not name its own, and on the Namespace, OperatorGroup and
+        Subscription of I(namespaces).
+      - C(get) among them because C(kubernetes.core.k8s) and M(rhoai.gpu_infra.owned_objects) read an object before
+        they write it, and the waits read the operands they applied.
     type: list
     elements: str
-    default: [create, patch]
+    default: [get, create, patch]
   removal_namespaces:
     description:
       - The namespaces of the operator installs the run removes with M(rhoai.gpu_infra.olm_remove).
@@ -154,7 +159,7 @@ def main(k8s_factory=get_k8s):
     argument_spec = dict(
         namespaces=dict(type="list", elements="str", default=[]),
         objects=dict(type="list", elements="dict", default=[]),
-        verbs=dict(type="list", elements="str", default=["create", "patch"]),
+        verbs=dict(type="list", elements="str", default=["get", "create", "patch"]),
         reads=dict(type="list", elements="dict", default=[]),
         removal_namespaces=dict(type="list", elements="str", default=[]),
         remove_crds=dict(type="bool", default=False),

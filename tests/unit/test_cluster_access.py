@@ -69,6 +69,7 @@ def test_every_missing_permission_is_named_with_its_namespace():
     assert missing == [
         {"verbs": ["create", "patch"], "resource": "operatorgroups.operators.coreos.com", "namespace": "openshift-nfd"},
         {"verbs": ["patch"], "resource": "subscriptions.operators.coreos.com", "namespace": "openshift-nfd"},
+        {"verbs": ["patch"], "resource": "installplans.operators.coreos.com", "namespace": "openshift-nfd"},
         # not served yet (its operator installs the CRD): the plural is guessed as kubectl does
         {
             "verbs": ["create", "patch"],
@@ -103,7 +104,8 @@ def test_the_refusal_says_who_what_and_how_to_grant_it():
         "Expected permission for every read and change of site.yml with nfd (cluster-admin has it); found that "
         "system:serviceaccount:ci:deployer may not: create namespaces (cluster-wide); create "
         "operatorgroups.operators.coreos.com (in namespaces openshift-nfd, openshift-serverless); create "
-        "subscriptions.operators.coreos.com (in namespaces openshift-nfd, openshift-serverless). Run as a "
+        "subscriptions.operators.coreos.com (in namespaces openshift-nfd, openshift-serverless); patch "
+        "installplans.operators.coreos.com (in namespaces openshift-nfd, openshift-serverless). Run as a "
         "cluster-admin login (oc login, or K8S_AUTH_KUBECONFIG / K8S_AUTH_HOST and K8S_AUTH_API_KEY), or grant these "
         "permissions, all at once with 'oc adm policy add-cluster-role-to-user cluster-admin -z deployer -n ci'. "
         "Nothing was changed."
@@ -122,7 +124,8 @@ def test_the_module_refuses_before_anything_changes(monkeypatch):
     assert result["failed"]
     assert result["version"] == "4.20.3"
     assert result["user"] == "system:serviceaccount:ci:deployer"
-    assert "may not: create, patch namespaces (cluster-wide)" in result["msg"]
+    # get too: kubernetes.core.k8s and owned_objects read an object before they write it
+    assert "may not: get, create, patch namespaces (cluster-wide)" in result["msg"]
     assert result["msg"].endswith("Nothing was changed.")
     assert {r["verb"] for r in k8s.reviews} == {"*", "create", "patch", "get", "list"}
 
@@ -195,6 +198,42 @@ def test_site_checks_access_to_every_operand_kind_a_role_applies():
     assert not missing, "Expected site.yml's __gpu_infra_access_objects to list every operand kind; missing {0}".format(
         missing
     )
+
+
+def test_site_asks_to_approve_the_install_plans_of_its_operators():
+    # csv_wait approves a Manual InstallPlan (a merge patch) after the Subscription is written: a namespace admin may
+    # subscribe (OLM's aggregated edit role) but not approve, and would fail half way.
+    items = access.wanted([NFD], [], ["create"])
+    assert ("operators.coreos.com/v1alpha1", "InstallPlan", NFD, ("patch",)) in items
+
+
+def test_site_checks_access_to_every_object_a_wait_reads_after_the_first_write():
+    # What the roles' waits read (ready_wait items in their vars) must be readable: a kind only created by an operator
+    # (Limitador) or by service-ca (the Authorino serving certificate Secret) is read, never written, by the run.
+    play = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())[0]["vars"]
+    doc = yaml.safe_load(cluster_access.DOCUMENTATION)
+    default_verbs = doc["options"]["verbs"]["default"]
+    missing = []
+    for path in sorted((ROOT / "roles").glob("*/vars/main.yml")):
+        role = path.parent.parent.name
+        listed = play["__gpu_infra_access_objects"].get(role, [])
+        stubs = [dict(s, verbs=s.get("verbs") or default_verbs) for s in listed]
+        stubs += [dict(s, verbs=list(access.READ_VERBS)) for s in play["__gpu_infra_access_reads"]]
+        for key, value in (yaml.safe_load(path.read_text()) or {}).items():
+            if not re.search(r"_(ready|ready_items|tls_set)$", key) or not isinstance(value, list):
+                continue
+            for item in (i for i in value if isinstance(i, dict) and "kind" in i):
+                api = item["api_version"]
+                ns = item.get("namespace", "")
+                if not any(
+                    ("{{" in api or s["apiVersion"] == api)
+                    and s["kind"] == item["kind"]
+                    and (s.get("metadata") or {}).get("namespace", "") in ("", ns)
+                    and "get" in s["verbs"]
+                    for s in stubs
+                ):
+                    missing.append("{0} ({1}): get {2} {3} in {4!r}".format(role, key, api, item["kind"], ns))
+    assert not missing, "Expected site.yml's access stubs to let the run read {0}".format(missing)
 
 
 # --- teardown ---------------------------------------------------------------------------------------------------------
