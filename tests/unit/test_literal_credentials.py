@@ -10,6 +10,8 @@ import yaml
 
 from ansible_collections.rhoai.gpu_infra.plugins.filter.literal_credentials import literal_credentials
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.redaction import literal_env_credentials, redact
+from tests.unit import role_vars
+from tests.unit.role_vars import ROLES
 
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 PROXY_PASSWORD = "pr0xy-s3cret-Pa55"
@@ -206,3 +208,17 @@ def test_site_refuses_connectivity_links_config_too_and_passes_references(playbo
         failed_task(run) == "Read the OpenShift version and check that the credentials may make every change of the run"
     ), run
     assert "found a literal value" not in run.stdout, run
+
+
+@pytest.mark.parametrize(
+    "role", sorted(p.parent.parent.name for p in ROLES.glob("*/vars/main.yml") if "_olm_operator:" in p.read_text())
+)
+def test_the_verify_checks_never_carry_a_subscription_config(role):
+    # verify, diagnose and a role's verify hand __<role>_checks to component_checks, whose arguments -v prints and
+    # AWX/AAP keep as job events; no literal-credential check runs before them.
+    config = {"env": [{"name": "AWS_SECRET_ACCESS_KEY", "value": AWS_SECRET}]}
+    variables = role_vars.role_vars(role, **{role + "_subscription_config": config})
+    if role == "connectivity_link":
+        variables["connectivity_link_operator"] = {"component": "authorino"}
+    operator = role_vars.render("{{ __%s_checks.operator }}" % role, variables)
+    assert operator.get("package") and "config" not in operator, operator
