@@ -35,9 +35,6 @@ EXPECTED = (
         CRD, WEBHOOK_SELECTOR
     )
 )
-REMEDY = (
-    "Install cert-manager first: run the rhoai.gpu_infra.cert_manager role, or add cert_manager to gpu_infra_components"
-)
 
 
 def _dig(obj, path, default=None):
@@ -108,13 +105,6 @@ def assess(crd, csvs, webhooks):
     if found and running:  # CRD missing or not Established while something runs: say so, it explains the state
         found += "; running: " + ", ".join(running)
     return {"installed": not found, "evidence": ", ".join(running) if not found else "", "found": found}
-
-
-def message(required_by, found, alternative=""):
-    """Expected, found and what to do, for a preflight that changed nothing."""
-    return "{0} needs {1}. Found: {2}. {3}{4}, and re-run. Nothing was changed.".format(
-        required_by, EXPECTED, found, REMEDY, ", " + alternative if alternative else ""
-    )
 
 
 def collect(k8s, trace):

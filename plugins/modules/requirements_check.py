@@ -14,8 +14,10 @@ version_added: 0.1.0
 description:
   - The preflight check of components whose requirement (C(requires) in the collection's
     C(playbooks/vars/components.yml)) is not part of the run, as C(site.yml) and a role used alone make it.
-  - "C(cert_manager): as M(rhoai.gpu_infra.cert_manager_check) (the CRD C(certificates.cert-manager.io) Established and
-    either a ClusterServiceVersion that owns it in phase C(Succeeded) or an available cert-manager webhook)."
+  - "C(cert_manager): the CRD C(certificates.cert-manager.io) Established and either a ClusterServiceVersion (not an
+    OLM copy) that owns it in phase C(Succeeded) or a webhook Deployment labelled
+    C(app.kubernetes.io/name=webhook,app.kubernetes.io/component=webhook) with an available replica (as the Red Hat
+    operator and the upstream Helm chart label it)."
   - "C(nfd): the CRD C(nodefeaturediscoveries.nfd.openshift.io) Established, a ClusterServiceVersion (not an OLM copy)
     that owns it in phase C(Succeeded), and a C(NodeFeatureDiscovery) in any namespace that is not being deleted
     (without one, no node gets the labels the GPU operator's Driver Toolkit and GPU feature discovery need)."
@@ -55,7 +57,6 @@ notes:
   - Needs permission to get CustomResourceDefinitions and to list ClusterServiceVersions, and for C(cert_manager)
     Deployments, for C(nfd) NodeFeatureDiscoveries, in all namespaces.
 seealso:
-  - module: rhoai.gpu_infra.cert_manager_check
   - module: rhoai.gpu_infra.component_checks
 """
 

@@ -333,6 +333,7 @@ def test_teardown_removes_what_was_adopted_and_keeps_what_it_did_not_create(sim,
 KUEUE_NS = "openshift-kueue-operator"
 CM_CRD = "certificates.cert-manager.io"
 WEBHOOK_LABELS = {"app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook"}
+CERT_MANAGER_FOR_KUEUE = {"required_by": {"cert_manager": ["kueue"]}}
 
 
 def test_kueue_is_refused_when_a_teardown_left_only_the_cert_manager_crds(sim, cluster, playbook):
@@ -386,7 +387,7 @@ def test_an_available_cert_manager_webhook_counts_as_an_install_without_olm(sim,
     try:
         deadline = time.monotonic() + 120
         while True:
-            proc = olm_engine.ansible_module(sim, "rhoai.gpu_infra.cert_manager_check", {"required_by": "A test"})
+            proc = olm_engine.ansible_module(sim, "rhoai.gpu_infra.requirements_check", CERT_MANAGER_FOR_KUEUE)
             if proc.returncode == 0 or time.monotonic() > deadline:
                 break
             time.sleep(2)
@@ -394,7 +395,7 @@ def test_an_available_cert_manager_webhook_counts_as_an_install_without_olm(sim,
         assert "webhook Deployment helm-cert-manager/cm-webhook available" in proc.stdout
     finally:
         delete_namespaces(cluster, ["helm-cert-manager"])
-    proc = olm_engine.ansible_module(sim, "rhoai.gpu_infra.cert_manager_check", {"required_by": "A test"})
+    proc = olm_engine.ansible_module(sim, "rhoai.gpu_infra.requirements_check", CERT_MANAGER_FOR_KUEUE)
     assert proc.returncode != 0 and "Nothing was changed." in proc.stdout, proc.stdout
 
 

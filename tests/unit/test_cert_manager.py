@@ -1,4 +1,4 @@
-"""cert-manager installed and running (module_utils/cert_manager.py) and the cert_manager_check module around it."""
+"""cert-manager installed and running (module_utils/cert_manager.py), as requirements_check asks it."""
 
 import json
 
@@ -8,7 +8,7 @@ from ansible.module_utils.testing import patch_module_args
 from kubernetes.client.exceptions import ApiException
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import cert_manager as cm
-from ansible_collections.rhoai.gpu_infra.plugins.modules import cert_manager_check
+from ansible_collections.rhoai.gpu_infra.plugins.modules import requirements_check
 
 from .test_nodes import FakeK8s
 
@@ -95,22 +95,14 @@ def test_without_an_established_crd_nothing_else_counts():
     )
 
 
-def test_the_message_says_expected_found_what_to_do_and_that_nothing_changed():
-    text = cm.message("The Kueue operator", "FOUND", "or choose another layout")
-    assert text == (
-        "The Kueue operator needs cert-manager installed and running: CRD certificates.cert-manager.io Established and "
-        "either a ClusterServiceVersion (not an OLM copy) that owns it in phase Succeeded, or a webhook Deployment "
-        "labelled app.kubernetes.io/name=webhook,app.kubernetes.io/component=webhook with an available replica. "
-        "Found: FOUND. Install cert-manager first: run the rhoai.gpu_infra.cert_manager role, or add cert_manager to "
-        "gpu_infra_components, or choose another layout, and re-run. Nothing was changed."
-    )
-
-
 # --- the module ---------------------------------------------------------------------------------------------------
+KUEUE = {"required_by": {"cert_manager": ["kueue"]}}
+
+
 def run_module(capsys, objects, **args):
     fake = FakeK8s(objects)
-    with patch_module_args(dict({"required_by": "The Kueue operator"}, **args)), pytest.raises(SystemExit) as info:
-        cert_manager_check.main(k8s_factory=lambda module: fake)
+    with patch_module_args(dict(KUEUE, **args)), pytest.raises(SystemExit) as info:
+        requirements_check.main(k8s_factory=lambda module: fake)
     return info.value.code, json.loads(capsys.readouterr().out), fake
 
 
@@ -125,8 +117,9 @@ def objects(crd=ESTABLISHED, csvs=(), webhooks=()):
 def test_module_passes_on_an_operator_install_reading_three_times(capsys):
     rc, result, fake = run_module(capsys, objects(csvs=[csv()]), _ansible_check_mode=True)
     assert rc == 0, result
-    assert result["changed"] is False and result["installed"] is True
-    assert result["evidence"] == "CSV cert-manager-operator/cert-manager-operator.v1.18.0 Succeeded"
+    (found,) = result["requirements"]
+    assert result["changed"] is False and found["installed"] is True
+    assert found["evidence"] == "CSV cert-manager-operator/cert-manager-operator.v1.18.0 Succeeded"
     assert fake.calls == [
         ("CustomResourceDefinition", None, cm.CRD),
         ("ClusterServiceVersion", None, "!olm.copiedFrom"),
@@ -136,13 +129,18 @@ def test_module_passes_on_an_operator_install_reading_three_times(capsys):
 
 def test_module_fails_on_the_crd_alone_with_the_whole_message(capsys):
     rc, result, _ = run_module(
-        capsys, objects(), required_by="Red Hat Connectivity Link", alternative="or choose the standalone layout"
+        capsys,
+        objects(),
+        required_by={"cert_manager": ["authorino"]},
+        alternatives={"cert_manager": "or choose the standalone layout"},
     )
     assert rc == 1
-    assert result["installed"] is False
-    assert result["msg"].startswith("Red Hat Connectivity Link needs cert-manager installed and running: ")
+    assert result["requirements"][0]["installed"] is False
+    assert result["msg"].startswith("authorino requires cert_manager, which is neither part of this run nor installed")
+    assert "Expected cert-manager installed and running: CRD certificates.cert-manager.io Established" in result["msg"]
     assert "Found: CRD certificates.cert-manager.io exists but no cert-manager operator/webhook runs" in result["msg"]
-    assert "gpu_infra_components, or choose the standalone layout, and re-run." in result["msg"]
+    assert "Add cert_manager to gpu_infra_components" in result["msg"]
+    assert "; or choose the standalone layout." in result["msg"]
     assert result["msg"].endswith("Nothing was changed.")
 
 
@@ -166,8 +164,8 @@ class Refusing(FakeK8s):
 )
 def test_module_names_the_read_an_api_error_stopped(capsys, exc, said):
     fake = Refusing(objects(), exc, "Deployment")
-    with patch_module_args({"required_by": "The Kueue operator"}), pytest.raises(SystemExit) as info:
-        cert_manager_check.main(k8s_factory=lambda module: fake)
+    with patch_module_args(KUEUE), pytest.raises(SystemExit) as info:
+        requirements_check.main(k8s_factory=lambda module: fake)
     result = json.loads(capsys.readouterr().out)
     assert info.value.code == 1
     assert result["msg"].startswith(
@@ -179,8 +177,8 @@ def test_module_names_the_read_an_api_error_stopped(capsys, exc, said):
 
 def test_module_reports_its_own_bug_as_one(capsys):
     fake = Refusing(objects(), KeyError("oops"), "ClusterServiceVersion")
-    with patch_module_args({"required_by": "The Kueue operator"}), pytest.raises(SystemExit) as info:
-        cert_manager_check.main(k8s_factory=lambda module: fake)
+    with patch_module_args(KUEUE), pytest.raises(SystemExit) as info:
+        requirements_check.main(k8s_factory=lambda module: fake)
     result = json.loads(capsys.readouterr().out)
     assert info.value.code == 1
     assert "unexpected KeyError" in result["msg"] and "This is a bug in rhoai.gpu_infra" in result["msg"]
