@@ -3,8 +3,10 @@ requirements_check module), and the registry as the one source of who requires w
 role used alone and teardown's warning all read `requires` in playbooks/vars/components.yml."""
 
 import json
+import re
 
 import pytest
+import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import requirements as r
@@ -177,3 +179,32 @@ def test_the_module_refuses_a_requirement_it_cannot_check(capsys):
         "requirements_check: expected required_by to map cert_manager or nfd to lists of component names; found "
         "unknown requirement serverless; not a list of names for nfd"
     )
+
+
+REQUIREMENT_TASK = "Fail when a requirement is not installed and running, of gpu_operator"
+
+
+@pytest.mark.parametrize("nfd_earlier", [False, True])
+def test_a_role_used_alone_counts_a_requirement_an_earlier_role_of_the_play_subscribed_to(
+    playbook, tmp_path, nfd_earlier
+):
+    # nfd then gpu_operator, each included alone in one play: in check mode NFD cannot be installed yet, and in a real
+    # run it is part of the run, as a selection of both is in site.yml. No cluster: the first module call fails.
+    earlier = [{"component": "nfd", "name": "nfd", "namespace": "openshift-nfd", "starting_csv": ""}]
+    tasks = [{"name": "Record what an earlier role subscribed to", "ansible.builtin.set_fact": {}}]
+    tasks[0]["ansible.builtin.set_fact"]["__gpu_infra_subscriptions"] = earlier if nfd_earlier else []
+    tasks.append(
+        {
+            "name": "Use the gpu_operator role alone",
+            "ansible.builtin.include_role": {"name": "rhoai.gpu_infra.gpu_operator", "tasks_from": "preflight"},
+        }
+    )
+    book = tmp_path / "role.yml"
+    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    run = playbook(book, tmp_path / "no-kubeconfig", check=True)
+    assert run.rc != 0, run
+    blocks = dict(
+        re.findall(r"^TASK \[(?:[\w.]+ : )?(.*?)\] \*+\n(.*?)(?=^TASK \[|^PLAY RECAP)", run.stdout, re.M | re.S)
+    )
+    assert REQUIREMENT_TASK in blocks, run
+    assert ("skipping:" if nfd_earlier else "fatal:") in blocks[REQUIREMENT_TASK], run
