@@ -20,6 +20,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import olm
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.readiness import field_value
 
 CRD = "certificates.cert-manager.io"
@@ -37,60 +38,56 @@ EXPECTED = (
 )
 
 
-def _dig(obj, path, default=None):
+def dig(obj, path, default=None):
     value = field_value(obj, path)
     return default if value is None else value
 
 
-def _where(obj):
-    return "{0}/{1}".format(_dig(obj, "metadata.namespace", ""), _dig(obj, "metadata.name", ""))
+def where(obj):
+    return "{0}/{1}".format(dig(obj, "metadata.namespace", ""), dig(obj, "metadata.name", ""))
 
 
-def _established(crd):
+def established(crd):
     return any(
         c.get("type") == "Established" and c.get("status") == "True"
-        for c in _dig(crd, "status.conditions", []) or []
+        for c in dig(crd, "status.conditions", []) or []
         if isinstance(c, dict)
     )
 
 
-def _owns_crd(csv):
-    owned = _dig(csv, "spec.customresourcedefinitions.owned", []) or []
-    return any(isinstance(o, dict) and o.get("name") == CRD for o in owned)
-
-
-def _copied(csv):
-    return "olm.copiedFrom" in (_dig(csv, "metadata.labels", {}) or {}) or _dig(csv, "status.reason") == "Copied"
+def owns_crd(csv, crd=CRD):
+    owned = dig(csv, "spec.customresourcedefinitions.owned", []) or []
+    return any(isinstance(o, dict) and o.get("name") == crd for o in owned)
 
 
 def _available(deployment):
     """Available=True with at least one available replica (a webhook scaled to 0 is Available and serves nothing)."""
     condition = any(
         c.get("type") == "Available" and c.get("status") == "True"
-        for c in _dig(deployment, "status.conditions", []) or []
+        for c in dig(deployment, "status.conditions", []) or []
         if isinstance(c, dict)
     )
-    return condition and (_dig(deployment, "status.availableReplicas", 0) or 0) > 0
+    return condition and (dig(deployment, "status.availableReplicas", 0) or 0) > 0
 
 
 def assess(crd, csvs, webhooks):
     """``{installed, evidence, found}`` from the CRD (or None), the CSVs of every namespace and the Deployments
     labelled ``WEBHOOK_SELECTOR``. ``evidence`` says what proves cert-manager runs, ``found`` what was found instead
     (empty when installed)."""
-    owners = [c for c in csvs or [] if _owns_crd(c) and not _copied(c)]
-    succeeded = [c for c in owners if _dig(c, "status.phase") == "Succeeded"]
+    owners = [c for c in csvs or [] if owns_crd(c) and not olm.is_copy(c)]
+    succeeded = [c for c in owners if dig(c, "status.phase") == "Succeeded"]
     available = [d for d in webhooks or [] if _available(d)]
-    running = ["CSV {0} Succeeded".format(_where(c)) for c in succeeded] + [
-        "webhook Deployment {0} available".format(_where(d)) for d in available
+    running = ["CSV {0} Succeeded".format(where(c)) for c in succeeded] + [
+        "webhook Deployment {0} available".format(where(d)) for d in available
     ]
     if crd is None:
         found = "CRD {0} not found: cert-manager is not installed".format(CRD)
-    elif not _established(crd):
+    elif not established(crd):
         found = "CRD {0} exists but is not Established".format(CRD)
     elif not running:
-        others = ["CSV {0} in phase {1}".format(_where(c), _dig(c, "status.phase", "unknown")) for c in owners] + [
+        others = ["CSV {0} in phase {1}".format(where(c), dig(c, "status.phase", "unknown")) for c in owners] + [
             "webhook Deployment {0} not available ({1} of {2} replicas)".format(
-                _where(d), _dig(d, "status.availableReplicas", 0) or 0, _dig(d, "spec.replicas", 1)
+                where(d), dig(d, "status.availableReplicas", 0) or 0, dig(d, "spec.replicas", 1)
             )
             for d in webhooks or []
         ]

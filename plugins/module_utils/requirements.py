@@ -21,7 +21,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils import cert_manager
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import cert_manager, olm
 
 NFD_CRD = "nodefeaturediscoveries.nfd.openshift.io"
 NFD_API = "nfd.openshift.io/v1"
@@ -32,24 +32,15 @@ NFD_EXPECTED = (
 )
 
 
-def _where(obj):
-    return "{0}/{1}".format(cert_manager._dig(obj, "metadata.namespace", ""), cert_manager._dig(obj, "metadata.name"))
-
-
-def _owns(csv, crd):
-    owned = cert_manager._dig(csv, "spec.customresourcedefinitions.owned", []) or []
-    return any(isinstance(o, dict) and o.get("name") == crd for o in owned)
-
-
 def assess_nfd(crd, csvs, instances):
     """``{installed, evidence, found}`` from the CRD (or None), the CSVs of every namespace and the
     NodeFeatureDiscoveries of every namespace."""
-    owners = [c for c in csvs or [] if _owns(c, NFD_CRD) and not cert_manager._copied(c)]
-    succeeded = [c for c in owners if cert_manager._dig(c, "status.phase") == "Succeeded"]
-    live = [i for i in instances or [] if not cert_manager._dig(i, "metadata.deletionTimestamp")]
+    owners = [c for c in csvs or [] if cert_manager.owns_crd(c, NFD_CRD) and not olm.is_copy(c)]
+    succeeded = [c for c in owners if cert_manager.dig(c, "status.phase") == "Succeeded"]
+    live = [i for i in instances or [] if not cert_manager.dig(i, "metadata.deletionTimestamp")]
     if crd is None:
         found = "CRD {0} not found: NFD is not installed".format(NFD_CRD)
-    elif not cert_manager._established(crd):
+    elif not cert_manager.established(crd):
         found = "CRD {0} exists but is not Established".format(NFD_CRD)
     elif not succeeded:
         found = (
@@ -57,7 +48,7 @@ def assess_nfd(crd, csvs, instances):
             "(gpu_infra_remove_crds=false, the default), or an incomplete install".format(
                 NFD_CRD,
                 "; ".join(
-                    "CSV {0} in phase {1}".format(_where(c), cert_manager._dig(c, "status.phase", "unknown"))
+                    "CSV {0} in phase {1}".format(cert_manager.where(c), cert_manager.dig(c, "status.phase", "unknown"))
                     for c in owners
                 )
                 or "no CSV owns the CRD",
@@ -65,15 +56,17 @@ def assess_nfd(crd, csvs, instances):
         )
     elif not live:
         found = "CSV {0} Succeeded but no NodeFeatureDiscovery{1}, so no node gets NFD's labels".format(
-            _where(succeeded[0]),
-            " other than one being deleted ({0})".format(", ".join(_where(i) for i in instances))
+            cert_manager.where(succeeded[0]),
+            " other than one being deleted ({0})".format(", ".join(cert_manager.where(i) for i in instances))
             if instances
             else " exists",
         )
     else:
         found = ""
     evidence = (
-        "CSV {0} Succeeded, NodeFeatureDiscovery {1}".format(_where(succeeded[0]), ", ".join(_where(i) for i in live))
+        "CSV {0} Succeeded, NodeFeatureDiscovery {1}".format(
+            cert_manager.where(succeeded[0]), ", ".join(cert_manager.where(i) for i in live)
+        )
         if not found
         else ""
     )
