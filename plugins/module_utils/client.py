@@ -89,6 +89,19 @@ def is_api_error(exc):
     return isinstance(exc, OSError)
 
 
+def fail_unless_api_error(module, name, exc):
+    """Fail ``module`` (named ``name``) as a bug of this collection, with the traceback, unless ``exc`` is an API error:
+    those are the cluster's or the login's, and the caller explains them (outside its except block, so that no
+    traceback suggests a bug)."""
+    if not is_api_error(exc):
+        module.fail_json(
+            msg="{0} failed with an unexpected {1}: {2}. This is a bug in rhoai.gpu_infra, not a problem of the "
+            "cluster or the credentials; please report it with the output of ansible-playbook -vvv (which shows the "
+            "traceback).".format(name, type(exc).__name__, exc),
+            exception=traceback.format_exc(),
+        )
+
+
 def error_text(exc):
     """The API's own words for an error, on one line (the dynamic client's str() adds headers and a traceback)."""
     summary = getattr(exc, "summary", None)

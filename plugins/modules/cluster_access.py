@@ -140,16 +140,14 @@ missing:
   sample: [{verbs: [create, patch], resource: subscriptions.operators.coreos.com, namespace: openshift-nfd}]
 """
 
-import traceback  # noqa: E402 (ansible-test wants imports below the docs)
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import access  # noqa: E402
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  # noqa: E402
     AUTH_ARG_SPEC,
     api_failure_message,
+    fail_unless_api_error,
     get_k8s,
-    is_api_error,
 )
 
 NEEDS = "get ClusterVersions (config.openshift.io) and create SelfSubjectAccessReviews"
@@ -184,13 +182,7 @@ def main(k8s_factory=get_k8s):
         )
         missing = access.denied(k8s, items, trace)
     except Exception as exc:  # an API error is the cluster's or the login's; anything else is a bug of this module
-        if not is_api_error(exc):
-            module.fail_json(
-                msg="cluster_access failed with an unexpected {0}: {1}. This is a bug in rhoai.gpu_infra, not a "
-                "problem of the cluster or the credentials; please report it with the output of ansible-playbook "
-                "-vvv (which shows the traceback).".format(type(exc).__name__, exc),
-                exception=traceback.format_exc(),
-            )
+        fail_unless_api_error(module, "cluster_access", exc)
         failure = api_failure_message(trace[-1], exc, NEEDS) + " Nothing was changed."
     if failure:
         # Outside the except block: the message explains an API error in full; a traceback would only suggest a bug.

@@ -263,8 +263,6 @@ requests:
   sample: 41
 """
 
-import traceback  # noqa: E402 (ansible-test wants imports below the docs)
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.checks import (  # noqa: E402
@@ -276,8 +274,8 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.checks import (  #
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  # noqa: E402
     AUTH_ARG_SPEC,
     api_failure_message,
+    fail_unless_api_error,
     get_k8s,
-    is_api_error,
 )
 
 COMPONENT_OPTIONS = dict(
@@ -323,13 +321,7 @@ def main(k8s_factory=get_k8s):
     except SpecError as exc:
         module.fail_json(msg="component_checks: invalid check spec: {0}".format(exc))
     except Exception as exc:  # an API error is the cluster's or the login's; anything else is a bug of this module
-        if not is_api_error(exc):
-            module.fail_json(
-                msg="component_checks failed with an unexpected {0}: {1}. This is a bug in rhoai.gpu_infra, not a "
-                "problem of the cluster or the credentials; please report it with the output of ansible-playbook "
-                "-vvv (which shows the traceback).".format(type(exc).__name__, exc),
-                exception=traceback.format_exc(),
-            )
+        fail_unless_api_error(module, "component_checks", exc)
         failure = api_failure_message(
             "read the cluster for the checks of {0}".format(
                 ", ".join(c["component"] for c in params["components"]) or "the GPU nodes"

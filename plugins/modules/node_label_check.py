@@ -207,15 +207,13 @@ cluster:
       type: str
 """
 
-import traceback  # noqa: E402 (ansible-test wants imports below the docs)
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  # noqa: E402
     AUTH_ARG_SPEC,
     api_failure_message,
+    fail_unless_api_error,
     get_k8s,
-    is_api_error,
 )
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.nodes import (  # noqa: E402
     checks,
@@ -245,13 +243,7 @@ def main(k8s_factory=get_k8s):
         result["checks"] = checks(result)
         result["cluster"] = cluster_identity(k8s)
     except Exception as exc:  # an API error is the cluster's or the login's; anything else is a bug of this module
-        if not is_api_error(exc):
-            module.fail_json(
-                msg="node_label_check failed with an unexpected {0}: {1}. This is a bug in rhoai.gpu_infra, not a "
-                "problem of the cluster or the credentials; please report it with the output of ansible-playbook "
-                "-vvv (which shows the traceback).".format(type(exc).__name__, exc),
-                exception=traceback.format_exc(),
-            )
+        fail_unless_api_error(module, "node_label_check", exc)
         failure = api_failure_message(
             "read the GPU nodes and the NFD and GPU operator DaemonSets",
             exc,

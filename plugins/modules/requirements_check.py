@@ -81,15 +81,13 @@ requirements:
       found: ""
 """
 
-import traceback  # noqa: E402 (ansible-test wants imports below the docs)
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  # noqa: E402
     AUTH_ARG_SPEC,
     api_failure_message,
+    fail_unless_api_error,
     get_k8s,
-    is_api_error,
 )
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.requirements import (  # noqa: E402
     ASSESS,
@@ -125,13 +123,7 @@ def main(k8s_factory=get_k8s):
     try:
         results = collect(k8s_factory(module), required_by, trace) if required_by else []
     except Exception as exc:  # an API error is the cluster's or the login's; anything else is a bug of this module
-        if not is_api_error(exc):
-            module.fail_json(
-                msg="requirements_check failed with an unexpected {0}: {1}. This is a bug in rhoai.gpu_infra, not a "
-                "problem of the cluster or the credentials; please report it with the output of ansible-playbook "
-                "-vvv (which shows the traceback).".format(type(exc).__name__, exc),
-                exception=traceback.format_exc(),
-            )
+        fail_unless_api_error(module, "requirements_check", exc)
         failure = api_failure_message(trace[-1] if trace else "read the cluster", exc, NEEDS)
     if failure:
         # Outside the except block: the message explains an API error in full; a traceback would only suggest a bug.
