@@ -21,7 +21,7 @@ REDACTED = "<redacted>"
 # Environment variable names that hold credentials (AWS_SECRET_ACCESS_KEY, API_TOKEN, DB_PASSWORD, DB_PASS,
 # GITHUB_PAT, SLACK_WEBHOOK, ...). Wide on purpose: a value hidden for nothing costs less than one shown.
 SECRET_ENV_NAME = re.compile(
-    r"TOKEN|PASS|SECRET|KEY|CREDENTIAL|AUTH|WEBHOOK|PRIVATE|(?:^|_)PAT(?:_|$)|(?:^|_)DSN(?:_|$)", re.IGNORECASE
+    r"TOKEN|PASS|SECRET|KEY|CRED|AUTH|WEBHOOK|PRIVATE|(?:^|_)PAT(?:_|$)|(?:^|_)DSN(?:_|$)", re.IGNORECASE
 )
 
 # A field, flag or assignment whose name, lower-cased without "-", "_" and ".", ends with one of these holds a
@@ -73,6 +73,12 @@ _FLAG = re.compile(r"^--?(?P<name>[A-Za-z][A-Za-z0-9_.-]*)$")
 # A refusal costs a run where a redaction costs a hidden value, so a literal env value is not refused for its name alone
 # when the value cannot be a credential: empty, a YAML boolean word or a number (ENABLE_AUTH=true, TOKEN_TTL=3600)...
 _NOT_A_CREDENTIAL = re.compile(r"(?i)\s*(?:true|false|yes|no|on|off|[+-]?[0-9]+(?:\.[0-9]+)?)?\s*")
+# A refusal reads a name by its words, not by the substrings diagnose hides: BYPASS_PROXY, KEYCLOAK_URL,
+# AUTHORINO_LOG_LEVEL and TOKENIZER_PARALLELISM name no credential, and neither do AUTH_SERVER_URL or PRIVATE_REGISTRY
+# (AUTH and PRIVATE say what a setting is about; the credential itself is a token, a password, a key or a secret).
+_CREDENTIAL_ENV_WORD = re.compile(
+    r"(?i)(?:TOKENS?|PASSWORD|PASSWD|PASSPHRASE|SECRETS?|KEYS?|CREDENTIALS?|CREDS|WEBHOOK)$|^(?:PASS|PAT|DSN)$"
+)
 # ... or when the name says the value points at the credential: a Secret's name or a file (the cert-manager Operator's
 # CLOUD_CREDENTIALS_SECRET_NAME, DB_PASSWORD_FILE), or it is an image override (RELATED_IMAGE_*, the operator-framework
 # convention for operand images, such as RELATED_IMAGE_AUTHORINO).
@@ -204,10 +210,11 @@ def literal_env_credentials(config):
     as ``(name, reason)`` pairs in their order; ``reason`` is ``"name"`` or ``"value"``.
 
     ``"value"``: the value holds what ``redact_text`` hides (a password in a URL, a JWT, an AWS access key ID, a known
-    token shape, a ``password=`` assignment, a private key), whatever the name. ``"name"``: the name looks like a
-    credential's (``SECRET_ENV_NAME``, whose values diagnose hides) and the value is not empty, a boolean word or a
-    number, and the name does not end in ``_NAME``, ``_FILE``, ``_PATH`` or ``_DIR`` (a reference to a credential) or
-    start with ``RELATED_IMAGE_`` (an operand image).
+    token shape, a ``password=`` assignment, a private key), whatever the name. ``"name"``: a word of the name (split at
+    ``_``, ``-`` and ``.``) ends in TOKEN, PASSWORD, PASSWD, PASSPHRASE, SECRET, KEY, CREDENTIAL, CREDS or WEBHOOK (a
+    plural too) or is PASS, PAT or DSN, a narrower rule than ``SECRET_ENV_NAME``, whose values diagnose hides; the value
+    is not empty, a boolean word or a number; and the name does not end in ``_NAME``, ``_FILE``, ``_PATH`` or ``_DIR``
+    (a reference to a credential) or start with ``RELATED_IMAGE_`` (an operand image).
     Entries that take their value from ``valueFrom`` or ``envFrom`` are references and never found.
     """
     env = config.get("env") if isinstance(config, dict) else None
@@ -218,7 +225,7 @@ def literal_env_credentials(config):
         name = str(var.get("name") or "#{0}".format(index))
         value = var["value"] if isinstance(var["value"], str) else str(var["value"])
         if (
-            SECRET_ENV_NAME.search(name)
+            any(_CREDENTIAL_ENV_WORD.search(word) for word in re.split(r"[-_.]+", name))
             and not _REFERENCE_ENV_NAME.search(name)
             and not _NOT_A_CREDENTIAL.fullmatch(value)
         ):

@@ -18,9 +18,9 @@ description:
     result as a job event and C(-v) prints it. The M(kubernetes.core.k8s_info) and M(kubernetes.core.k8s_log) results
     a playbook would otherwise register hold the raw objects.
   - "Redacted: C(data) and C(stringData) of Secrets (which are never read unless asked for); the C(value) of every
-    C(env) variable whose name contains, in any case, TOKEN, PASS (PASSWORD, PASSWD), SECRET, KEY, CREDENTIAL, AUTH,
-    WEBHOOK or PRIVATE, or PAT or DSN as a whole underscore-separated part (C(GITHUB_PAT), C(SENTRY_DSN)); in
-    C(args) and C(command), the value after a flag whose name ends like a credential (below), such as C(--token) or
+    C(env) variable whose name contains, in any case, TOKEN, PASS (PASSWORD, PASSWD), SECRET, KEY, CRED (CREDENTIAL,
+    CREDS), AUTH, WEBHOOK or PRIVATE, or PAT or DSN as a whole underscore-separated part (C(GITHUB_PAT), C(SENTRY_DSN));
+    in C(args) and C(command), the value after a flag whose name ends like a credential (below), such as C(--token) or
     C(--password); any string field whose name, lower-cased and without C(-), C(_) and C(.), ends in C(password),
     C(passwd), C(token), C(secret), C(apikey), C(accesskey), C(secretkey), C(privatekey), C(clientkeydata),
     C(credential) or C(credentials) (C(client-key-data) of kubeconfigs and C(aws_secret_access_key) among them)."

@@ -31,6 +31,12 @@ REFUSED = [
     ({"name": "api_token", "value": "abc123def456"}, "name"),
     ({"name": "GITHUB_PAT", "value": "not-a-known-shape"}, "name"),
     ({"name": "SLACK_WEBHOOK", "value": "https://example.com/hooks/abcdef"}, "name"),
+    ({"name": "SLACK_WEBHOOK_URL", "value": "https://hooks.example.com/services/T0/B0/abcdef"}, "name"),
+    ({"name": "DBPASSWORD", "value": "hunter2"}, "name"),
+    ({"name": "azure-client-secret", "value": "s3cr3t-value"}, "name"),
+    ({"name": "clientSecret", "value": "s3cr3t-value"}, "name"),
+    ({"name": "REGISTRY_CREDS", "value": "robot:s3cr3t"}, "name"),
+    ({"name": "SSH_KEYS", "value": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA"}, "name"),
     # a password or token in a value refuses it whatever the variable's name
     ({"name": "HTTPS_PROXY", "value": "http://proxyuser:" + PROXY_PASSWORD + "@proxy.example.com:3128"}, "value"),
     ({"name": "OIDC_ID", "value": JWT}, "value"),
@@ -64,6 +70,15 @@ ACCEPTED = [
     {"name": "HTTPS_PROXY", "value": "http://proxy.example.com:3128"},
     {"name": "NO_PROXY", "value": ".cluster.local,.svc,10.0.0.0/16"},
     {"name": "LOG_LEVEL", "value": "debug"},
+    # names that hold a credential's word only inside another word, or say what a setting is about
+    {"name": "AUTH_SERVER_URL", "value": "https://sso.example.com/realms/ai"},
+    {"name": "KEYCLOAK_URL", "value": "https://keycloak.example.com"},
+    {"name": "OAUTH_ISSUER", "value": "https://oauth-openshift.apps.example.com"},
+    {"name": "AUTHORINO_LOG_LEVEL", "value": "debug"},
+    {"name": "BYPASS_PROXY_FOR", "value": "internal.example.com"},
+    {"name": "PASSTHROUGH_HEADERS", "value": "x-request-id"},
+    {"name": "PRIVATE_REGISTRY", "value": "registry.example.com:5000"},
+    {"name": "TOKENIZER_PARALLELISM", "value": "auto"},
 ]
 
 
@@ -106,7 +121,8 @@ def test_the_filter_names_entries_and_reasons_never_values():
     found = literal_credentials(env(*(e for e, _ in REFUSED), *ACCEPTED))
     assert [f["name"] for f in found] == [e["name"] for e, _ in REFUSED]
     assert found[0] == {"name": "AWS_SECRET_ACCESS_KEY", "reason": "its name looks like a credential's"}
-    assert found[5]["reason"].startswith("its value looks like a credential")
+    proxy = next(f for f in found if f["name"] == "HTTPS_PROXY")
+    assert proxy["reason"].startswith("its value looks like a credential")
     text = json.dumps(found)
     for entry, _ in REFUSED:
         assert entry["value"] not in text, entry["name"]
