@@ -13,8 +13,12 @@ component that some other one requires, what "installed and running" means:
   node, and the Driver Toolkit and GPU feature discovery need those labels. The node labels themselves are not asked
   for: a cluster without GPU nodes yet is a valid start, and verify's GPU node checks look at them where they count.
 
+The other way round, before a teardown: OpenShift AI (or Open Data Hub) runs on the components this collection
+installs once a DataScienceCluster exists; ``collect_data_science_clusters`` finds them, whatever API version the
+installed operator serves, and ``in_use_message`` says what removing the components would do.
+
 ``required_by`` is ``{requirement: [components that need it]}``. ``collect`` reads the cluster through the facade of
-``client.py`` (or a fake); ``assess_nfd`` and ``message`` are pure.
+``client.py`` (or a fake); ``assess_nfd``, ``message`` and ``in_use_message`` are pure.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -138,5 +142,50 @@ def message(results, alternatives=None):
                 "; " + alternatives[r["requirement"]] if alternatives.get(r["requirement"]) else "",
             )
             for r in missing
+        )
+    )
+
+
+DSC_GROUP = "datasciencecluster.opendatahub.io"
+DSC_CRD = "datascienceclusters." + DSC_GROUP
+
+
+def served_version(crd):
+    """The version a CRD stores (served), else its first served one: DataScienceCluster went from v1 to v2 and v3 with
+    the operator's releases, and any served version lists every object."""
+    served = [v for v in cert_manager.dig(crd, "spec.versions", []) or [] if v.get("served")]
+    stored = [v for v in served if v.get("storage")]
+    return (stored or served or [{}])[0].get("name")
+
+
+def collect_data_science_clusters(k8s, trace):
+    """The DataScienceClusters (cluster-scoped) by name, ``[]`` where the CRD is not installed or serves nothing."""
+    trace.append("get CustomResourceDefinition " + DSC_CRD)
+    crd = k8s.get(cert_manager.CRD_API, "CustomResourceDefinition", DSC_CRD)
+    version = served_version(crd) if crd is not None else None
+    if not version:
+        return []
+    trace.append("list DataScienceClusters")
+    return [
+        dict(
+            name=cert_manager.dig(d, "metadata.name"),
+            deleting=bool(cert_manager.dig(d, "metadata.deletionTimestamp")),
+        )
+        for d in k8s.list("{0}/{1}".format(DSC_GROUP, version), "DataScienceCluster")
+    ]
+
+
+def in_use_message(clusters, removing):
+    """Why a teardown of ``removing`` stops while a DataScienceCluster exists, and the ways on; empty without one."""
+    if not clusters or not removing:
+        return ""
+    return (
+        "Expected no DataScienceCluster before removing {0}: OpenShift AI (or Open Data Hub) runs its components on "
+        "them, and its model servers, workbenches and queued jobs would stop working. Found DataScienceCluster {1}. "
+        "Remove OpenShift AI first (oc delete datasciencecluster {2}, then its operator), or, to remove these anyway, "
+        "re-run with -e gpu_infra_teardown_with_rhoai=true. Nothing was changed.".format(
+            ", ".join(removing),
+            ", ".join(c["name"] + (" (being deleted)" if c["deleting"] else "") for c in clusters),
+            " ".join(c["name"] for c in clusters),
         )
     )

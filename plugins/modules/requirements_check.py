@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: requirements_check
-short_description: Check, read-only, that what the components require is installed and running
+short_description: Check, read-only, that what components require runs, and that OpenShift AI does not run on a removal
 version_added: 0.1.0
 description:
   - The preflight check of components whose requirement (C(requires) in the collection's
@@ -22,6 +22,9 @@ description:
     that owns it in phase C(Succeeded), and a C(NodeFeatureDiscovery) in any namespace that is not being deleted
     (without one, no node gets the labels the GPU operator's Driver Toolkit and GPU feature discovery need)."
   - A CRD alone is not enough, since a teardown keeps the CRDs unless asked to delete them.
+  - "With I(removing), the other way round, before a teardown: fails when a C(DataScienceCluster) exists (CRD
+    C(datascienceclusters.datasciencecluster.opendatahub.io), read in the version the CRD stores), since Red Hat
+    OpenShift AI (or Open Data Hub) then runs its components on what would be removed."
   - Otherwise fails saying, for each requirement, which components need it, what was expected, what was found and what
     to do, ending with C(Nothing was changed.)
   - Read-only. Never changes anything, also not outside check mode.
@@ -35,7 +38,15 @@ options:
       - "Each requirement (C(cert_manager), C(nfd)) and the components that need it, for example
         C({nfd: [gpu_operator]}). Empty checks nothing."
     type: dict
-    required: true
+    default: {}
+  removing:
+    description:
+      - The components a teardown is about to remove. When a C(DataScienceCluster) exists, fails naming it, the
+        components and the two ways on (remove OpenShift AI first, or C(gpu_infra_teardown_with_rhoai=true), with
+        which C(teardown.yml) skips this check). Empty reads no C(DataScienceCluster).
+    type: list
+    elements: str
+    default: []
   alternatives:
     description:
       - "Another way out than installing a requirement, by requirement, appended to what to do in the failure message,
@@ -55,7 +66,8 @@ attributes:
     platforms: posix
 notes:
   - Needs permission to get CustomResourceDefinitions and to list ClusterServiceVersions, and for C(cert_manager)
-    Deployments, for C(nfd) NodeFeatureDiscoveries, in all namespaces.
+    Deployments, for C(nfd) NodeFeatureDiscoveries, in all namespaces; with I(removing), to list
+    DataScienceClusters.
 seealso:
   - module: rhoai.gpu_infra.component_checks
 """
@@ -65,6 +77,10 @@ EXAMPLES = r"""
   rhoai.gpu_infra.requirements_check:
     required_by:
       nfd: [gpu_operator]
+
+- name: Fail before a teardown while OpenShift AI runs on what it would remove
+  rhoai.gpu_infra.requirements_check:
+    removing: [kueue, serverless]
 """
 
 RETURN = r"""
@@ -79,6 +95,14 @@ requirements:
       installed: true
       evidence: CSV openshift-nfd/nfd.4.20.0-202511041128 Succeeded, NodeFeatureDiscovery openshift-nfd/nfd-instance
       found: ""
+data_science_clusters:
+  description: With I(removing), the DataScienceClusters found (cluster-scoped), each with whether it is being deleted.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: default-dsc
+      deleting: false
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
@@ -92,15 +116,21 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils.client import (  #
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.requirements import (  # noqa: E402
     ASSESS,
     collect,
+    collect_data_science_clusters,
+    in_use_message,
     message,
 )
 
-NEEDS = "get CustomResourceDefinitions and list ClusterServiceVersions, Deployments and NodeFeatureDiscoveries"
+NEEDS = (
+    "get CustomResourceDefinitions and list ClusterServiceVersions, Deployments, NodeFeatureDiscoveries and "
+    "DataScienceClusters"
+)
 
 
 def main(k8s_factory=get_k8s):
     argument_spec = dict(
-        required_by=dict(type="dict", required=True),
+        required_by=dict(type="dict", default={}),
+        removing=dict(type="list", elements="str", default=[]),
         alternatives=dict(type="dict", default={}),
     )
     argument_spec.update(AUTH_ARG_SPEC)
@@ -120,18 +150,23 @@ def main(k8s_factory=get_k8s):
         )
     trace = []
     failure = None
+    removing = module.params["removing"]
     try:
-        results = collect(k8s_factory(module), required_by, trace) if required_by else []
+        k8s = k8s_factory(module) if required_by or removing else None
+        results = collect(k8s, required_by, trace) if required_by else []
+        clusters = collect_data_science_clusters(k8s, trace) if removing else []
     except Exception as exc:  # an API error is the cluster's or the login's; anything else is a bug of this module
         fail_unless_api_error(module, "requirements_check", exc)
         failure = api_failure_message(trace[-1] if trace else "read the cluster", exc, NEEDS)
     if failure:
         # Outside the except block: the message explains an API error in full; a traceback would only suggest a bug.
         module.fail_json(msg=failure)
-    failed = message(results, module.params["alternatives"])
+    failed = " ".join(
+        m for m in (message(results, module.params["alternatives"]), in_use_message(clusters, removing)) if m
+    )
     if failed:
-        module.fail_json(msg=failed, requirements=results)
-    module.exit_json(changed=False, requirements=results)
+        module.fail_json(msg=failed, requirements=results, data_science_clusters=clusters)
+    module.exit_json(changed=False, requirements=results, data_science_clusters=clusters)
 
 
 if __name__ == "__main__":

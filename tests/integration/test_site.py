@@ -2,11 +2,12 @@
 that already holds the user's retention/storage settings).
 
 The steps share one cluster and run in file order, because each converge costs minutes: check mode on the fresh
-cluster, a refused teardown, the converge, its re-run, check mode on the converged cluster, verify, teardown, and a
-teardown re-run.
+cluster, a refused teardown, the converge, its re-run, check mode on the converged cluster, verify, a teardown refused
+under OpenShift AI, teardown, and a teardown re-run.
 """
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -235,6 +236,64 @@ def test_verify_passes_after_site_also_in_check_mode(sim, playbook, tmp_path):
     )
     assert check.rc == 0, check
     assert check.changed == 0, check
+
+
+def data_science_cluster_crd():
+    schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "datascienceclusters.datasciencecluster.opendatahub.io"},
+        "spec": {
+            "group": "datasciencecluster.opendatahub.io",
+            "names": {
+                "kind": "DataScienceCluster",
+                "listKind": "DataScienceClusterList",
+                "plural": "datascienceclusters",
+            },
+            "scope": "Cluster",
+            # as the operator's 3.x releases serve it: v1 still served, v2 stored
+            "versions": [
+                {"name": "v1", "served": True, "storage": False, "schema": schema},
+                {"name": "v2", "served": True, "storage": True, "schema": schema},
+            ],
+        },
+    }
+
+
+def test_teardown_is_refused_while_openshift_ai_runs_on_the_components(sim, playbook):
+    crds = client(sim).resources.get(api_version="apiextensions.k8s.io/v1", kind="CustomResourceDefinition")
+    crds.create(body=data_science_cluster_crd())
+    for _ in range(50):
+        if conditions(crds.get(name="datascienceclusters.datasciencecluster.opendatahub.io")).get("Established"):
+            break
+        time.sleep(0.2)
+    dscs = client(sim).resources.get(api_version="datasciencecluster.opendatahub.io/v2", kind="DataScienceCluster")
+    dscs.create(
+        body={
+            "apiVersion": "datasciencecluster.opendatahub.io/v2",
+            "kind": "DataScienceCluster",
+            "metadata": {"name": "default-dsc"},
+            "spec": {},
+        }
+    )
+    state = snapshot(sim)
+    for check in (False, True):
+        run = playbook("teardown.yml", sim.kubeconfig, extra_vars=CONFIRM, check=check)
+        assert run.rc != 0, run
+        said = " ".join(run.stdout.split())
+        assert "Expected no DataScienceCluster before removing monitoring, cert_manager, nfd" in said, run
+        assert "Found DataScienceCluster default-dsc." in said and "gpu_infra_teardown_with_rhoai=true" in said, run
+        assert "Nothing was changed." in said, run
+        assert snapshot(sim) == state
+    # told to go on, the preview lists what would go (the removal itself is the next test's, after the DSC is gone)
+    preview = playbook(
+        "teardown.yml", sim.kubeconfig, extra_vars=dict(VARS, gpu_infra_teardown_with_rhoai=True), check=True
+    )
+    assert preview.rc == 0, preview
+    assert "Would remove (objects carrying app.kubernetes.io/managed-by=rhoai.gpu_infra): " in preview.stdout, preview
+    dscs.delete(name="default-dsc")
+    assert snapshot(sim) == state
 
 
 def test_teardown_removes_what_site_created_and_nothing_else(sim, playbook):

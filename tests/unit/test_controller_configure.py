@@ -128,7 +128,7 @@ def test_surveys_offer_the_registry_and_default_to_safe_answers(plan):
         assert components["default"].split("\n") == names
     assert plan["surveys"]["RHOAI GPU infra diagnose"] == []
     teardown = survey(plan, "RHOAI GPU infra teardown")
-    for variable in ("gpu_infra_teardown_confirm", "gpu_infra_remove_crds"):
+    for variable in ("gpu_infra_teardown_confirm", "gpu_infra_remove_crds", "gpu_infra_teardown_with_rhoai"):
         assert teardown[variable]["type"] == "multiplechoice"
         assert teardown[variable]["choices"] == ["false", "true"]
         assert teardown[variable]["default"] == "false"

@@ -16,6 +16,7 @@ from tests.unit.test_checks import FakeK8s, crd, obj
 from tests.unit.test_registry import COMPONENTS, derived
 
 OLM = "operators.coreos.com/v1alpha1"
+ROOT = ROLES.parent
 
 
 def nfd_csv(phase="Succeeded", namespace="openshift-nfd", copied=False):
@@ -208,3 +209,75 @@ def test_a_role_used_alone_counts_a_requirement_an_earlier_role_of_the_play_subs
     )
     assert REQUIREMENT_TASK in blocks, run
     assert ("skipping:" if nfd_earlier else "fatal:") in blocks[REQUIREMENT_TASK], run
+
+
+def dsc_crd(*versions, storage=None):
+    body = crd(r.DSC_CRD)
+    body["spec"] = {
+        "group": r.DSC_GROUP,
+        "versions": [{"name": v, "served": True, "storage": v == storage} for v in versions],
+    }
+    return body
+
+
+def dsc(name, version, deleting=False):
+    body = obj(r.DSC_GROUP + "/" + version, "DataScienceCluster", name)
+    if deleting:
+        body["metadata"]["deletionTimestamp"] = "2026-12-01T00:00:00Z"
+    return body
+
+
+@pytest.mark.parametrize(
+    ("versions", "storage", "listed"),
+    [(("v1",), "v1", "v1"), (("v1", "v2"), "v2", "v2"), (("v1", "v2", "v3"), None, "v1")],
+    ids=["v1 only", "v2 stored beside v1", "none marked stored: the first served"],
+)
+def test_data_science_clusters_are_listed_in_a_version_the_crd_serves(versions, storage, listed):
+    fake = FakeK8s([dsc_crd(*versions, storage=storage), dsc("default-dsc", listed)])
+    assert r.collect_data_science_clusters(fake, []) == [{"name": "default-dsc", "deleting": False}]
+
+
+def test_without_the_crd_or_a_served_version_no_data_science_cluster_is_read():
+    fake = FakeK8s([])
+    assert r.collect_data_science_clusters(fake, []) == []
+    assert [c[1] for c in fake.calls] == ["CustomResourceDefinition"]
+    unserved = dsc_crd("v1")
+    unserved["spec"]["versions"][0]["served"] = False
+    assert r.collect_data_science_clusters(FakeK8s([unserved, dsc("x", "v1")]), []) == []
+
+
+def test_a_teardown_under_a_data_science_cluster_is_refused_with_both_ways_on(capsys):
+    objects = [dsc_crd("v1", "v2", storage="v2"), dsc("default-dsc", "v2"), dsc("old", "v2", deleting=True)]
+    rc, result = run_module(capsys, objects, removing=["serverless", "kueue"], _ansible_check_mode=True)
+    assert rc == 1, result
+    assert result["msg"] == (
+        "Expected no DataScienceCluster before removing serverless, kueue: OpenShift AI (or Open Data Hub) runs its "
+        "components on them, and its model servers, workbenches and queued jobs would stop working. Found "
+        "DataScienceCluster default-dsc, old (being deleted). Remove OpenShift AI first (oc delete datasciencecluster "
+        "default-dsc old, then its operator), or, to remove these anyway, re-run with "
+        "-e gpu_infra_teardown_with_rhoai=true. Nothing was changed."
+    )
+    assert result["data_science_clusters"] == [
+        {"name": "default-dsc", "deleting": False},
+        {"name": "old", "deleting": True},
+    ]
+
+
+def test_a_teardown_without_a_data_science_cluster_passes_and_nothing_is_read_without_removing(capsys):
+    rc, result = run_module(capsys, [dsc_crd("v1", storage="v1")], removing=["nfd"])
+    assert rc == 0 and result["data_science_clusters"] == [] and result["changed"] is False, result
+    with patch_module_args({}), pytest.raises(SystemExit) as exit_info:
+        requirements_check.main(k8s_factory=lambda module: pytest.fail("no cluster read without anything to check"))
+    assert exit_info.value.code == 0
+
+
+def test_teardown_asks_before_its_first_removal_unless_told_to_go_on():
+    tasks = yaml.safe_load((ROOT / "playbooks" / "teardown.yml").read_text())[0]["tasks"]
+    names = [t["name"] for t in tasks]
+    check = names.index("Check that OpenShift AI does not run on what the teardown removes")
+    assert check < names.index("Remove every enabled component in reverse install order")
+    task = tasks[check]
+    assert task["rhoai.gpu_infra.requirements_check"] == {"removing": "{{ __gpu_infra_enabled }}"}
+    assert task["when"] == "not gpu_infra_teardown_with_rhoai | default(false) | bool"
+    switches = yaml.safe_load((ROOT / "playbooks" / "vars" / "components.yml").read_text())["__gpu_infra_switches"]
+    assert switches["gpu_infra_teardown_with_rhoai"] == {"type": "bool"}
