@@ -3,7 +3,7 @@ that already holds the user's retention/storage settings).
 
 The steps share one cluster and run in file order, because each converge costs minutes: check mode on the fresh
 cluster, a refused teardown, the converge, its re-run, check mode on the converged cluster, verify, a teardown refused
-under OpenShift AI, teardown, and a teardown re-run.
+under OpenShift AI and one started past its checks, teardown, and a teardown re-run.
 """
 
 import json
@@ -293,6 +293,18 @@ def test_teardown_is_refused_while_openshift_ai_runs_on_the_components(sim, play
     assert preview.rc == 0, preview
     assert "Would remove (objects carrying app.kubernetes.io/managed-by=rhoai.gpu_infra): " in preview.stdout, preview
     dscs.delete(name="default-dsc")
+    assert snapshot(sim) == state
+
+
+def test_teardown_started_past_its_checks_removes_nothing(sim, playbook):
+    # --start-at-task skips the confirmation, the permission check and the DataScienceCluster check without a word
+    state = snapshot(sim)
+    start = ("--start-at-task", "Remove every enabled component in reverse install order")
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=VARS, extra_args=start)
+    assert run.rc != 0, run
+    said = " ".join(run.stdout.split())
+    assert "found them skipped, as --start-at-task does. Run teardown.yml without --start-at-task" in said, run
+    assert "Nothing was changed." in said, run
     assert snapshot(sim) == state
 
 
