@@ -291,12 +291,18 @@ def namespace_label_checks(operator, namespace):
     for key, value in (operator.get("namespace_labels") or {}).items():
         ok = labels.get(key) == str(value)
         evidence = "label value: {0}".format(labels.get(key, "absent")) if namespace else "namespace not found"
-        remedy = (
-            ""
-            if ok
-            else "Run the {0} role (tasks_from: subscribe) or label the namespace: oc label namespace {1} {2}={3} "
-            "--overwrite".format(component, name, key, value)
-        )
+        if ok:
+            remedy = ""
+        elif namespace:
+            remedy = (
+                "Run the {0} role (tasks_from: subscribe) or label the namespace: "
+                "oc label namespace {1} {2}={3} --overwrite".format(component, name, key, value)
+            )
+        else:
+            # a label command for a namespace that is not there would only fail again
+            remedy = "Run the {0} role (tasks_from: subscribe), which creates namespace {1} labelled {2}={3}".format(
+                component, name, key, value
+            )
         records.append(
             record(component, "Namespace {0} labelled {1}={2}".format(name, key, value), _passed(ok), evidence, remedy)
         )

@@ -428,7 +428,11 @@ def test_operators_with_metrics_label_their_namespace_for_cluster_monitoring(rol
     failed = label_check({})
     assert (failed["status"], failed["evidence"]) == ("failed", "label value: absent")
     assert "oc label namespace {0} openshift.io/cluster-monitoring=true --overwrite".format(ns) in failed["remedy"]
-    assert label_check(None)["evidence"] == "namespace not found"
+    missing = label_check(None)
+    assert missing["evidence"] == "namespace not found" and "oc label" not in missing["remedy"]
+    assert missing["remedy"].startswith(
+        "Run the {0} role (tasks_from: subscribe), which creates namespace".format(role)
+    )
 
 
 def test_operators_without_namespace_labels_get_no_label_check():
