@@ -138,3 +138,20 @@ def test_diagnose_archives_the_evidence_without_credentials_in_output_or_files(r
         assert "Evidence (no Secrets): {0}".format(archive) in stdout
         # No NFD worker DaemonSet: the GPU nodes cannot get kernel-version labels, and diagnose says so.
         assert "nfd-worker-missing" in stdout
+
+
+@pytest.mark.slow
+def test_diagnosis_is_printed_when_the_report_directory_cannot_be_written(ocp_sim, playbook, tmp_path):
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("")
+    for check_mode in (False, True):  # check mode writes the evidence too, so it fails the same way
+        run = playbook("diagnose.yml", ocp_sim.kubeconfig, {"gpu_infra_report_dir": str(not_a_dir)}, check=check_mode)
+        assert run.rc != 0 and "Print the diagnosis" in run.stdout, run
+        # The diagnosis is what a user in trouble needs most: it comes before the evidence is written.
+        diagnosis, _, message = cluster.said(run.stdout).split("Print the diagnosis")[1].partition("Fail naming the")
+        assert "Cluster: sim-7x2kq" in diagnosis and "GPU nodes: " in diagnosis, diagnosis
+        where = "into the directory {0} (gpu_infra_report_dir), but: There was an issue creating {0}/diagnose-"
+        assert "Expected to write the evidence " + where.format(not_a_dir) in message, message
+        assert "The evidence archive was not written" in message, message
+        assert "Point gpu_infra_report_dir at a directory you can write to and re-run." in message, message
+        assert not_a_dir.read_text() == "" and run.changed == 0
