@@ -87,3 +87,15 @@ def test_standalone_subscription_variables_are_named_when_connectivity_link_igno
     assert defaults.returncode == 0 and "WARNING" not in defaults.stdout, defaults.stdout
     left_out = run("-e", "dns_channel=beta", "-e", '{"gpu_infra_components": ["nfd"]}')
     assert left_out.returncode == 0 and "WARNING" not in left_out.stdout, left_out.stdout
+
+
+def test_a_role_used_alone_warns_about_a_misspelt_variable_of_its_own(playbook, tmp_path):
+    # No cluster: the warning comes before the preflight's first module call, which then fails.
+    tasks = [{"name": "Use the kueue role alone", "ansible.builtin.include_role": {"name": "rhoai.gpu_infra.kueue"}}]
+    book = tmp_path / "role.yml"
+    book.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}]))
+    typo = playbook(book, tmp_path / "no-kubeconfig", {"kueue_chanel": "stable-v1.3"}, check=True)
+    said = " ".join(typo.stdout.split())
+    assert "WARNING: no role of rhoai.gpu_infra reads kueue_chanel (did you mean kueue_channel?)" in said, typo
+    clean = playbook(book, tmp_path / "no-kubeconfig", {"kueue_channel": "stable-v1.3"}, check=True)
+    assert "WARNING: no role" not in clean.stdout, clean
