@@ -63,6 +63,9 @@ GPU_OPERATOR_PODS = (("gpu-operator", False), ("nvidia-driver-daemonset", True),
 DASHBOARD_LABEL = "console.openshift.io/dashboard"
 DASHBOARD_KEY = "dcgm-exporter-dashboard.json"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+# Ready condition reasons with which the GPU operator (controllers/clusterpolicy_controller.go) writes state ready
+# although it manages no GPU node: none found, or no NFD label on any node.
+NO_GPU_NODE_REASONS = ("NoGPUNodes", "NFDLabelsMissing")
 
 REMEDY_MACHINES = (
     "oc get machines -n openshift-machine-api -o wide; a machine stuck in Provisioning or Failed usually means AWS "
@@ -397,7 +400,8 @@ def _pod_problem(pod):
 
 # --- the special ones ------------------------------------------------------------------------------------------------
 def gpu_operator_checks(spec, gpu_nodes, policy, dashboard, pods):
-    """ClusterPolicy ready (when there are GPU nodes), the DCGM dashboard ConfigMap, and the operator's pods.
+    """ClusterPolicy ready (when there are GPU nodes, and the operator found them), the DCGM dashboard ConfigMap, and
+    the operator's pods.
 
     ``gpu_nodes``: the names of the nodes matching ``spec['gpu_node_selectors']``; ``policy`` and ``dashboard``: the
     objects or None; ``pods``: the pods of the operator's namespace.
@@ -406,18 +410,33 @@ def gpu_operator_checks(spec, gpu_nodes, policy, dashboard, pods):
     selectors = spec.get("gpu_node_selectors") or list(node_checks.DEFAULT_SELECTORS)
     no_gpu = "no GPU nodes (none match {0})".format(" or ".join(selectors))
     state = (_dig(policy, "status.state", "") or "") if policy else "no ClusterPolicy"
-    if gpu_nodes:
+    ready = _condition(policy, "Ready")
+    # The operator writes state ready also when it found no GPU node to manage: ready then proves nothing.
+    if gpu_nodes and ready.get("reason") in NO_GPU_NODE_REASONS:
+        status = "failed"
+        evidence = (
+            "state: {0}, but its Ready condition has reason {1} ('{2}'), so the GPU operator manages none of the GPU "
+            "nodes: {3}".format(state or "none", ready.get("reason"), ready.get("message") or "", ", ".join(gpu_nodes))
+        )
+        policy_remedy = (
+            "The GPU operator finds GPU nodes only through NFD's label {0}=true, and found it on no node although "
+            "{1} match the GPU node selectors: check that NFD runs (the nfd role installs and configures it) and "
+            "that it labels these nodes (oc get nodes -L {0}); the rhoai.gpu_infra.diagnose playbook shows NFD and the "
+            "node labels.".format(node_checks.PCI_LABEL, ", ".join(gpu_nodes))
+        )
+    elif gpu_nodes:
         status = _passed(state == "ready")
         evidence = "state: {0}; GPU nodes: {1}".format(state or "none", ", ".join(gpu_nodes) or "none")
+        policy_remedy = (
+            ""
+            if state == "ready"
+            else "Run the rhoai.gpu_infra.diagnose playbook: check NFD kernel-version labels on the GPU nodes and the "
+            "driver DaemonSet logs."
+        )
     else:
         status = "skipped"
         evidence = "{0}; state: {1}".format(no_gpu, state or "none")
-    policy_remedy = (
-        ""
-        if state == "ready" or not gpu_nodes
-        else "Run the rhoai.gpu_infra.diagnose playbook: check NFD kernel-version labels on the GPU nodes and the "
-        "driver DaemonSet logs."
-    )
+        policy_remedy = ""
     records = [
         record(component, "ClusterPolicy {0} ready".format(spec["cluster_policy"]), status, evidence, policy_remedy)
     ]

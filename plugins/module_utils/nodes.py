@@ -389,48 +389,194 @@ def _check(component, check, status, evidence, remedy=""):
     return {"component": component, "check": check, "status": status, "evidence": evidence, "remedy": remedy}
 
 
+KERNEL_CHECK = "Kernel-version labels on GPU nodes (DTK)"
+PCI_CHECK = "NVIDIA PCI label on GPU nodes"
+ALLOCATABLE_CHECK = "Allocatable nvidia.com/gpu on GPU nodes"
+KERNEL_CODES = ("nfd-blocked-dtk-fallback", "nfd-worker-missing", "nfd-worker-not-running", "kernel-labels-missing")
+PCI_CODES = ("pci-label-missing",)
+ALLOCATABLE_CODES = ("gpu-operator-taint-not-tolerated", "gpu-operator-not-ready", "gpu-allocatable-zero")
+
+
+def _remedies(found, codes):
+    return [f["remedy"] for f in found if f["code"] in codes]
+
+
+def _no_nfd_worker(facts, found):
+    """Why no NFD worker pod runs on the node, from its facts and its findings."""
+    if facts["nfd_worker_untolerated"]:
+        return "no NFD worker pod runs there (taint {0} not tolerated)".format(
+            ", ".join(facts["nfd_worker_untolerated"])
+        )
+    if any(f["code"] == "nfd-worker-missing" for f in found):
+        return "no NFD worker pod runs there (no {0} DaemonSet)".format(NFD_WORKER_DAEMONSET)
+    if any(f["code"] == "nfd-worker-not-running" for f in found):
+        return "no NFD worker pod runs there ({0} tolerates its taints, but its pod is not Running)".format(
+            NFD_WORKER_DAEMONSET
+        )
+    return "no NFD worker pod runs there"
+
+
+def _unique(texts):
+    return [t for i, t in enumerate(texts) if t not in texts[:i]]
+
+
+def _fix_first(titles, remedies, then):
+    return "Fix {0} first: {1} {2}".format(
+        " and ".join("'{0}'".format(t) for t in titles), " ".join(_unique(remedies)), then
+    )
+
+
+def _kernel_unexplained(facts, found):
+    """Evidence and remedy for a node without kernel-version labels that no finding of the kernel check explains.
+
+    node_findings names a cause for every such node; this keeps the check from passing should that ever change.
+    """
+    worker = facts["nfd_worker_pod"]
+    evidence = "{0} has no kernel-version labels ({1}): {2}".format(
+        facts["name"],
+        ", ".join(KERNEL_LABELS),
+        "NFD worker {0} runs there".format(worker) if worker else _no_nfd_worker(facts, found),
+    )
+    remedy = (
+        "NFD labels a node from the NFD worker pod on it: run the rhoai.gpu_infra.diagnose playbook, which shows the "
+        "{0} DaemonSet, its pods and the node's labels.".format(NFD_WORKER_DAEMONSET)
+    )
+    return evidence, remedy
+
+
+def _pci_unexplained(facts, found):
+    """Evidence and remedy for a node without the PCI label that no pci-label-missing finding explains.
+
+    node_findings raises pci-label-missing only where an NFD worker runs, yet only that worker labels the node: the
+    cause is whatever keeps the worker off it, which the kernel-version check names.
+    """
+    name = facts["name"]
+    evidence = "{0} has no {1}=true (found {2}): {3}, and only the NFD worker on a node puts that label there".format(
+        name, PCI_LABEL, facts["labels"].get(PCI_LABEL, "no such label"), _no_nfd_worker(facts, found)
+    )
+    kernel = _remedies(found, KERNEL_CODES)
+    stale = _remedies(found, ("nfd-blocked-stale-labels",))
+    if kernel:
+        remedy = _fix_first([KERNEL_CHECK], kernel, "The NFD worker then labels the node {0}=true.".format(PCI_LABEL))
+    elif stale:
+        # Leftover kernel-version labels pass the kernel-version check (a warning only): nothing to fix first there.
+        remedy = "The NFD worker must run on {0} to label it: {1}".format(name, " ".join(stale))
+    else:
+        remedy = (
+            "NFD labels a node only from the NFD worker pod on it: install NFD with NodeFeatureDiscovery nfd-instance "
+            "(the nfd role) and find out why no {0} pod runs on {1}; the rhoai.gpu_infra.diagnose playbook shows the "
+            "DaemonSet, its pods and the node's labels.".format(NFD_WORKER_DAEMONSET, name)
+        )
+    return evidence, remedy
+
+
+def _allocatable_unexplained(facts, found):
+    """Evidence and remedy for a node without allocatable GPUs that no GPU operator finding explains.
+
+    node_findings blames the GPU operator only on nodes NFD has labelled: on the others the missing NFD labels are the
+    cause, and the NFD checks say what to do.
+    """
+    causes, titles, remedies = [], [], []
+    if not facts["kernel_labels"]:
+        causes.append(
+            "no kernel-version labels, so the GPU operator does not get its driver running there (the Driver Toolkit "
+            "needs them)"
+        )
+        titles.append(KERNEL_CHECK)
+        remedies.extend(_remedies(found, KERNEL_CODES) or [_kernel_unexplained(facts, found)[1]])
+    if not facts["pci_10de_present"]:
+        causes.append("no {0}=true, so the GPU operator does not take it for a GPU node".format(PCI_LABEL))
+        pci = _remedies(found, PCI_CODES)
+        # Without a worker on the node, its kernel-version labels and its PCI label have one cause and one fix.
+        if pci or not titles:
+            titles.append(PCI_CHECK)
+            remedies.extend(pci or [_pci_unexplained(facts, found)[1]])
+    evidence = "{0} has no allocatable {1} (expected 1 or more, found {2}): {3}".format(
+        facts["name"],
+        GPU_RESOURCE,
+        "none" if facts["allocatable_gpus"] is None else facts["allocatable_gpus"],
+        "; ".join(causes) or "no {0}=true, so its GPU driver is not ready".format(GPU_PRESENT_LABEL),
+    )
+    if titles:
+        remedy = _fix_first(
+            titles,
+            remedies,
+            "The GPU operator then runs its driver and device plugin there, and they make {0} allocatable.".format(
+                GPU_RESOURCE
+            ),
+        )
+    else:
+        remedy = (
+            "Check ClusterPolicy gpu-cluster-policy status.state and the GPU operator pods on {0}; the "
+            "rhoai.gpu_infra.diagnose playbook shows them.".format(facts["name"])
+        )
+    return evidence, remedy
+
+
+def _record(nodes, by_node, component, check, codes, *, holds, unexplained, evidence_of):
+    """Failed with the node's findings of ``codes``, or, where there are none and ``holds`` does not, with what
+    ``unexplained`` says; passed only when no node failed."""
+    evidence, remedies = [], []
+    for facts in nodes:
+        found = by_node.get(facts["name"], [])
+        own = [f for f in found if f["code"] in codes]
+        if own:
+            evidence.extend(f["message"] for f in own)
+            remedies.extend(f["remedy"] for f in own)
+        elif not holds(facts):
+            text, remedy = unexplained(facts, found)
+            evidence.append(text)
+            remedies.append(remedy)
+    if evidence:
+        return _check(component, check, "failed", " | ".join(evidence), " | ".join(_unique(remedies)))
+    return _check(component, check, "passed", ", ".join(evidence_of(n) for n in nodes))
+
+
 def checks(result):
-    """The verify playbook's check records (see the collection's check record interface) for a diagnosis."""
+    """The verify playbook's check records (see the collection's check record interface) for a diagnosis.
+
+    A check passes only when what it states holds on every GPU node. node_findings leaves out the findings that a more
+    fundamental one explains, so a node that fails the statement without a finding of the check's own codes fails the
+    check too, with a remedy that names the check of the cause.
+    """
     nodes, findings = result["nodes"], result["findings"]
     if not nodes:
         info = findings[0]
         return [_check("gpu", "GPU nodes present", "skipped", info["message"], info["remedy"])]
-
-    def record(component, check, codes, ok_nodes, evidence_of):
-        bad = [f for f in findings if f["code"] in codes]
-        if bad:
-            return _check(
-                component,
-                check,
-                "failed",
-                " | ".join(f["message"] for f in bad),
-                " | ".join(sorted({f["remedy"] for f in bad})),
-            )
-        return _check(component, check, "passed", ", ".join(evidence_of(n) for n in ok_nodes))
-
-    labelled = [n for n in nodes if n["kernel_labels"]]
+    by_node = {}
+    for finding in findings:
+        by_node.setdefault(finding["node"], []).append(finding)
     return [
         _check("gpu", "GPU nodes present", "passed", ", ".join(n["name"] for n in nodes)),
-        record(
-            "nfd",
-            "Kernel-version labels on GPU nodes (DTK)",
-            ("nfd-blocked-dtk-fallback", "nfd-worker-missing", "nfd-worker-not-running", "kernel-labels-missing"),
-            labelled,
-            lambda n: "{0} kernel {1}".format(n["name"], n["labels"].get(KERNEL_LABELS[0])),
-        ),
-        record(
-            "nfd",
-            "NVIDIA PCI label on GPU nodes",
-            ("pci-label-missing",),
+        _record(
             nodes,
-            lambda n: "{0} {1}={2}".format(n["name"], PCI_LABEL, n["labels"].get(PCI_LABEL)),
+            by_node,
+            "nfd",
+            KERNEL_CHECK,
+            KERNEL_CODES,
+            holds=lambda n: n["kernel_labels"],
+            unexplained=_kernel_unexplained,
+            evidence_of=lambda n: "{0} kernel {1}".format(n["name"], n["labels"].get(KERNEL_LABELS[0])),
         ),
-        record(
+        _record(
+            nodes,
+            by_node,
+            "nfd",
+            PCI_CHECK,
+            PCI_CODES,
+            holds=lambda n: n["pci_10de_present"],
+            unexplained=_pci_unexplained,
+            evidence_of=lambda n: "{0} {1}={2}".format(n["name"], PCI_LABEL, n["labels"].get(PCI_LABEL)),
+        ),
+        _record(
+            nodes,
+            by_node,
             "gpu_operator",
-            "Allocatable nvidia.com/gpu on GPU nodes",
-            ("gpu-operator-taint-not-tolerated", "gpu-operator-not-ready", "gpu-allocatable-zero"),
-            nodes,
-            lambda n: "{0}={1}".format(n["name"], n["allocatable_gpus"]),
+            ALLOCATABLE_CHECK,
+            ALLOCATABLE_CODES,
+            holds=lambda n: (n["allocatable_gpus"] or 0) > 0,
+            unexplained=_allocatable_unexplained,
+            evidence_of=lambda n: "{0}={1}".format(n["name"], n["allocatable_gpus"]),
         ),
     ]
 

@@ -180,6 +180,9 @@ checks:
   description:
     - The findings as check records of the verify report (C(component), C(check), C(status), C(evidence),
       C(remedy)).
+    - A check passes only when what it states holds on every GPU node. A node whose missing label or GPU is explained
+      by a more fundamental finding (no NFD worker on it, say) fails the check too, and its remedy names the check to
+      fix first.
   returned: always
   type: list
   elements: dict

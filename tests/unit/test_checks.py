@@ -554,9 +554,21 @@ def test_nfd_without_its_crd_fails_the_instance_check():
 GPU_NS = "nvidia-gpu-operator"
 
 
-def gpu_objects(gpu_nodes=("gpu-1",), state="ready", pods=(), dashboard=True):
+def gpu_objects(gpu_nodes=("gpu-1",), state="ready", pods=(), dashboard=True, ready=None):
+    """``ready``: (reason, message) of the ClusterPolicy's Ready condition, as the GPU operator writes it."""
     objects = [obj("v1", "Node", name, labels={n.GPU_ROLE_LABEL: ""}) for name in gpu_nodes]
-    objects.append(obj("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy", status={"state": state}))
+    status = {"state": state}
+    if ready:
+        status["conditions"] = [
+            {
+                "type": "Ready",
+                "status": "True" if state == "ready" else "False",
+                "reason": ready[0],
+                "message": ready[1],
+            },
+            {"type": "Error", "status": "False" if state == "ready" else "True", "reason": "Ready", "message": ""},
+        ]
+    objects.append(obj("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy", status=status))
     objects += [pod(p, GPU_NS) for p in pods]
     if dashboard:
         objects.append(
@@ -593,6 +605,43 @@ def test_gpu_operator_with_gpu_nodes_checks_the_policy_state(state, expected):
     assert (policy["status"], policy["evidence"]) == (expected, "state: {0}; GPU nodes: gpu-1".format(state))
     assert bool(policy["remedy"]) == (expected == "failed")
     assert checks["GPU operator pods nvidia-driver-daemonset Running"]["status"] == "passed"
+
+
+NO_GPU_NODES = ("NoGPUNodes", "No GPU node found, watching for new nodes to join the cluster.")
+NFD_LABELS_MISSING = ("NFDLabelsMissing", "No NFD labels found")
+RECONCILED = ("Reconciled", "ClusterPolicy is ready as all resources have been successfully reconciled")
+
+
+@pytest.mark.parametrize("ready", [NO_GPU_NODES, NFD_LABELS_MISSING])
+def test_a_ready_cluster_policy_that_found_no_gpu_node_fails_while_gpu_nodes_exist(ready):
+    # The GPU operator finds GPU nodes by NFD's PCI label; these carry only the GPU MachineSets' role label.
+    objects = gpu_objects(("gpu-1", "gpu-2"), ready=ready, pods=["gpu-operator-abc"])
+    checks, _, _ = run(objects, spec("gpu_operator"))
+    policy = checks["ClusterPolicy gpu-cluster-policy ready"]
+    assert policy["status"] == "failed"
+    assert policy["evidence"] == (
+        "state: ready, but its Ready condition has reason {0} ('{1}'), so the GPU operator manages none of the GPU "
+        "nodes: gpu-1, gpu-2".format(*ready)
+    )
+    assert policy["remedy"].startswith(
+        "The GPU operator finds GPU nodes only through NFD's label feature.node.kubernetes.io/pci-10de.present=true, "
+        "and found it on no node although gpu-1, gpu-2 match the GPU node selectors"
+    )
+    assert "the nfd role" in policy["remedy"] and "rhoai.gpu_infra.diagnose playbook" in policy["remedy"]
+
+
+def test_a_cluster_policy_that_reconciled_its_gpu_nodes_passes():
+    pods = ["gpu-operator-abc", "nvidia-driver-daemonset-x", "nvidia-dcgm-exporter-y"]
+    checks, _, _ = run(gpu_objects(ready=RECONCILED, pods=pods), spec("gpu_operator"))
+    policy = checks["ClusterPolicy gpu-cluster-policy ready"]
+    assert (policy["status"], policy["evidence"], policy["remedy"]) == ("passed", "state: ready; GPU nodes: gpu-1", "")
+
+
+def test_a_cluster_policy_without_gpu_nodes_to_find_stays_skipped():
+    checks, _, _ = run(gpu_objects((), ready=NO_GPU_NODES, pods=["gpu-operator-abc"]), spec("gpu_operator"))
+    policy = checks["ClusterPolicy gpu-cluster-policy ready"]
+    assert (policy["status"], policy["remedy"]) == ("skipped", "")
+    assert policy["evidence"].endswith("; state: ready")
 
 
 def test_gpu_operator_without_cluster_policy_or_pods():

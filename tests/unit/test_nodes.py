@@ -233,6 +233,137 @@ def test_checks_pass_with_evidence_for_a_ready_cluster():
     assert "5.14.0-570" in records[1]["evidence"]
 
 
+def record(result, title):
+    (found,) = [r for r in n.checks(result) if r["check"] == title]
+    return found
+
+
+KERNEL = "Kernel-version labels on GPU nodes (DTK)"
+PCI = "NVIDIA PCI label on GPU nodes"
+ALLOCATABLE = "Allocatable nvidia.com/gpu on GPU nodes"
+PCI_MISSING = "gpu-2 has no feature.node.kubernetes.io/pci-10de.present=true (found no such label): "
+
+
+def test_gpu_nodes_without_nfd_fail_the_pci_and_allocatable_checks_pointing_at_the_kernel_label_check():
+    # NFD removed: the GPU MachineSets' role label still makes gpu-2 a GPU node; gpu-1 keeps its labels and GPU.
+    result = run([ready_node("gpu-1"), node("gpu-2")], nfd_ds=None, workers=[])
+    assert codes(result, "error") == ["nfd-worker-missing"]  # the diagnosis itself stays as it was
+    assert record(result, KERNEL)["status"] == "failed"
+    pci = record(result, PCI)
+    assert pci["status"] == "failed"
+    assert pci["evidence"] == PCI_MISSING + (
+        "no NFD worker pod runs there (no nfd-worker DaemonSet), and only the NFD worker on a node puts that label "
+        "there"
+    )
+    assert pci["remedy"].startswith(
+        "Fix 'Kernel-version labels on GPU nodes (DTK)' first: Install NFD and create NodeFeatureDiscovery nfd-instance"
+    )
+    allocatable = record(result, ALLOCATABLE)
+    assert allocatable["status"] == "failed"
+    assert allocatable["evidence"].startswith(
+        "gpu-2 has no allocatable nvidia.com/gpu (expected 1 or more, found none): no kernel-version labels, so the "
+        "GPU operator does not get its driver running there"
+    )
+    assert "gpu-1" not in allocatable["evidence"]
+    assert allocatable["remedy"].startswith(
+        "Fix 'Kernel-version labels on GPU nodes (DTK)' first: Install NFD and create NodeFeatureDiscovery nfd-instance"
+    )
+
+
+@pytest.mark.parametrize(
+    ("nfd_ds", "workers", "taints", "cause", "fix"),
+    [
+        (None, [], (GPU_TAINT,), "(no nfd-worker DaemonSet)", "Install NFD"),
+        (
+            NFD_WORKER_NARROW,
+            [],
+            (GPU_TAINT, ML_TAINT),
+            "(taint dedicated=ml:NoExecute not tolerated)",
+            "Add a toleration",
+        ),
+        (
+            NFD_WORKER,
+            [worker("gpu-2", phase="Pending")],
+            (GPU_TAINT,),
+            "(nfd-worker tolerates its taints, but its pod is not Running)",
+            "Look at the worker pods",
+        ),
+    ],
+)
+def test_a_gpu_node_without_nfd_worker_fails_the_pci_label_check_with_the_workers_cause(
+    nfd_ds, workers, taints, cause, fix
+):
+    result = run([node("gpu-2", taints=taints)], nfd_ds=nfd_ds, workers=workers)
+    assert "pci-label-missing" not in codes(result)
+    pci = record(result, PCI)
+    assert pci["status"] == "failed"
+    assert pci["evidence"].startswith(PCI_MISSING + "no NFD worker pod runs there " + cause + ", and only the NFD")
+    assert pci["remedy"].startswith("Fix 'Kernel-version labels on GPU nodes (DTK)' first: " + fix)
+    assert pci["remedy"].endswith(
+        "The NFD worker then labels the node feature.node.kubernetes.io/pci-10de.present=true."
+    )
+    assert record(result, ALLOCATABLE)["status"] == "failed"
+
+
+def test_leftover_kernel_labels_on_a_node_the_worker_cannot_reach_fail_the_pci_check_with_the_toleration():
+    labels = {k: v for k, v in LABELLED.items() if k != n.PCI_LABEL}
+    result = run([node("gpu-2", labels, taints=(GPU_TAINT, ML_TAINT))], nfd_ds=NFD_WORKER_NARROW, workers=[])
+    assert record(result, KERNEL)["status"] == "passed"  # stale labels are a warning only
+    pci = record(result, PCI)
+    assert pci["status"] == "failed"
+    assert "(taint dedicated=ml:NoExecute not tolerated)" in pci["evidence"]
+    # the kernel-version check passed, so the remedy is the toleration itself, not "fix that check first"
+    assert pci["remedy"].startswith("The NFD worker must run on gpu-2 to label it: Add a toleration for dedicated=ml")
+
+
+def test_leftover_kernel_labels_without_nfd_fail_the_pci_check_with_the_nfd_install():
+    labels = {k: v for k, v in LABELLED.items() if k != n.PCI_LABEL}
+    result = run([node("gpu-2", labels)], nfd_ds=None, workers=[])
+    pci = record(result, PCI)
+    assert pci["status"] == "failed"
+    assert pci["evidence"].startswith(PCI_MISSING + "no NFD worker pod runs there, and")
+    assert "install NFD with NodeFeatureDiscovery nfd-instance (the nfd role)" in pci["remedy"]
+    assert "no nfd-worker pod runs on gpu-2" in pci["remedy"]
+
+
+def test_a_worker_that_labels_nothing_fails_the_allocatable_check_pointing_at_both_nfd_checks():
+    result = run([node("gpu-2")])
+    assert codes(result, "error") == ["kernel-labels-missing", "pci-label-missing"]
+    allocatable = record(result, ALLOCATABLE)
+    assert allocatable["status"] == "failed"
+    assert "so the GPU operator does not take it for a GPU node" in allocatable["evidence"]
+    remedy = allocatable["remedy"]
+    assert remedy.startswith(
+        "Fix 'Kernel-version labels on GPU nodes (DTK)' and 'NVIDIA PCI label on GPU nodes' first: Check the worker"
+    )
+    assert "deviceClassWhitelist" in remedy
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        run([ready_node("gpu-1"), node("gpu-2")], nfd_ds=None, workers=[]),
+        run([node("gpu-1", taints=(GPU_TAINT, ML_TAINT)), ready_node("gpu-2")], nfd_ds=NFD_WORKER_NARROW, workers=[]),
+        run([node("gpu-1")], workers=[worker("gpu-1", phase="Pending")]),
+        run([node("gpu-1", {k: v for k, v in LABELLED.items() if k != n.PCI_LABEL})], nfd_ds=None, workers=[]),
+        run([node("gpu-1", LABELLED)]),
+        run([ready_node("gpu-1", gpus=0), ready_node("gpu-2")]),
+        run([ready_node("gpu-1"), ready_node("gpu-2", gpus=4)]),
+    ],
+)
+def test_a_check_passes_only_when_what_it_states_holds_on_every_gpu_node(result):
+    statements = {
+        KERNEL: lambda facts: facts["kernel_labels"],
+        PCI: lambda facts: facts["labels"].get(n.PCI_LABEL) == "true",
+        ALLOCATABLE: lambda facts: (facts["allocatable_gpus"] or 0) > 0,
+    }
+    for title, holds in statements.items():
+        checked = record(result, title)
+        failing = [facts["name"] for facts in result["nodes"] if not holds(facts)]
+        for name in failing:
+            assert checked["status"] == "failed" and name in checked["evidence"] and checked["remedy"], checked
+
+
 class FakeK8s:
     def __init__(self, objects):
         self.objects = objects
