@@ -87,6 +87,18 @@ def _allocatable_gpus(node):
         return None
 
 
+def _ready_condition(node):
+    """The node's Ready condition as "True", or "<status> (<reason>: <message>)" ("Unknown" when the kubelet has
+    stopped posting it, or when there is none yet)."""
+    ready = next(
+        (c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"),
+        {"status": "Unknown", "reason": "NoReadyCondition", "message": "the node has no Ready condition"},
+    )
+    if ready.get("status") == "True":
+        return "True"
+    return "{0} ({1}: {2})".format(ready.get("status"), ready.get("reason") or "no reason", ready.get("message") or "")
+
+
 def _pods_on(pods, node_name):
     return [p for p in pods if (p.get("spec") or {}).get("nodeName") == node_name]
 
@@ -126,6 +138,8 @@ def node_facts(node, nfd_worker_ds, nfd_worker_pods, gpu_daemonsets):
         "gpu_present": labels.get(GPU_PRESENT_LABEL) == "true",
         "allocatable_gpus": _allocatable_gpus(node),
         "taints": [format_taint(t) for t in taints],
+        "ready": _ready_condition(node),
+        "unschedulable": bool((node.get("spec") or {}).get("unschedulable")),
         "nfd_worker_pod": workers[0]["metadata"]["name"] if workers else None,
         "nfd_worker_untolerated": [
             format_taint(t) for t in untolerated_taints(taints, daemonset_tolerations(nfd_worker_ds))
@@ -172,6 +186,39 @@ def _finding(node, severity, code, message, *, evidence, remedy):
     }
 
 
+def _node_state_findings(facts, evidence):
+    """A node that is not Ready, or cordoned."""
+    name = facts["name"]
+    found = []
+    if facts["ready"] != "True":
+        found.append(
+            _finding(
+                name,
+                "error",
+                "gpu-node-not-ready",
+                "{0} is not Ready (condition Ready {1}): its pods stop and no new pod starts there.".format(
+                    name, facts["ready"]
+                ),
+                evidence=evidence,
+                remedy="oc describe node {0}; oc get machines -n openshift-machine-api -o wide (the machine behind "
+                "it, and whether AWS still runs the instance).".format(name),
+            )
+        )
+    if facts["unschedulable"]:
+        found.append(
+            _finding(
+                name,
+                "error",
+                "gpu-node-cordoned",
+                "{0} is cordoned (spec.unschedulable: true): no new pod is scheduled there, so its GPUs take no new "
+                "work.".format(name),
+                evidence=evidence,
+                remedy="When its maintenance is over: oc adm uncordon {0}.".format(name),
+            )
+        )
+    return found
+
+
 def node_findings(facts, nfd_worker_ds_found, driver_pods, nfd_namespace, gpu_operator_namespace):
     """Named diagnoses for one node, most fundamental first: NFD, then the GPU operator on top of it."""
     name = facts["name"]
@@ -179,6 +226,8 @@ def node_findings(facts, nfd_worker_ds_found, driver_pods, nfd_namespace, gpu_op
     evidence = "taints {0}; labels {1}; NFD worker pod {2}".format(
         facts["taints"] or "none", facts["labels"] or "none", facts["nfd_worker_pod"] or "none"
     )
+    # Before NFD: labels and drivers count for nothing on a node that takes no new pod.
+    found.extend(_node_state_findings(facts, evidence))
     blocked = facts["nfd_worker_untolerated"] and not facts["nfd_worker_pod"]
     if blocked:
         taint = ", ".join(facts["nfd_worker_untolerated"])
@@ -389,6 +438,8 @@ def _check(component, check, status, evidence, remedy=""):
     return {"component": component, "check": check, "status": status, "evidence": evidence, "remedy": remedy}
 
 
+NODES_CHECK = "GPU nodes Ready and schedulable"
+NODES_CODES = ("gpu-node-not-ready", "gpu-node-cordoned")
 KERNEL_CHECK = "Kernel-version labels on GPU nodes (DTK)"
 PCI_CHECK = "NVIDIA PCI label on GPU nodes"
 ALLOCATABLE_CHECK = "Allocatable nvidia.com/gpu on GPU nodes"
@@ -548,6 +599,17 @@ def checks(result):
         by_node.setdefault(finding["node"], []).append(finding)
     return [
         _check("gpu", "GPU nodes present", "passed", ", ".join(n["name"] for n in nodes)),
+        _record(
+            nodes,
+            by_node,
+            "gpu",
+            NODES_CHECK,
+            NODES_CODES,
+            holds=lambda n: n["ready"] == "True" and not n["unschedulable"],
+            # node_findings raises one of NODES_CODES for every node that fails this
+            unexplained=lambda facts, found: ("{0}: Ready {1}".format(facts["name"], facts["ready"]), ""),
+            evidence_of=lambda n: "{0} Ready, schedulable".format(n["name"]),
+        ),
         _record(
             nodes,
             by_node,

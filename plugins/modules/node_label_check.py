@@ -149,8 +149,9 @@ findings:
       type: str
     code:
       description:
-        - Name of the diagnosis, for example C(nfd-blocked-dtk-fallback), C(nfd-worker-missing),
-          C(nfd-worker-not-running), C(kernel-labels-missing), C(pci-label-missing),
+        - Name of the diagnosis, for example C(gpu-node-not-ready) (the node's Ready condition is not True),
+          C(gpu-node-cordoned) (C(spec.unschedulable), as C(oc adm cordon) sets it), C(nfd-blocked-dtk-fallback),
+          C(nfd-worker-missing), C(nfd-worker-not-running), C(kernel-labels-missing), C(pci-label-missing),
           C(gpu-operator-taint-not-tolerated), C(gpu-operator-not-ready), C(gpu-allocatable-zero),
           C(ostree-label-missing), C(nfd-blocked-stale-labels), C(no-gpu-nodes), C(gpu-node-ready).
       type: str

@@ -227,10 +227,33 @@ def test_ostree_label_missing_is_a_warning():
 
 def test_checks_pass_with_evidence_for_a_ready_cluster():
     records = n.checks(run([ready_node("gpu-1", gpus=4)]))
-    assert [r["status"] for r in records] == ["passed"] * 4
+    assert [r["status"] for r in records] == ["passed"] * 5
     assert {r["component"] for r in records} == {"gpu", "nfd", "gpu_operator"}
     assert "gpu-1=4" in records[-1]["evidence"]
-    assert "5.14.0-570" in records[1]["evidence"]
+    assert records[1]["evidence"] == "gpu-1 Ready, schedulable"
+    assert "5.14.0-570" in records[2]["evidence"]
+
+
+def test_a_cordoned_or_not_ready_gpu_node_fails_and_is_not_counted_ready():
+    cordoned = ready_node("gpu-1", gpus=4)
+    cordoned["spec"]["unschedulable"] = True
+    lost = ready_node("gpu-2", gpus=4)
+    lost["status"]["conditions"] = [
+        {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown", "message": "Kubelet stopped posting"}
+    ]
+    result = run([cordoned, lost, ready_node("gpu-3", gpus=4)])
+    assert codes(result, "error") == ["gpu-node-cordoned", "gpu-node-not-ready"]
+    assert result["summary"].startswith("3 GPU node(s), 1 ready, 12 allocatable nvidia.com/gpu; 2 error(s)")
+    nodes = record(result, "GPU nodes Ready and schedulable")
+    assert nodes["status"] == "failed"
+    assert nodes["evidence"] == (
+        "gpu-1 is cordoned (spec.unschedulable: true): no new pod is scheduled there, so its GPUs take no new work. | "
+        "gpu-2 is not Ready (condition Ready Unknown (NodeStatusUnknown: Kubelet stopped posting)): its pods stop and "
+        "no new pod starts there."
+    )
+    assert "oc adm uncordon gpu-1" in nodes["remedy"] and "oc describe node gpu-2" in nodes["remedy"]
+    # the other checks judge what they state: the labels and GPUs are there
+    assert record(result, ALLOCATABLE)["status"] == "passed"
 
 
 def record(result, title):
