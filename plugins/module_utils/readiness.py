@@ -87,6 +87,8 @@ def _judge_condition(item, obj, ref):
                 text, want["type"], found[0]["observedGeneration"], generation
             )
     if found and str(found[0].get("status")) == str(want.get("status", "True")):
+        if found[0].get("reason") in (want.get("wait_reasons") or []):
+            return "waiting", text
         return "ready", text
     if found and found[0].get("reason") in (want.get("warn_reasons") or []):
         return "warning", text
@@ -225,6 +227,8 @@ def expectation(item):
     if check == "condition":
         want = item["condition"]
         what = "{0}={1}".format(want["type"], want.get("status", "True"))
+        if want.get("wait_reasons"):
+            what += " with a reason other than " + " or ".join(want["wait_reasons"])
     elif check == "field":
         want = item["field"]
         path = want["path"] if isinstance(want["path"], str) else ".".join(want["path"])

@@ -101,6 +101,14 @@ options:
             type: list
             elements: str
             default: []
+          wait_reasons:
+            description:
+              - Reasons with which the condition has the I(status) that counts as ready but proves nothing yet, so the
+                wait goes on (the GPU operator's ClusterPolicy is C(Ready=True) with reason C(NoGPUNodes) while it
+                has found no GPU node).
+            type: list
+            elements: str
+            default: []
       field:
         description: Ready when a field of the object has a value.
         type: dict
@@ -338,6 +346,7 @@ ITEM_SPEC = dict(
             type=dict(type="str", required=True),
             status=dict(type="str", default="True"),
             warn_reasons=dict(type="list", elements="str", default=[]),
+            wait_reasons=dict(type="list", elements="str", default=[]),
         ),
     ),
     field=dict(

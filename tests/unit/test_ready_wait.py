@@ -8,6 +8,7 @@ from ansible_collections.rhoai.gpu_infra.plugins.module_utils import readiness, 
 from ansible_collections.rhoai.gpu_infra.plugins.modules import ready_wait
 from tests.unit.test_csv_wait import ApiError, Clock, FakeCluster
 from tests.unit.module_main import run_main
+from tests.unit.role_vars import role_vars
 
 
 @pytest.fixture
@@ -96,6 +97,27 @@ def test_a_warn_reason_ends_with_a_warning():
     assert judged(spec, [ks])["state"] == "warning"
     ks["status"]["conditions"][0]["reason"] = "Other"
     assert judged(spec, [ks])["state"] == "waiting"
+
+
+def test_a_wait_reason_keeps_waiting_though_the_status_is_the_ready_one():
+    # the GPU operator's ClusterPolicy is Ready=True with reason NoGPUNodes while it has found no GPU node
+    spec = item(
+        kind="ClusterPolicy",
+        name="gpu-cluster-policy",
+        condition=dict(type="Ready", wait_reasons=["NoGPUNodes", "NFDLabelsMissing"]),
+    )
+    no_gpu = cond("Ready", "True", "NoGPUNodes", "No GPU node found, watching for new nodes to join the cluster.")
+    policy = obj("ClusterPolicy", "gpu-cluster-policy", status=dict(state="ready", conditions=[no_gpu]))
+    found = judged(spec, [policy])
+    assert found["state"] == "waiting", found
+    assert "Ready=True (NoGPUNodes: No GPU node found, watching for new nodes to join the cluster.)" in found["found"]
+    policy["status"]["conditions"] = [cond("Ready", "True", "Reconciled")]
+    assert judged(spec, [policy])["state"] == "ready"
+
+
+def test_the_gpu_operator_waits_past_a_cluster_policy_that_found_no_gpu_node():
+    (wait,) = role_vars("gpu_operator")["__gpu_operator_ready_items"]
+    assert wait["condition"] == {"type": "Ready", "wait_reasons": ["NoGPUNodes", "NFDLabelsMissing"]}
 
 
 def test_field_equals_and_a_key_with_dots():
