@@ -1,4 +1,5 @@
-"""The simulated operands (NFD, GPU operator, machine-api, monitoring, Kueue/LWS/Knative) against a real apiserver.
+"""The simulated operands (NFD, GPU operator, machine-api, monitoring, Kueue/LWS/Knative, cert-manager) against a
+real apiserver.
 
 The module runs on its own simulated OpenShift (default scenario; real kube-apiserver, scheduler,
 controller-manager and kwok, plus the controllers runner with OLM and the operand controllers), because it creates
@@ -16,6 +17,7 @@ from kubernetes import client
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.cert_manager import WEBHOOK_SELECTOR
 from tests.ocp_sim.openshift import catalog, hardware, upstream_crds
 from tests.ocp_sim.openshift.controllers import gpu, operands
 from tests.ocp_sim.openshift.pytest_fixtures import OcpSim, start
@@ -602,3 +604,56 @@ def test_knative_serving_ready_only_after_the_serverless_csv(sim):
         }
     )
     wait_for("KnativeServing Ready", lambda: ready() == "True")
+
+
+def test_the_cert_manager_operator_runs_cert_manager_once_its_csv_succeeded(sim):
+    # the last test: the operator's CRDs (certificates.cert-manager.io among them) stay installed
+    operator_ns = "cert-manager-operator"
+    sim.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=operator_ns)))
+    sim.create(
+        {
+            "apiVersion": "operators.coreos.com/v1",
+            "kind": "OperatorGroup",
+            "metadata": {"name": operator_ns, "namespace": operator_ns},
+            "spec": {},
+        }
+    )
+    sim.create(
+        {
+            "apiVersion": "operators.coreos.com/v1alpha1",
+            "kind": "Subscription",
+            "metadata": {"name": "openshift-cert-manager-operator", "namespace": operator_ns},
+            "spec": {
+                "channel": "stable-v1",
+                "name": "openshift-cert-manager-operator",
+                "source": "redhat-operators",
+                "sourceNamespace": "openshift-marketplace",
+                "installPlanApproval": "Automatic",
+            },
+        }
+    )
+    namespace = operands.CERT_MANAGER_OPERAND_NAMESPACE
+    for name, component, app, _ in operands.CERT_MANAGER_DEPLOYMENTS:
+        selector = "app.kubernetes.io/component={0},app.kubernetes.io/name={1}".format(component, app)
+        wait_for(
+            "a Running pod of Deployment {0}/{1}".format(namespace, name),
+            lambda selector=selector, name=name: [
+                p.metadata.name
+                for p in sim.pods(namespace, selector)
+                if p.status.phase == "Running" and p.metadata.name.startswith(name + "-")
+            ],
+        )
+    cert_manager = sim.get("operator.openshift.io/v1alpha1", "CertManager", "cluster")
+    assert cert_manager["spec"]["managementState"] == "Managed", cert_manager
+    # what the collection's requirement check looks for finds the webhook, and only it
+    webhooks = sim.apps.list_deployment_for_all_namespaces(label_selector=WEBHOOK_SELECTOR).items
+    assert [(d.metadata.namespace, d.metadata.name) for d in webhooks] == [(namespace, "cert-manager-webhook")]
+
+    # uninstalled, the operator takes its operand along (on the test bed only: see operands.py)
+    sim.delete("operators.coreos.com/v1alpha1", "Subscription", "openshift-cert-manager-operator", operator_ns)
+    for csv in sim.res("operators.coreos.com/v1alpha1", "ClusterServiceVersion").get(namespace=operator_ns).items:
+        sim.delete("operators.coreos.com/v1alpha1", "ClusterServiceVersion", csv.metadata.name, operator_ns)
+    wait_for(
+        "no webhook Deployment",
+        lambda: not sim.apps.list_deployment_for_all_namespaces(label_selector=WEBHOOK_SELECTOR).items,
+    )

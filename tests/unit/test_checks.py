@@ -550,6 +550,90 @@ def test_nfd_without_its_crd_fails_the_instance_check():
     assert checks["NFD worker pods (nfd-worker) Running"]["evidence"] == "no pod named nfd-worker-*"
 
 
+# --- cert-manager ----------------------------------------------------------------------------------------------------
+CM_OPERATOR_NS, CM_NS = "cert-manager-operator", "cert-manager"
+CM_WEBHOOK = "cert-manager webhook pods (cert-manager-webhook) Running"
+CM_CAINJECTOR = "cert-manager cainjector pods (cert-manager-cainjector) Running"
+
+
+def cert_manager_objects(*pods):
+    """The operator installed with its CRD, and ``pods`` in the operand namespace."""
+    return [
+        *installed("openshift-cert-manager-operator", CM_OPERATOR_NS),
+        crd("certificates.cert-manager.io"),
+        *pods,
+    ]
+
+
+def crash_looping(name, namespace):
+    body = pod(name, namespace)
+    body["status"]["containerStatuses"] = [
+        {"name": "cert-manager-webhook", "state": {"waiting": {"reason": "CrashLoopBackOff"}}, "ready": False}
+    ]
+    return body
+
+
+def test_cert_manager_passes_when_its_webhook_and_cainjector_run():
+    objects = cert_manager_objects(
+        pod("cert-manager-7d9f8b8c5-x2x4q", CM_NS),
+        pod("cert-manager-cainjector-5c4b7f9d8-k9z7m", CM_NS),
+        pod("cert-manager-webhook-6b8f4c5d7-p4lqs", CM_NS),
+    )
+    checks, _, _ = run(objects, spec("cert_manager"))
+    assert list(checks) == [
+        "openshift-cert-manager-operator operator CSV Succeeded",
+        "CRD certificates.cert-manager.io Established",
+        CM_WEBHOOK,
+        CM_CAINJECTOR,
+    ]
+    assert [r["status"] for r in checks.values()] == ["passed"] * 4
+    assert checks[CM_WEBHOOK]["evidence"] == "1 pod(s), not Running: none"
+    assert_remedy_only_when_failed(checks)
+
+
+@pytest.mark.parametrize(
+    ("webhook", "evidence"),
+    [
+        # the controller's pods (Deployment cert-manager) are no webhook, though their names share its first word
+        (None, "no pod named cert-manager-webhook-*"),
+        (
+            pod("cert-manager-webhook-6b8f4c5d7-p4lqs", CM_NS, "Pending"),
+            "1 pod(s), not Running: cert-manager-webhook-6b8f4c5d7-p4lqs (Pending)",
+        ),
+        (
+            crash_looping("cert-manager-webhook-6b8f4c5d7-p4lqs", CM_NS),
+            "1 pod(s), not Running: cert-manager-webhook-6b8f4c5d7-p4lqs (container cert-manager-webhook "
+            "CrashLoopBackOff)",
+        ),
+        # running, but in the operator's namespace, not where the operator runs cert-manager
+        (pod("cert-manager-webhook-6b8f4c5d7-p4lqs", CM_OPERATOR_NS), "no pod named cert-manager-webhook-*"),
+    ],
+)
+def test_cert_manager_fails_while_its_webhook_does_not_run_though_the_csv_succeeded(webhook, evidence):
+    pods = [pod("cert-manager-7d9f8b8c5-x2x4q", CM_NS), pod("cert-manager-cainjector-5c4b7f9d8-k9z7m", CM_NS)]
+    checks, _, _ = run(cert_manager_objects(*pods, *([webhook] if webhook else [])), spec("cert_manager"))
+    assert checks["openshift-cert-manager-operator operator CSV Succeeded"]["status"] == "passed"
+    assert checks[CM_CAINJECTOR]["status"] == "passed"
+    record = checks[CM_WEBHOOK]
+    assert (record["component"], record["status"], record["evidence"]) == ("cert_manager", "failed", evidence)
+    # what to look at: the pods, the CertManager the operator deploys them from, and the operator's CSV
+    for needle in (
+        "oc get pods -n cert-manager -o wide",
+        "oc get certmanager cluster -o yaml",
+        "oc get csv -n cert-manager-operator",
+        "rhoai.gpu_infra.diagnose",
+    ):
+        assert needle in record["remedy"], record["remedy"]
+    assert_remedy_only_when_failed(checks)
+
+
+def test_cert_manager_operand_namespace_is_the_operators_not_the_install_namespace():
+    rendered = spec("cert_manager", cert_manager_namespace="team-cert-manager")
+    assert rendered["namespaces"] == ["team-cert-manager", CM_NS]
+    assert {p["namespace"] for p in rendered["pods"]} == {CM_NS}
+    assert "oc get csv -n team-cert-manager" in rendered["pods"][0]["remedy"]
+
+
 # --- GPU operator ----------------------------------------------------------------------------------------------------
 GPU_NS = "nvidia-gpu-operator"
 

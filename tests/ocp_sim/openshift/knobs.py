@@ -8,6 +8,7 @@ ConfigMap `ocp-sim-knobs` in namespace `ocp-sim`; every value is a string. Keys 
   progress_deadline_seconds        progressDeadlineSeconds of the operator Deployments (read when the catalogs are
                                    generated, at bootstrap; default max(45, 2 x install latency + 30))
   operator_image                   image of every operator Deployment (read at bootstrap; for real kubelets, e.g. kind)
+                                   and of the simulated cert-manager operand's Deployments (read when they are made)
 """
 
 from __future__ import annotations

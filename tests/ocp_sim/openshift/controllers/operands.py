@@ -8,6 +8,11 @@
   kueue.x-k8s.io CRDs (ClusterQueue, LocalQueue, ...), but only when cert-manager is installed (CRD
   certificates.cert-manager.io); otherwise Degraded with the message the real operator loops on.
   Operand CRDs come from upstream_crds (the upstream project's files at the pinned version).
+- cert-manager, once the cert-manager operator's CSV has Succeeded: CertManager `cluster` (when absent), namespace
+  `cert-manager` and the Deployments cert-manager, cert-manager-cainjector and cert-manager-webhook, named and
+  labelled as the real operator's bindata/cert-manager-deployment/ (kwok runs their pods). Unlike the real operand,
+  which outlives an uninstall of the operator, they are deleted once no cert-manager CSV is left: tests that expect
+  no cert-manager after its teardown (test_preflight.py) share the test bed with the others.
 - CertManager `cluster`, Authorino, Limitador: Available / Ready.
 """
 
@@ -32,6 +37,16 @@ KUEUE_NAMESPACE = "openshift-kueue-operator"
 KUEUE_CERT_MANAGER_MESSAGE = (
     "cert-manager is not installed: please make sure that cert-manager is installed on your cluster "
     "(CRD certificates.cert-manager.io not found)"
+)
+# Confirmed against openshift/cert-manager-operator, branch cert-manager-1.18 (cd6288e6),
+# bindata/cert-manager-deployment/cert-manager-namespace.yaml and {controller,cainjector,webhook}/*-deployment.yaml:
+# (Deployment name, app.kubernetes.io/component, app.kubernetes.io/name (also the label `app`), image).
+CERT_MANAGER_OPERAND_NAMESPACE = "cert-manager"
+CERT_MANAGER_VERSION = "v1.18.4"
+CERT_MANAGER_DEPLOYMENTS = (
+    ("cert-manager", "controller", "cert-manager", "quay.io/jetstack/cert-manager-controller"),
+    ("cert-manager-cainjector", "cainjector", "cainjector", "quay.io/jetstack/cert-manager-cainjector"),
+    ("cert-manager-webhook", "webhook", "webhook", "quay.io/jetstack/cert-manager-webhook"),
 )
 
 
@@ -201,6 +216,7 @@ class OperandStatusController(OperandController):
         self.reconcile_knative()
         self.reconcile_lws()
         self.reconcile_kueue()
+        self.reconcile_cert_manager()
         for api_version, kind in (
             ("operator.openshift.io/v1alpha1", "CertManager"),
             ("operator.authorino.kuadrant.io/v1beta1", "Authorino"),
@@ -291,6 +307,92 @@ class OperandStatusController(OperandController):
                     "Degraded": ("False", "AsExpected", ""),
                 },
             )
+
+    def reconcile_cert_manager(self):
+        phase = operator_csv_phase(self, "cert-manager-operator")
+        if phase is None:
+            self.remove_cert_manager_operand()
+            return
+        # a crash-looping or upgrading operator leaves its operand as it is
+        if phase != "Succeeded" or not self.has_kind("operator.openshift.io/v1alpha1", "CertManager"):
+            return
+        cert_manager = self.get("operator.openshift.io/v1alpha1", "CertManager", "cluster")
+        if cert_manager is None:
+            # what the operator's DefaultCertManager controller does (pkg/controller/deployment/)
+            body = {
+                "apiVersion": "operator.openshift.io/v1alpha1",
+                "kind": "CertManager",
+                "metadata": {"name": "cluster"},
+                "spec": {"managementState": "Managed"},
+            }
+            try:
+                self.resource("operator.openshift.io/v1alpha1", "CertManager").create(body=body)
+            except ConflictError:
+                pass
+            self.requeue_after(self.latency())
+            return
+        wait = self.latency() - age_seconds(cert_manager)
+        if wait > 0:
+            self.requeue_after(wait)
+            return
+        if (cert_manager.get("spec") or {}).get("managementState", "Managed") != "Managed":
+            return
+        namespace = ensure_object(
+            self,
+            {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {
+                    "name": CERT_MANAGER_OPERAND_NAMESPACE,
+                    "annotations": {"openshift.io/cluster-monitoring": "true"},
+                },
+            },
+        )
+        if namespace["metadata"].get("deletionTimestamp"):  # removed a moment ago: Deployments would be refused
+            self.requeue_after(1.0)
+            return
+        # kind has real kubelets, which cannot pull the real images: the operator_image knob is one they can
+        image = self.knobs.get("operator_image")
+        for name, component, app, real_image in CERT_MANAGER_DEPLOYMENTS:
+            ensure_object(
+                self, cert_manager_deployment(name, component, app, image or real_image + ":" + CERT_MANAGER_VERSION)
+            )
+
+    def remove_cert_manager_operand(self):
+        namespace = self.get("v1", "Namespace", CERT_MANAGER_OPERAND_NAMESPACE)
+        annotations = ((namespace or {}).get("metadata") or {}).get("annotations") or {}
+        # only an operand this controller made (ensure_object's mark), and only once
+        if not namespace or "ocp-sim/spec-hash" not in annotations or namespace["metadata"].get("deletionTimestamp"):
+            return
+        # the Deployments first: a terminating namespace keeps an available webhook Deployment for seconds
+        for name, _, _, _ in CERT_MANAGER_DEPLOYMENTS:
+            self.delete("apps/v1", "Deployment", name, CERT_MANAGER_OPERAND_NAMESPACE)
+        self.delete("v1", "Namespace", CERT_MANAGER_OPERAND_NAMESPACE)
+
+
+def cert_manager_deployment(name, component, app, image):
+    selector = {
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/instance": "cert-manager",
+        "app.kubernetes.io/name": app,
+    }
+    labels = dict(selector, app=app, **{"app.kubernetes.io/version": CERT_MANAGER_VERSION})
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": CERT_MANAGER_OPERAND_NAMESPACE, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "containers": [{"name": "cert-manager-" + component, "image": image}],
+                    "nodeSelector": {"kubernetes.io/os": "linux"},
+                },
+            },
+        },
+    }
 
 
 def kueue_deployment(kueue, namespace):
