@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils import readiness, waiter
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import checks, readiness, waiter
 from ansible_collections.rhoai.gpu_infra.plugins.modules import ready_wait
 from tests.unit.test_csv_wait import ApiError, Clock, FakeCluster
 from tests.unit.module_main import run_main
@@ -116,8 +116,10 @@ def test_a_wait_reason_keeps_waiting_though_the_status_is_the_ready_one():
 
 
 def test_the_gpu_operator_waits_past_a_cluster_policy_that_found_no_gpu_node():
+    # the wait and verify's ClusterPolicy check (checks.NO_GPU_NODE_REASONS) hold the same reasons as no proof
     (wait,) = role_vars("gpu_operator")["__gpu_operator_ready_items"]
     assert wait["condition"] == {"type": "Ready", "wait_reasons": ["NoGPUNodes", "NFDLabelsMissing"]}
+    assert wait["condition"]["wait_reasons"] == list(checks.NO_GPU_NODE_REASONS)
 
 
 def test_field_equals_and_a_key_with_dots():
