@@ -287,6 +287,8 @@ def test_teardown_leaves_a_foreign_subscription_in_place_and_says_so(sim, cluste
         "openshift-cert-manager-operator, channel stable-v1.17) and its CSV cert-manager-operator.v1.17.0 in place"
     ) in output, run
     assert "oc delete subscription openshift-cert-manager-operator -n cert-manager-operator" in output, run
+    # the operator stays, and so does cert-manager itself, without a word: it is managed
+    assert "cert-manager itself" not in output, run
     assert object_versions(sim, [CM_NS]) == before
 
 
@@ -324,6 +326,18 @@ def test_teardown_removes_what_was_adopted_and_keeps_what_it_did_not_create(sim,
         assert [c for c in cluster.list(OLM, "ClusterServiceVersion", ns) if not labels(c).get("olm.copiedFrom")] == []
         assert cluster.get("v1", "Namespace", ns)["status"]["phase"] == "Active", ns
     assert [g["metadata"]["name"] for g in cluster.list(OLM_V1, "OperatorGroup", LWS_NS)] == ["team-lws"]
+    # cert-manager itself outlives its operator, as on a real cluster: left running and reported, with the way out
+    summary = " ".join(run.stdout[run.stdout.index("Summarize what the teardown removed") :].split())
+    assert (
+        "cert_manager: Deployments cert-manager, cert-manager-cainjector, cert-manager-webhook in namespace "
+        "cert-manager: cert-manager itself, which the operator deployed and which outlives it, unmanaged"
+    ) in summary, run
+    assert CM_OPERAND_REMOVAL in summary, run
+    assert sorted(d["metadata"]["name"] for d in cluster.list("apps/v1", "Deployment", CM_OPERAND_NS)) == [
+        "cert-manager",
+        "cert-manager-cainjector",
+        "cert-manager-webhook",
+    ]
     again = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components("cert_manager", "lws"), **CONFIRM))
     assert again.rc == 0, again
     assert again.changed == 0, again
@@ -331,19 +345,28 @@ def test_teardown_removes_what_was_adopted_and_keeps_what_it_did_not_create(sim,
 
 # --- cert-manager, the prerequisite of Kueue, LWS and Connectivity Link: its CRD alone is not an install -----------
 KUEUE_NS = "openshift-kueue-operator"
+CM_OPERAND_NS = "cert-manager"
+CM_OPERAND_REMOVAL = "oc delete deployment -n cert-manager -l app.kubernetes.io/instance=cert-manager"
 CM_CRD = "certificates.cert-manager.io"
 WEBHOOK_LABELS = {"app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook"}
 CERT_MANAGER_FOR_KUEUE = {"required_by": {"cert_manager": ["kueue"]}}
 
 
 def test_kueue_is_refused_when_a_teardown_left_only_the_cert_manager_crds(sim, cluster, playbook):
-    # The teardowns above kept cert-manager's CRDs (gpu_infra_remove_crds=false, the default), as in the report; run
-    # alone, this test makes that state itself: cert-manager installed, then torn down.
+    # The teardowns above kept cert-manager's CRDs (gpu_infra_remove_crds=false, the default) and left cert-manager
+    # itself running, as reported; run alone, this test makes that state itself: cert-manager installed, then torn
+    # down. Then cert-manager itself goes as the report says (Red Hat's procedure), which leaves only the CRDs.
     if cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CM_CRD) is None:
         assert playbook("site.yml", sim.kubeconfig, extra_vars=components("cert_manager")).rc == 0
         run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(components("cert_manager"), **CONFIRM))
         assert run.rc == 0, run
+        assert CM_OPERAND_REMOVAL in " ".join(run.stdout.split()), run
     assert cluster.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", CM_CRD) is not None
+    deployments = cluster.resource("apps/v1", "Deployment")
+    deployments.delete(namespace=CM_OPERAND_NS, label_selector="app.kubernetes.io/instance=cert-manager")
+    deadline = time.monotonic() + 60
+    while cluster.list("apps/v1", "Deployment", CM_OPERAND_NS) and time.monotonic() < deadline:
+        time.sleep(1)
     assert not [
         c for c in cluster.list(OLM, "ClusterServiceVersion") if c["metadata"]["name"].startswith("cert-manager")
     ]

@@ -649,11 +649,14 @@ def test_the_cert_manager_operator_runs_cert_manager_once_its_csv_succeeded(sim)
     webhooks = sim.apps.list_deployment_for_all_namespaces(label_selector=WEBHOOK_SELECTOR).items
     assert [(d.metadata.namespace, d.metadata.name) for d in webhooks] == [(namespace, "cert-manager-webhook")]
 
-    # uninstalled, the operator takes its operand along (on the test bed only: see operands.py)
+    # uninstalled, the operator leaves its operand running, as the real one does (no ownerReferences)
     sim.delete("operators.coreos.com/v1alpha1", "Subscription", "openshift-cert-manager-operator", operator_ns)
     for csv in sim.res("operators.coreos.com/v1alpha1", "ClusterServiceVersion").get(namespace=operator_ns).items:
         sim.delete("operators.coreos.com/v1alpha1", "ClusterServiceVersion", csv.metadata.name, operator_ns)
     wait_for(
-        "no webhook Deployment",
-        lambda: not sim.apps.list_deployment_for_all_namespaces(label_selector=WEBHOOK_SELECTOR).items,
+        "no cert-manager CSV",
+        lambda: not sim.res("operators.coreos.com/v1alpha1", "ClusterServiceVersion").get(namespace=operator_ns).items,
     )
+    time.sleep(3)  # a few resyncs of the operand controller (every second)
+    webhooks = sim.apps.list_deployment_for_all_namespaces(label_selector=WEBHOOK_SELECTOR).items
+    assert [(d.metadata.namespace, d.metadata.name) for d in webhooks] == [(namespace, "cert-manager-webhook")]

@@ -103,9 +103,9 @@ def test_derived_lists():
     assert derived("__gpu_infra_no_olm") == ["monitoring", "machinesets"]
     assert derived("__gpu_infra_llm_d_components") == ["lws", "authorino", "limitador", "dns"]
     assert derived("__gpu_infra_kuadrant_components") == ["authorino", "limitador", "dns"]
-    assert derived("__gpu_infra_with_ready") == [
-        n for n in NAMES if n not in ("cert_manager", "nfd", "machinesets")
-    ] + ["connectivity_link"]
+    assert derived("__gpu_infra_with_ready") == [n for n in NAMES if n not in ("nfd", "machinesets")] + [
+        "connectivity_link"
+    ]
 
 
 def test_with_connectivity_link_authorino_limitador_and_dns_are_one_unit_in_the_place_of_the_first():
@@ -152,7 +152,7 @@ def test_a_component_site_waits_for_in_one_call_has_a_readiness_that_is_only_its
     only the same when ready.yml is that one call over __<role>_ready with the role's timeout and poll interval (then
     at most a line of output on what was skipped, which site.yml prints after its call too)."""
     waits = derived("__gpu_infra_waits")
-    assert waits == ["monitoring", "gpu_operator", "serverless", "lws", "kueue"]
+    assert waits == ["monitoring", "cert_manager", "gpu_operator", "serverless", "lws", "kueue"]
     for name in waits:
         wait, *said = yaml.safe_load((ROOT / "roles" / name / "tasks" / "ready.yml").read_text())
         assert set(wait) - {"register"} == {"name", "rhoai.gpu_infra.ready_wait"}, name

@@ -10,9 +10,9 @@
   Operand CRDs come from upstream_crds (the upstream project's files at the pinned version).
 - cert-manager, once the cert-manager operator's CSV has Succeeded: CertManager `cluster` (when absent), namespace
   `cert-manager` and the Deployments cert-manager, cert-manager-cainjector and cert-manager-webhook, named and
-  labelled as the real operator's bindata/cert-manager-deployment/ (kwok runs their pods). Unlike the real operand,
-  which outlives an uninstall of the operator, they are deleted once no cert-manager CSV is left: tests that expect
-  no cert-manager after its teardown (test_preflight.py) share the test bed with the others.
+  labelled as the real operator's bindata/cert-manager-deployment/ (kwok runs their pods). As the real operand, they
+  outlive an uninstall of the operator: Red Hat's uninstall procedure deletes the Deployments by hand
+  (oc delete deployment -n cert-manager -l app.kubernetes.io/instance=cert-manager).
 - CertManager `cluster`, Authorino, Limitador: Available / Ready.
 """
 
@@ -310,10 +310,7 @@ class OperandStatusController(OperandController):
 
     def reconcile_cert_manager(self):
         phase = operator_csv_phase(self, "cert-manager-operator")
-        if phase is None:
-            self.remove_cert_manager_operand()
-            return
-        # a crash-looping or upgrading operator leaves its operand as it is
+        # no operator (uninstalled: its operand stays as it is), or a crash-looping or upgrading one
         if phase != "Succeeded" or not self.has_kind("operator.openshift.io/v1alpha1", "CertManager"):
             return
         cert_manager = self.get("operator.openshift.io/v1alpha1", "CertManager", "cluster")
@@ -357,17 +354,6 @@ class OperandStatusController(OperandController):
             ensure_object(
                 self, cert_manager_deployment(name, component, app, image or real_image + ":" + CERT_MANAGER_VERSION)
             )
-
-    def remove_cert_manager_operand(self):
-        namespace = self.get("v1", "Namespace", CERT_MANAGER_OPERAND_NAMESPACE)
-        annotations = ((namespace or {}).get("metadata") or {}).get("annotations") or {}
-        # only an operand this controller made (ensure_object's mark), and only once
-        if not namespace or "ocp-sim/spec-hash" not in annotations or namespace["metadata"].get("deletionTimestamp"):
-            return
-        # the Deployments first: a terminating namespace keeps an available webhook Deployment for seconds
-        for name, _, _, _ in CERT_MANAGER_DEPLOYMENTS:
-            self.delete("apps/v1", "Deployment", name, CERT_MANAGER_OPERAND_NAMESPACE)
-        self.delete("v1", "Namespace", CERT_MANAGER_OPERAND_NAMESPACE)
 
 
 def cert_manager_deployment(name, component, app, image):
