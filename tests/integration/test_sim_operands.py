@@ -649,14 +649,18 @@ def test_the_cert_manager_operator_runs_cert_manager_once_its_csv_succeeded(sim)
     webhooks = sim.apps.list_deployment_for_all_namespaces(label_selector=WEBHOOK_SELECTOR).items
     assert [(d.metadata.namespace, d.metadata.name) for d in webhooks] == [(namespace, "cert-manager-webhook")]
 
-    # uninstalled, the operator leaves its operand running, as the real one does (no ownerReferences)
+    # uninstalled, the operator leaves its operand running, as the real one does
+    csvs = sim.res("operators.coreos.com/v1alpha1", "ClusterServiceVersion")
+
+    def operator_csvs():  # not the copies of other operators' CSVs, which OLM keeps in every namespace
+        return [
+            c.metadata.name for c in csvs.get(namespace=operator_ns).items if c.metadata.name.startswith(operator_ns)
+        ]
+
     sim.delete("operators.coreos.com/v1alpha1", "Subscription", "openshift-cert-manager-operator", operator_ns)
-    for csv in sim.res("operators.coreos.com/v1alpha1", "ClusterServiceVersion").get(namespace=operator_ns).items:
-        sim.delete("operators.coreos.com/v1alpha1", "ClusterServiceVersion", csv.metadata.name, operator_ns)
-    wait_for(
-        "no cert-manager CSV",
-        lambda: not sim.res("operators.coreos.com/v1alpha1", "ClusterServiceVersion").get(namespace=operator_ns).items,
-    )
+    for name in operator_csvs():
+        sim.delete("operators.coreos.com/v1alpha1", "ClusterServiceVersion", name, operator_ns)
+    wait_for("no cert-manager CSV", lambda: not operator_csvs())
     time.sleep(3)  # a few resyncs of the operand controller (every second)
     webhooks = sim.apps.list_deployment_for_all_namespaces(label_selector=WEBHOOK_SELECTOR).items
     assert [(d.metadata.namespace, d.metadata.name) for d in webhooks] == [(namespace, "cert-manager-webhook")]
