@@ -2,8 +2,9 @@
 that already holds the user's retention/storage settings).
 
 The steps share one cluster and run in file order, because each converge costs minutes: check mode on the fresh
-cluster, a refused teardown, the converge, its re-run, check mode on the converged cluster, verify, a teardown refused
-under OpenShift AI and one started past its checks, teardown, and a teardown re-run.
+cluster, a refused teardown, a site run started past its preflight, the converge, its re-run, check mode on the
+converged cluster, verify, a teardown refused under OpenShift AI and one started past its checks, teardown, and a
+teardown re-run.
 """
 
 import json
@@ -127,6 +128,22 @@ def test_teardown_without_confirmation_refuses(sim, playbook):
     assert run.rc != 0, run
     assert "gpu_infra_teardown_confirm=true" in run.stdout, run
     assert snapshot(sim) == before
+
+
+def test_site_started_past_its_preflight_changes_nothing(sim, playbook):
+    # --start-at-task skips the checks without a word; an admin resuming a failed run would otherwise apply unchecked
+    state = snapshot(sim)
+    for task in (
+        "Apply the Namespace, OperatorGroup and Subscription of every enabled operator",
+        "Wait for every operator CSV to succeed",
+        "Configure every enabled component in dependency order",
+    ):
+        run = playbook("site.yml", sim.kubeconfig, extra_vars=VARS, extra_args=("--start-at-task", task))
+        assert run.rc != 0, run
+        said = " ".join(run.stdout.split())
+        assert "found them skipped, as --start-at-task does. Run site.yml without --start-at-task" in said, run
+        assert "Nothing was changed." in said, run
+    assert snapshot(sim) == state
 
 
 def test_site_converges_every_component(sim, playbook):
