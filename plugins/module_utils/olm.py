@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import difflib
 import json
 import re
 
@@ -89,8 +90,71 @@ _DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
 _NAME = re.compile(r"^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
+# The fields of an OLM SubscriptionConfig and the JSON type of each (operator-framework/api v0.45.0,
+# pkg/operators/v1alpha1/subscription_types.go). The API server drops an unknown field with only a warning, so a
+# misspelt nodeSelector would leave the operator where it was, and refuses a wrong type only when the Subscription is
+# applied, after the run's first write.
+SUBSCRIPTION_CONFIG_FIELDS = {
+    "affinity": dict,
+    "annotations": dict,
+    "env": list,
+    "envFrom": list,
+    "nodeSelector": dict,
+    "resources": dict,
+    "selector": dict,
+    "tolerations": list,
+    "volumeMounts": list,
+    "volumes": list,
+}
+# Fields that map names to strings: Kubernetes refuses any other value.
+_STRING_MAPS = ("annotations", "nodeSelector")
+_JSON_TYPES = (
+    (bool, "a boolean"),
+    (dict, "a mapping"),
+    (list, "a list"),
+    (str, "a string"),
+    ((int, float), "a number"),
+)
+
+
+def _json_type(value):
+    return next((name for kind, name in _JSON_TYPES if isinstance(value, kind)), "null" if value is None else "a value")
+
+
+def config_problems(config):
+    """What is wrong with the shape of a Subscription's ``spec.config``: fields that are not a SubscriptionConfig's,
+    and values of the wrong type. Names and types only, never a value, which may be a credential."""
+    if config is None or config == {}:
+        return []
+    if not isinstance(config, dict):
+        return ["expected a mapping, found {0}".format(_json_type(config))]
+    problems = []
+    for key in sorted(config, key=str):
+        want, value = SUBSCRIPTION_CONFIG_FIELDS.get(key), config[key]
+        if want is None:
+            close = [
+                f for f in SUBSCRIPTION_CONFIG_FIELDS if f.lower() == str(key).lower()
+            ] or difflib.get_close_matches(str(key), list(SUBSCRIPTION_CONFIG_FIELDS), n=1)
+            problems.append(
+                "unknown field {0}{1}".format(key, " (did you mean {0}?)".format(close[0]) if close else "")
+            )
+        elif not isinstance(value, want) or isinstance(value, bool):
+            problems.append("field {0} must be {1}, found {2}".format(key, _json_type(want()), _json_type(value)))
+        elif want is list and not all(isinstance(item, dict) for item in value):
+            problems.append("every item of field {0} must be a mapping".format(key))
+        elif key in _STRING_MAPS and not all(isinstance(v, str) for v in value.values()):
+            problems.append(
+                "field {0} must map names to strings, found {1}".format(
+                    key,
+                    ", ".join("{0}: {1}".format(k, _json_type(v)) for k, v in value.items() if not isinstance(v, str)),
+                )
+            )
+    return problems
+
+
 def input_problems(op):
-    """What is wrong with the names of operator ``op`` (the olm_operator dictionary), before anything is read.
+    """What is wrong with the names and the Subscription config of operator ``op`` (the olm_operator dictionary), before
+    anything is read.
 
     An empty or malformed name would otherwise reach the API server as "namespace ''" (a cluster-wide list) or as an
     invalid object, after other operators were subscribed.
@@ -110,6 +174,15 @@ def input_problems(op):
                 "expected the operator {0} to be {1}, found {2}; set {3}_{0} (or leave it unset for the "
                 "default)".format(field, wanted, json.dumps(value), op.get("component"))
             )
+    found = config_problems(op.get("config"))
+    if found:
+        problems.append(
+            "expected {0}_subscription_config to hold only fields of an OLM SubscriptionConfig ({1}), each of its "
+            "type; found {2}. The API server would drop an unknown field with only a warning, and refuse a wrong type "
+            "after the run's first write. Fix it and re-run.".format(
+                op.get("component"), ", ".join(SUBSCRIPTION_CONFIG_FIELDS), "; ".join(found)
+            )
+        )
     return problems
 
 

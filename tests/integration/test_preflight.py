@@ -137,6 +137,19 @@ def test_a_literal_credential_in_a_subscription_config_is_refused_before_anythin
             assert secret not in run.stdout + run.stderr, (check, run)
 
 
+def test_a_subscription_config_that_is_no_subscription_config_is_refused_before_monitoring_is_written(sim, playbook):
+    # a misspelt field would be dropped by the API server with a warning; a wrong type refused at the apply
+    extra = components(
+        "monitoring", "nfd", nfd_subscription_config={"nodeselector": {"a": "b"}, "tolerations": "nvidia.com/gpu"}
+    )
+    expected = [
+        "nfd: expected nfd_subscription_config to hold only fields of an OLM SubscriptionConfig",
+        "unknown field nodeselector (did you mean nodeSelector?); field tolerations must be a list, found a string.",
+    ]
+    run = assert_refused_before_any_change(playbook, sim, extra, expected, [NFD_NS, "openshift-monitoring"])
+    assert "Enable user workload monitoring" not in run.stdout, run
+
+
 def test_the_gpu_operator_without_nfd_is_refused_before_any_change_also_in_check_mode(sim, cluster, playbook):
     # The registry's requires: the Driver Toolkit and GPU feature discovery need NFD's node labels. Checked together
     # with what the other components of the selection require, in one message.

@@ -461,6 +461,36 @@ def test_module_refuses_empty_or_malformed_names_before_reading_anything(monkeyp
     assert olm.input_problems(NFD) == []
 
 
+def test_module_refuses_a_subscription_config_that_is_no_subscription_config_before_reading_anything(monkeypatch):
+    # the API server drops a misspelt field with a warning (the operator stays where it was) and refuses a wrong type
+    # only at the apply, after the run's first write
+    fake = Fake(manifests())
+    config = {
+        "nodeselector": {"node-role.kubernetes.io/infra": ""},
+        "tolerations": "nvidia.com/gpu",
+        "nodeSelector": {"gpu": True},
+        "env": ["HTTP_PROXY=http://proxy:3128"],
+        "resources": {"limits": {"cpu": "1"}},
+    }
+    out = run(monkeypatch, fake, base={"operators": [dict(NFD, component="kueue", config=config)]})
+    assert out["failed"] and fake.calls == [], out
+    assert out["msg"] == (
+        "kueue: expected kueue_subscription_config to hold only fields of an OLM SubscriptionConfig (affinity, "
+        "annotations, env, envFrom, nodeSelector, resources, selector, tolerations, volumeMounts, volumes), each of "
+        "its type; found every item of field env must be a mapping; field nodeSelector must map names to strings, "
+        "found gpu: a boolean; unknown field nodeselector (did you mean nodeSelector?); field tolerations must be a "
+        "list, found a string. The API server would drop an unknown field with only a warning, and refuse a wrong "
+        "type after the run's first write. Fix it and re-run. Nothing was changed."
+    )
+    # never a value: they may be credentials
+    assert "proxy" not in out["msg"] and "infra" not in out["msg"]
+    good = {"nodeSelector": {"node-role.kubernetes.io/infra": ""}, "tolerations": [{"operator": "Exists"}], "env": []}
+    assert olm.config_problems(good) == [] and olm.config_problems({}) == [] and olm.config_problems(None) == []
+    assert olm.config_problems("nodeSelector: x") == ["expected a mapping, found a string"]
+    assert olm.config_problems({"NodeSelector": {}}) == ["unknown field NodeSelector (did you mean nodeSelector?)"]
+    assert olm.config_problems({"priorityClassName": "x"}) == ["unknown field priorityClassName"]
+
+
 def test_module_failure_lists_every_problem_and_ends_with_nothing_was_changed(monkeypatch):
     fake = Fake([*manifests(), namespace(), group("global", spec={}), subscription(channel="beta")])
     out = run(monkeypatch, fake, operator=dict(NFD, channel="v99"))
