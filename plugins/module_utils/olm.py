@@ -1200,6 +1200,36 @@ def _channel_warning(op, existing, manifests):
     ]
 
 
+_CSV_VERSION = re.compile(r"\.v?(\d+(?:\.\d+)*)$")
+
+
+def _csv_version(name):
+    found = _CSV_VERSION.search(name or "")
+    return tuple(int(part) for part in found.group(1).split(".")) if found else None
+
+
+def _pin_warning(op, existing):
+    """The CSV pinned with Manual approval is older than the one installed, so OLM will never install it.
+
+    OLM applies startingCSV only at the first install and never downgrades; csv_wait finds the installed CSV
+    Succeeded, and verify fails its CSV check on the pin. A newer pin is an upgrade csv_wait approves, so not said.
+    """
+    installed, pin = _status(existing).get("installedCSV"), op.get("starting_csv")
+    if op.get("approval") != "Manual" or not installed or not pin or installed == pin:
+        return []
+    have, want = _csv_version(installed), _csv_version(pin)
+    if have is None or want is None or want >= have:
+        return []
+    return [
+        "Subscription {0}/{1} pins startingCSV {2} (Manual approval), but {3} is installed: OLM applies startingCSV "
+        "only at the first install and never downgrades, so {3} keeps running and verify fails its CSV check. Set "
+        "{4}_starting_csv to {3} to keep it, or remove the operator (teardown.yml with gpu_infra_components: [{4}]) "
+        "and run site.yml again to install {2}.".format(
+            _ns(existing), _name(existing), pin, installed, op.get("component") or op["package"]
+        )
+    ]
+
+
 def _verdict(op, existing, namespace, objects, adopt):
     """create / ours / adopt / conflict for the Subscription of our name; adopting rewrites objects' Subscription."""
     desired = objects["subscription"]
@@ -1273,7 +1303,9 @@ def preflight(op, *, namespace=None, groups=None, subscriptions=None, csvs=None,
         apply.append(sub)
     return dict(
         problems=problems,
-        warnings=_manual_warning(op, subs, objects["subscription"]) + _channel_warning(op, existing or {}, manifests),
+        warnings=_manual_warning(op, subs, objects["subscription"])
+        + _channel_warning(op, existing or {}, manifests)
+        + _pin_warning(op, existing or {}),
         namespace_exists=exists,
         namespace_owner=owner(namespace) if exists else "",
         operator_group=dict(action=plan["action"], name=plan["name"]),

@@ -23,6 +23,8 @@ description:
     namespace without one there (OLM would install nothing beside it); and a Subscription of
     the expected name that someone else made (no label C(app.kubernetes.io/managed-by=rhoai.gpu_infra)) either
     equals what would be applied (it is then adopted) or I(adopt=true) allows taking it over."
+  - Before anything is read, refuses names that cannot be object names and a I(config) that is no OLM
+    SubscriptionConfig (a field it does not have, or a value of the wrong type), naming fields and types, never values.
   - With I(scope=namespace) (the subscribe step, right before it applies), only the target namespace is read, and the
     catalog and the CSVs of other namespaces are not checked again.
   - A Subscription without the label in a namespace that carries it was made by a version of this collection before
@@ -30,7 +32,8 @@ description:
   - Warns (does not fail) when another Subscription of the target namespace approves its InstallPlans manually, since
     OLM then treats every Subscription of the namespace as Manual; and when the channel asked for does not contain the
     CSV installed for the Subscription (said when the channel changes, and after while OLM has nothing to move to),
-    since OLM never downgrades and keeps that CSV running.
+    since OLM never downgrades and keeps that CSV running; and when, with Manual approval, the pinned C(startingCSV) is
+    older than the installed CSV, which OLM therefore never installs.
   - Returns the Namespace, the OperatorGroup (only when one is to be created) and the Subscription to apply, the
     latter two with the labels C(app.kubernetes.io/managed-by=rhoai.gpu_infra) and C(rhoai.gpu-infra/component). The
     Namespace carries them only when it does not exist yet.

@@ -220,6 +220,30 @@ def test_a_channel_that_holds_the_installed_csv_or_an_upgrade_under_way_says_not
     assert _gpu_check("v25.3", _gpu_subscription("v25.3", state="UpgradePending"))["warnings"] == []
 
 
+def test_a_manual_pin_older_than_the_installed_csv_warns_that_olm_never_installs_it():
+    # what verify fails on; site used to warn only about the channel
+    pinned = dict(GPU, channel="v25.3", approval="Manual", starting_csv="gpu-operator-certified.v25.3.4")
+    ns, groups = namespace("nvidia-gpu-operator", OURS), [group(ns="nvidia-gpu-operator")]
+    out = check(pinned, ns=ns, groups=groups, subs=[_gpu_subscription("v25.10")])
+    assert out["problems"] == [] and len(out["warnings"]) == 2, out
+    assert out["warnings"][1] == (
+        "Subscription nvidia-gpu-operator/gpu-operator-certified pins startingCSV gpu-operator-certified.v25.3.4 "
+        "(Manual approval), but gpu-operator-certified.v25.10.0 is installed: OLM applies startingCSV only at the "
+        "first install and never downgrades, so gpu-operator-certified.v25.10.0 keeps running and verify fails its "
+        "CSV check. Set gpu_operator_starting_csv to gpu-operator-certified.v25.10.0 to keep it, or remove the "
+        "operator (teardown.yml with gpu_infra_components: [gpu_operator]) and run site.yml again to install "
+        "gpu-operator-certified.v25.3.4."
+    )
+    # a newer pin is an upgrade csv_wait approves; Automatic approval and an unreadable version say nothing of a pin
+    for op in (
+        dict(pinned, channel="v25.10", starting_csv="gpu-operator-certified.v25.10.1"),
+        dict(pinned, approval="Automatic"),
+        dict(pinned, starting_csv="gpu-operator-certified.latest"),
+    ):
+        said = check(op, ns=ns, groups=groups, subs=[_gpu_subscription("v25.10")])["warnings"]
+        assert not [w for w in said if "pins startingCSV" in w], (op, said)
+
+
 # --- preflight: refusals ------------------------------------------------------------------------------------------
 
 
