@@ -280,8 +280,10 @@ def csv_check(operator, subscription, csv, deployments=None):
         )
     else:
         remedy = (
-            "Run the install for {0} again, or inspect it: oc describe subscription {1} -n {2}; oc get csv -n "
-            "{2}".format(component, name, namespace)
+            "Run the site playbook (or the rhoai.gpu_infra.{0} role) again, which says what stands in the way if "
+            "anything does, or inspect it: oc describe subscription {1} -n {2}; oc get csv -n {2}".format(
+                component, name, namespace
+            )
         )
     return record(component, "{0} operator CSV Succeeded".format(operator["package"]), _passed(ok), evidence, remedy)
 

@@ -234,8 +234,8 @@ checks:
       status: failed
       evidence: Subscription openshift-nfd/nfd does not exist
       remedy: >-
-        Run the install for nfd again, or inspect it: oc describe subscription nfd -n openshift-nfd; oc get csv -n
-        openshift-nfd
+        Run the site playbook (or the rhoai.gpu_infra.nfd role) again, which says what stands in the way if anything
+        does, or inspect it: oc describe subscription nfd -n openshift-nfd; oc get csv -n openshift-nfd
 failures:
   description: One line per failed check with what was found and what to do; empty when none failed.
   returned: always

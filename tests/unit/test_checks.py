@@ -240,8 +240,9 @@ def test_a_missing_operator_fails_every_check_with_what_to_do():
     sub = checks["kueue-operator operator CSV Succeeded"]
     assert sub["evidence"] == "Subscription openshift-kueue-operator/kueue-operator does not exist"
     assert sub["remedy"] == (
-        "Run the install for kueue again, or inspect it: oc describe subscription kueue-operator -n "
-        "openshift-kueue-operator; oc get csv -n openshift-kueue-operator"
+        "Run the site playbook (or the rhoai.gpu_infra.kueue role) again, which says what stands in the way if "
+        "anything does, or inspect it: oc describe subscription kueue-operator -n openshift-kueue-operator; oc get "
+        "csv -n openshift-kueue-operator"
     )
     label = checks["Namespace openshift-kueue-operator labelled openshift.io/cluster-monitoring=true"]
     assert label["evidence"] == "namespace not found"
@@ -1179,7 +1180,8 @@ def test_the_module_returns_checks_failures_and_the_cluster_in_check_mode_too(ca
     assert len(result["checks"]) == 5 and result["checks"][-1]["component"] == "llm_d"
     assert result["failures"][0] == (
         "kueue: kueue-operator operator CSV Succeeded: found Subscription openshift-kueue-operator/kueue-operator does "
-        "not exist; remedy: Run the install for kueue again, or inspect it: oc describe subscription kueue-operator -n "
+        "not exist; remedy: Run the site playbook (or the rhoai.gpu_infra.kueue role) again, which says what stands "
+        "in the way if anything does, or inspect it: oc describe subscription kueue-operator -n "
         "openshift-kueue-operator; oc get csv -n openshift-kueue-operator"
     )
     assert result["cluster"]["api_url"] == "https://api.test.example.com:6443"
