@@ -10,17 +10,22 @@ __metaclass__ = type
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils.kueue import channel_facts, check_frameworks
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.kueue import (
+    channel_facts,
+    check_frameworks,
+    running_channel,
+)
 
 
-def kueue_frameworks(channel):
-    """The table row of ``channel``: allowed names, max_items, leader_worker_set_supported, default, known."""
-    return channel_facts(str(channel))
+def kueue_frameworks(channel, installed_csv=""):
+    """The table row of ``channel`` (or of the later channel of ``installed_csv``): allowed names, max_items,
+    leader_worker_set_supported, default, known."""
+    return channel_facts(running_channel(str(channel), installed_csv))
 
 
-def kueue_frameworks_check(frameworks, channel, allow_unknown_channel=False):
-    """``{errors, warnings}`` for ``frameworks`` on ``channel``."""
-    return check_frameworks(frameworks, str(channel), boolean(allow_unknown_channel, strict=False))
+def kueue_frameworks_check(frameworks, channel, allow_unknown_channel=False, installed_csv=""):
+    """``{errors, warnings}`` for ``frameworks`` on ``channel`` (or on the later channel of ``installed_csv``)."""
+    return check_frameworks(frameworks, str(channel), boolean(allow_unknown_channel, strict=False), installed_csv)
 
 
 class FilterModule(object):

@@ -82,14 +82,37 @@ def channel_facts(channel):
     return dict(row, channel=channel, known=True, frameworks=list(row["frameworks"]), default=list(row["default"]))
 
 
+def running_channel(channel, installed_csv=""):
+    """The channel whose Kueue runs: ``channel``, unless the installed CSV (``kueue-operator.vX.Y.Z``) belongs to a
+    later channel of the table. OLM never downgrades, so after a move to an earlier channel the installed operator,
+    and its Kueue CRD, stay; Kueue ``cluster`` must then keep the frameworks that operator has."""
+    parts = str(installed_csv or "").rsplit(".v", 1)
+    numbers = parts[1].split(".") if len(parts) == 2 else []
+    installed = "stable-v{0}.{1}".format(*numbers[:2]) if len(numbers) >= 2 else ""
+    order = list(CHANNELS)
+    if channel in CHANNELS and installed in CHANNELS and order.index(installed) > order.index(channel):
+        return installed
+    return channel
+
+
 def _first_channel_with(name):
     return next((channel for channel, row in CHANNELS.items() if name in row["frameworks"]), "")
 
 
-def check_frameworks(frameworks, channel, allow_unknown_channel=False):
-    """Judge ``frameworks`` for ``channel``: ``{errors: [...], warnings: [...]}``, each a sentence saying what was
-    expected, what was found and what to do. No errors means the list can be applied."""
+def check_frameworks(frameworks, channel, allow_unknown_channel=False, installed_csv=""):
+    """Judge ``frameworks`` for ``channel``, or for the later channel of ``installed_csv`` (see running_channel):
+    ``{errors: [...], warnings: [...]}``, each a sentence saying what was expected, what was found and what to do. No
+    errors means the list can be applied."""
     errors, warnings = [], []
+    running = running_channel(channel, installed_csv)
+    if running != channel:
+        warnings.append(
+            "kueue_channel is {0}, but {1} is installed and OLM never downgrades: Kueue cluster gets the frameworks "
+            "the Kueue of {2} accepts, and kueue_frameworks defaults to Red Hat's list for {2}.".format(
+                channel, installed_csv, running
+            )
+        )
+        channel = running
     if not isinstance(frameworks, (list, tuple)):
         return {
             "errors": [

@@ -444,6 +444,25 @@ def test_kueue_installs_when_an_earlier_run_installed_cert_manager(sim, cluster,
     assert sub["status"]["installedCSV"].startswith("kueue-operator."), sub
 
 
+def test_kueue_keeps_the_frameworks_of_the_operator_that_runs_after_a_move_to_an_earlier_channel(
+    sim, cluster, playbook
+):
+    # OLM never downgrades: Kueue 1.2 keeps running on channel stable-v1.1, and Kueue cluster keeps TrainJob
+    installed = cluster.get(OLM, "Subscription", "kueue-operator", KUEUE_NS)["status"]["installedCSV"]
+    assert installed == "kueue-operator.v1.2.0"
+    run = playbook("site.yml", sim.kubeconfig, extra_vars=components("kueue", kueue_channel="stable-v1.1"))
+    assert run.rc == 0, run
+    said = " ".join(run.stdout.split())
+    assert "kueue_channel is stable-v1.1, but kueue-operator.v1.2.0 is installed and OLM never downgrades" in said, run
+    frameworks = cluster.get("kueue.openshift.io/v1", "Kueue", "cluster")["spec"]["config"]["integrations"][
+        "frameworks"
+    ]
+    assert "TrainJob" in frameworks, frameworks
+    # a list of one's own may name what the running Kueue accepts
+    own = components("kueue", kueue_channel="stable-v1.1", kueue_frameworks=["Pod", "TrainJob"])
+    assert playbook("site.yml", sim.kubeconfig, extra_vars=own, check=True).rc == 0
+
+
 def assert_requirements_checked(run):
     """The requirement check ran (the requirement is not in this run) and passed."""
     (after,) = [t for t in run.stdout.split("TASK [")[1:] if t.startswith("Check that what the enabled components")]

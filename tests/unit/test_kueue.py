@@ -169,3 +169,36 @@ def test_unknown_channel_allowed_still_rejects_empty_and_duplicates():
     result = kueue_frameworks_check(["Pod", "Pod"], "stable-v1.9", True)
     assert len(result["errors"]) == 1
     assert "more than once" in result["errors"][0]
+
+
+# --- after a move to an earlier channel, OLM keeps the installed operator (it never downgrades) --------------------
+
+
+def test_an_installed_operator_of_a_later_channel_sets_the_frameworks_kueue_cluster_gets():
+    # a move from stable-v1.2 to stable-v1.1 used to rewrite Kueue cluster without TrainJob while Kueue 1.2 ran on
+    assert kueue.running_channel("stable-v1.1", "kueue-operator.v1.2.0") == "stable-v1.2"
+    facts = kueue_frameworks("stable-v1.1", "kueue-operator.v1.2.0")
+    assert facts["channel"] == "stable-v1.2" and "TrainJob" in facts["default"]
+    result = kueue_frameworks_check(facts["default"], "stable-v1.1", False, "kueue-operator.v1.2.0")
+    assert result["errors"] == []
+    assert result["warnings"] == [
+        "kueue_channel is stable-v1.1, but kueue-operator.v1.2.0 is installed and OLM never downgrades: Kueue cluster "
+        "gets the frameworks the Kueue of stable-v1.2 accepts, and kueue_frameworks defaults to Red Hat's list for "
+        "stable-v1.2."
+    ]
+
+
+@pytest.mark.parametrize(
+    "channel, installed",
+    [
+        ("stable-v1.2", ""),  # nothing installed yet
+        ("stable-v1.2", "kueue-operator.v1.1.0"),  # an upgrade the channel brings
+        ("stable-v1.2", "kueue-operator.v1.2.3"),
+        ("stable-v1.1", "kueue-operator.v9.9.0"),  # a channel the table does not know
+        ("stable-v1.1", "kueue-operator-latest"),  # no version in the name
+        ("fast", "kueue-operator.v1.2.0"),  # an unknown channel stays unknown
+    ],
+)
+def test_the_channel_asked_for_counts_otherwise(channel, installed):
+    assert kueue.running_channel(channel, installed) == channel
+    assert not [w for w in kueue_frameworks_check(["Pod"], channel, True, installed)["warnings"] if "installed" in w]

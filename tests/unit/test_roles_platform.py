@@ -154,12 +154,17 @@ def test_kueue_role_accepts_an_unknown_channel_only_when_asked():
 
 
 def test_kueue_validate_fails_with_the_errors_and_warns_with_the_warnings():
-    tasks = yaml.safe_load((ROLES / "kueue/tasks/validate.yml").read_text())
-    assert tasks[0]["ansible.builtin.assert"]["that"] == "__kueue_frameworks_check.errors | length == 0"
-    assert tasks[1]["loop"] == "{{ __kueue_frameworks_check.warnings }}"
-    for entry in ("preflight", "configure"):
-        imported = yaml.safe_load((ROLES / "kueue/tasks" / (entry + ".yml")).read_text())[0]
-        assert imported["ansible.builtin.import_tasks"] == "validate.yml"
+    read, check, warn = yaml.safe_load((ROLES / "kueue/tasks/validate.yml").read_text())
+    assert read["register"] == "__kueue_subscription" and read["kubernetes.core.k8s_info"]["kind"] == "Subscription"
+    assert check["ansible.builtin.assert"]["that"] == "__kueue_frameworks_check.errors | length == 0"
+    assert warn["loop"] == "{{ __kueue_frameworks_check.warnings }}"
+    # before Kueue cluster is applied; in preflight after the role's own checks, which come before any cluster read
+    assert yaml.safe_load((ROLES / "kueue/tasks/configure.yml").read_text())[0]["ansible.builtin.import_tasks"] == (
+        "validate.yml"
+    )
+    assert yaml.safe_load((ROLES / "kueue/tasks/preflight.yml").read_text())[-1]["ansible.builtin.import_tasks"] == (
+        "validate.yml"
+    )
 
 
 def test_kueue_template_puts_frameworks_under_spec_config():
