@@ -345,7 +345,9 @@ def test_teardown_removes_what_site_created_and_nothing_else(sim, playbook):
     for name in before - workers:
         assert "MachineSet openshift-machine-api/{0}".format(name) in summary, run
     assert "- kueue: Subscription openshift-kueue-operator/kueue-operator, ClusterServiceVersion" in summary, run
-    assert "CRDs: kept unless gpu_infra_remove_crds=true" in summary, run  # the YAML output escapes the apostrophe before it
+    assert "CRDs: kept unless gpu_infra_remove_crds=true" in summary, (
+        run
+    )  # the YAML output escapes the apostrophe before it
     # cert-manager itself outlives its operator: left running, and said so with Red Hat's way to remove it
     assert "cert_manager: Deployments cert-manager, cert-manager-cainjector, cert-manager-webhook" in summary, run
     assert items(sim, "operators.coreos.com/v1alpha1", "Subscription") == []
