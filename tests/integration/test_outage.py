@@ -144,7 +144,8 @@ def test_a_role_wait_rides_out_an_apiserver_outage_and_a_rerun_changes_nothing(r
     # Kueue cluster becomes Available 60 s after it was created: the outage falls into site.yml's one ready_wait for
     # the operands (tasks_from: ready of the kueue role is the same call over the same items).
     with request.getfixturevalue("ocp_sim_factory")(knobs={"operand_latency_seconds": "60"}) as sim:
-        rc, out = converge_through_outage(sim, "site.yml", SITE_VARS, "Wait at once for the operands of kueue")
+        wait_task = "Wait at once for the operands of cert_manager, kueue"
+        rc, out = converge_through_outage(sim, "site.yml", SITE_VARS, wait_task)
         assert rc == 0, out[-6000:]
         # reads failed during the outage and the wait went on (ready_wait says so in a warning)
         assert "read(s) failed during the wait and were retried" in out, out[-6000:]
