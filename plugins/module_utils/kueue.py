@@ -15,6 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import olm
+
 # Names every channel's CRD accepts.
 _V1_0 = (
     "BatchJob",
@@ -86,9 +88,8 @@ def running_channel(channel, installed_csv=""):
     """The channel whose Kueue runs: ``channel``, unless the installed CSV (``kueue-operator.vX.Y.Z``) belongs to a
     later channel of the table. OLM never downgrades, so after a move to an earlier channel the installed operator,
     and its Kueue CRD, stay; Kueue ``cluster`` must then keep the frameworks that operator has."""
-    parts = str(installed_csv or "").rsplit(".v", 1)
-    numbers = parts[1].split(".") if len(parts) == 2 else []
-    installed = "stable-v{0}.{1}".format(*numbers[:2]) if len(numbers) >= 2 else ""
+    version = olm.csv_version(str(installed_csv or "")) or ()
+    installed = "stable-v{0}.{1}".format(*version) if len(version) >= 2 else ""
     order = list(CHANNELS)
     if channel in CHANNELS and installed in CHANNELS and order.index(installed) > order.index(channel):
         return installed

@@ -1203,7 +1203,8 @@ def _channel_warning(op, existing, manifests):
 _CSV_VERSION = re.compile(r"\.v?(\d+(?:\.\d+)*)$")
 
 
-def _csv_version(name):
+def csv_version(name):
+    """The version of a CSV from its name (``kueue-operator.v1.2.0`` -> ``(1, 2, 0)``), or None."""
     found = _CSV_VERSION.search(name or "")
     return tuple(int(part) for part in found.group(1).split(".")) if found else None
 
@@ -1217,7 +1218,7 @@ def _pin_warning(op, existing):
     installed, pin = _status(existing).get("installedCSV"), op.get("starting_csv")
     if op.get("approval") != "Manual" or not installed or not pin or installed == pin:
         return []
-    have, want = _csv_version(installed), _csv_version(pin)
+    have, want = csv_version(installed), csv_version(pin)
     if have is None or want is None or want >= have:
         return []
     return [

@@ -380,6 +380,7 @@ def test_kueue_is_refused_when_a_teardown_left_only_the_cert_manager_crds(sim, c
     deadline = time.monotonic() + 60
     while cluster.list("apps/v1", "Deployment", CM_OPERAND_NS) and time.monotonic() < deadline:
         time.sleep(1)
+    assert not cluster.list("apps/v1", "Deployment", CM_OPERAND_NS), "cert-manager's Deployments still there after 60 s"
     assert not [
         c for c in cluster.list(OLM, "ClusterServiceVersion") if c["metadata"]["name"].startswith("cert-manager")
     ]
