@@ -10,7 +10,7 @@ spec (``__<role>_checks`` in the role's vars/main.yml, data only). Checks that s
 * ``operator``: the OLM operator's CSV has Succeeded (through its Subscription's ``installedCSV``), and its namespace
   carries each of ``namespace_labels``;
 * ``crds``: each CRD is Established;
-* ``operands``: an object exists, or has condition X=True;
+* ``operands``: an object exists, or has condition X=True, and holds what site applies;
 * ``pods``: the pods named ``<prefix>-...`` exist and are all Running.
 
 Small functions make the others: the GPU operator (ClusterPolicy, its pods, the DCGM dashboard), user workload
@@ -35,7 +35,10 @@ try:
 except ImportError:  # PyYAML comes with ansible-core; without it the monitoring config is reported unreadable
     HAS_YAML = False
 
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import kueue
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import requirements
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.ownership import differences
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.redaction import redact, redact_text
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.machinesets import is_autoscaled
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import nodes as node_checks
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.service_mesh import service_mesh_v2
@@ -221,50 +224,123 @@ def _deployment_remedy(problems, namespace):
     )
 
 
+# What of a Subscription's spec the configuration sets besides its channel: (operator key, field, the role variable
+# suffix that sets it, the value OLM assumes when the field is absent).
+SUBSCRIPTION_SETTINGS = (
+    ("source", "source", "source", ""),
+    ("source_namespace", "sourceNamespace", None, ""),
+    ("approval", "installPlanApproval", "approval", "Automatic"),
+)
+
+
+def subscription_drift(operator, subscription):
+    """How ``subscription``'s spec differs from ``operator``, as ``(text, variable)`` pairs, its channel first.
+
+    ``config`` is compared as site compares it (a subset: what someone added is kept), both sides redacted: a
+    credential-looking value is compared by neither, and the configuration reaches this module redacted already, since
+    module arguments are logged.
+    """
+    spec = _dig(subscription, "spec", {}) or {}
+    found = []
+    want, channel = operator.get("channel") or "", spec.get("channel") or ""
+    if want and channel != want:
+        text = "Subscription channel {0}, configured {1}".format(channel or "(package default)", want)
+        found.append((text, "channel"))
+    for key, field, variable, absent in SUBSCRIPTION_SETTINGS:
+        want, have = operator.get(key) or "", spec.get(field) or absent
+        if want and have != want:
+            found.append(("Subscription {0} {1}, configured {2}".format(field, have or "unset", want), variable))
+    config = redact(operator.get("config") or {})
+    found.extend(
+        (line, "subscription_config") for line in differences(config, redact(spec.get("config") or {}), "spec.config")
+    )
+    return found
+
+
+def _csv_reason(csv):
+    """`` (<reason>: <message>)`` of a CSV that has not Succeeded: OLM's why (NoOperatorGroup, an install error)."""
+    reason, message = _dig(csv, "status.reason", ""), redact_text(_dig(csv, "status.message", ""))
+    if not (reason or message):
+        return ""
+    message = message if len(message) <= 240 else message[:237] + "..."
+    return " ({0})".format(": ".join(part for part in (reason, message) if part))
+
+
+def _drift_remedy(operator, subscription, drift):
+    component, namespace, name = operator["component"], operator["namespace"], _subscription_name(operator)
+    variables = sorted({variable for _text, variable in drift if variable})
+    if variables == ["channel"]:
+        return (
+            "Set {0}_channel to {1} if that install is the one wanted, or run the site playbook to move "
+            "Subscription {2}/{3} to {4} (it refuses one someone else made unless gpu_infra_adopt=true)".format(
+                component,
+                _dig(subscription, "spec.channel", "") or "the package's default channel",
+                namespace,
+                name,
+                operator["channel"],
+            )
+        )
+    keep = ", ".join("{0}_{1}".format(component, variable) for variable in variables)
+    return (
+        "Run the site playbook (or the rhoai.gpu_infra.{0} role) to set Subscription {1}/{2} as configured again (it "
+        "refuses one someone else made unless gpu_infra_adopt=true){3}".format(
+            component,
+            namespace,
+            name,
+            ", or set {0} to what the cluster has if that is the install wanted".format(keep) if keep else "",
+        )
+    )
+
+
+def _csv_evidence(operator, subscription, csv, findings):
+    installed = _dig(subscription, "status.installedCSV", "")
+    phase = _dig(csv, "status.phase", "") if installed else ""
+    if not subscription:
+        evidence = "Subscription {0}/{1} does not exist".format(operator["namespace"], _subscription_name(operator))
+    elif not installed:
+        evidence = "Subscription has no installed CSV (state {0})".format(_dig(subscription, "status.state", "unknown"))
+    else:
+        evidence = "CSV {0} phase {1}".format(installed, phase or "missing")
+        if phase and phase != "Succeeded":
+            evidence += _csv_reason(csv)
+    return "; ".join([evidence] + [text for text in findings if text])
+
+
 def csv_check(operator, subscription, csv, deployments=None):
     """``<package> operator CSV Succeeded``, through the Subscription's installedCSV (the olm_operator role's).
 
-    A Subscription that follows another channel than the configured one fails it too: the operator runs, but not the
-    install this configuration describes (site would move a Subscription of ours, and refuse someone else's). So does
-    a Succeeded CSV whose operator Deployment (``deployments``: the namespace's, when read) is scaled to 0 or has no
-    replica available, and, with Manual approval, an installed CSV other than the pinned ``starting_csv``: OLM takes
-    startingCSV only at the first install and never downgrades, so pinning an installed operator changes nothing.
+    A Subscription that differs from the configuration (another channel, catalog or approval, a config without what
+    is configured) fails it too: the operator runs, but not the install this configuration describes (site would set
+    a Subscription of ours again, and refuse someone else's). So does a Succeeded CSV whose operator Deployment
+    (``deployments``: the namespace's, when read) is scaled to 0 or has no replica available, and, with Manual
+    approval, an installed CSV other than the pinned ``starting_csv``: OLM takes startingCSV only at the first
+    install and never downgrades, so pinning an installed operator changes nothing.
     """
     component, namespace = operator["component"], operator["namespace"]
     name = _subscription_name(operator)
     installed = _dig(subscription, "status.installedCSV", "")
     phase = _dig(csv, "status.phase", "") if installed else ""
-    want, channel = operator.get("channel") or "", _dig(subscription, "spec.channel", "") or ""
-    drift = bool(subscription and want and channel != want)
+    drift = subscription_drift(operator, subscription) if subscription else []
     pin = operator.get("starting_csv") or ""
     unpinned = bool(phase and pin and operator.get("approval") == "Manual" and installed != pin)
     problems = (
         operator_deployment_problems(csv, deployments) if phase == "Succeeded" and deployments is not None else []
     )
-    if not subscription:
-        evidence = "Subscription {0}/{1} does not exist".format(namespace, name)
-    elif not installed:
-        evidence = "Subscription has no installed CSV (state {0})".format(_dig(subscription, "status.state", "unknown"))
-    else:
-        evidence = "CSV {0} phase {1}".format(installed, phase or "missing")
-    if drift:
-        evidence += "; Subscription channel {0}, configured {1}".format(channel or "(package default)", want)
-    if unpinned:
-        evidence += "; pinned {0} (Manual approval)".format(pin)
-    if problems:
-        evidence += "; " + "; ".join(problem[0] for problem in problems)
+    evidence = _csv_evidence(
+        operator,
+        subscription,
+        csv,
+        [text for text, _variable in drift]
+        + (["pinned {0} (Manual approval)".format(pin)] if unpinned else [])
+        + [problem[0] for problem in problems],
+    )
     ok = phase == "Succeeded" and not drift and not problems and not unpinned
     if ok:
         remedy = ""
     elif problems and not drift:
         remedy = _deployment_remedy(problems, namespace)
     elif drift and phase == "Succeeded":
-        remedy = (
-            "Set {0}_channel to {1} if that install is the one wanted, or run the site playbook to move "
-            "Subscription {2}/{3} to {4} (it refuses one someone else made unless gpu_infra_adopt=true)".format(
-                component, channel or "the package's default channel", namespace, name, want
-            )
-        )
+        remedy = _drift_remedy(operator, subscription, drift)
     elif unpinned and phase == "Succeeded":
         remedy = (
             "OLM applies startingCSV only at the first install and never downgrades: set {0}_starting_csv to {1} to "
@@ -359,6 +435,43 @@ def operand_check(component, operand, obj):
         evidence = "found"
     return record(
         component, operand.get("check") or check, _passed(ok), evidence, "" if ok else _need(operand, "remedy", where)
+    )
+
+
+def _kueue_frameworks_running(desired, channel, installed_csv):
+    """``desired`` (a Kueue) with the frameworks configure applies when the operator that runs is of a later channel
+    than ``channel``: Red Hat's list for that channel, where ``desired`` has Red Hat's list for ``channel``."""
+    running = kueue.running_channel(channel, installed_csv)
+    path = ("spec", "config", "integrations", "frameworks")
+    if running == channel or _dig(desired, ".".join(path)) != kueue.channel_facts(channel)["default"]:
+        return desired
+    result = json.loads(json.dumps(desired))
+    _dig(result, ".".join(path[:-1]))[path[-1]] = kueue.channel_facts(running)["default"]
+    return result
+
+
+def operand_drift_check(component, operand, obj):
+    """``<Kind> <name> as configured``: the object holds ``desired``, what site applies, compared as site compares
+    before an apply (a subset: what the operator or the API server filled in is no difference). Metadata is left out:
+    site refuses, rather than sets, an object whose labels say it is someone else's."""
+    kind, name = operand["kind"], operand["name"]
+    check = "{0} {1} as configured".format(kind, name)
+    if not obj:
+        return record(component, check, "skipped", "{0} {1} not found (its check above fails)".format(kind, name))
+    desired = {k: v for k, v in operand["desired"].items() if k not in ("apiVersion", "kind", "metadata")}
+    found = differences(desired, obj)
+    if not found:
+        return record(component, check, "passed", "holds what site applies")
+    evidence = "; ".join(found[:3]) + ("; and {0} more".format(len(found) - 3) if len(found) > 3 else "")
+    return record(
+        component,
+        check,
+        "failed",
+        evidence,
+        "Changed since site applied it: run the site playbook (or the rhoai.gpu_infra.{0} role), which applies {1} {2} "
+        "as configured again, or set the {0} role's variables to what the cluster has if that is wanted".format(
+            component, kind, name
+        ),
     )
 
 
@@ -855,6 +968,15 @@ def operator_checks(reads, operator):
     return records
 
 
+def _installed_csv(reads, operator):
+    """The installedCSV of ``operator``'s Subscription (read once per namespace with every other check)."""
+    if not operator:
+        return ""
+    name = _subscription_name(operator)
+    sub = next((s for s in reads.subscriptions(operator["namespace"]) if _name(s) == name), None)
+    return _dig(sub, "status.installedCSV", "")
+
+
 def _operator(spec, where):
     operator = dict(spec)
     for key in ("package", "namespace"):
@@ -935,6 +1057,12 @@ def component_checks(reads, spec, shared_done=False):
             api_version, _need(operand, "kind", where), _need(operand, "name", where), operand.get("namespace")
         )
         records.append(operand_check(component, operand, obj))
+        if operand.get("desired"):
+            desired = operand["desired"]
+            if operand.get("kueue_channel"):
+                installed = _installed_csv(reads, spec.get("operator"))
+                desired = _kueue_frameworks_running(desired, operand["kueue_channel"], installed)
+            records.append(operand_drift_check(component, dict(operand, desired=desired), obj))
     if spec.get("gpu_operator"):
         gpu = dict(spec["gpu_operator"])
         namespace = _need(gpu, "namespace", where + " (gpu_operator)")
@@ -1001,6 +1129,16 @@ def requirement_checks(reads, required_by):
     ]
 
 
+def _not_subscribed(reads, spec):
+    """The component's operator (Connectivity Link's, for its three) has no Subscription."""
+    link = spec.get("connectivity_link") or {}
+    operator = link.get("operator") if link else spec.get("operator")
+    if not operator:
+        return False
+    name = _subscription_name(operator)
+    return not any(_name(s) == name for s in reads.subscriptions(operator["namespace"]))
+
+
 def collect(
     k8s,
     components,
@@ -1016,7 +1154,8 @@ def collect(
     three components share once, with the first of them), then those of each requirement of ``required_by``
     (``{requirement: [components]}``), then Service Mesh v2's, then the GPU nodes'.
 
-    Returns ``{checks, cluster, requests}``.
+    Returns ``{checks, cluster, requests, not_installed}``; ``not_installed`` names the components whose operator has
+    no Subscription at all (read with the checks, no request more).
     """
     reads = k8s if isinstance(k8s, Reads) else Reads(k8s)
     if service_mesh:
@@ -1048,4 +1187,5 @@ def collect(
     for check in checks:
         if check["status"] not in STATUSES:  # a bug of this file; the report would count it failed anyway
             check["status"] = "failed"
-    return {"checks": checks, "cluster": cluster, "requests": reads.requests}
+    not_installed = [spec["component"] for spec in components if _not_subscribed(reads, spec)]
+    return {"checks": checks, "cluster": cluster, "requests": reads.requests, "not_installed": not_installed}

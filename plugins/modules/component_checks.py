@@ -55,12 +55,16 @@ options:
       operator:
         description:
           - The component's OLM operator, as the C(rhoai.gpu_infra.olm_operator) role takes it (C(package),
-            C(namespace), C(subscription_name), C(channel), C(namespace_labels), C(approval), C(starting_csv);
-            other keys are ignored).
+            C(namespace), C(subscription_name), C(channel), C(source), C(source_namespace), C(approval),
+            C(starting_csv), C(config), C(namespace_labels); other keys are ignored). Pass it through
+            P(rhoai.gpu_infra.diagnose_redact#filter), since module arguments are logged and C(config) may hold
+            credentials.
           - "Checks C(<package> operator CSV Succeeded) and one C(Namespace <ns> labelled <key>=<value>) per
-            namespace label."
-          - With C(channel), a Subscription that follows another channel fails the CSV check too, even when its CSV
-            has Succeeded; the evidence names both channels.
+            namespace label. The evidence of a CSV that has not Succeeded gives OLM's reason and message."
+          - A Subscription that differs from the configuration fails the CSV check too, even when its CSV has
+            Succeeded, and the evidence says how - another C(channel), C(source), C(source_namespace) or C(approval),
+            or a C(spec.config) without what C(config) sets, compared as the site playbook compares it before it sets
+            the Subscription again (a subset; values that look like credentials are compared on neither side).
           - So does a Succeeded CSV whose operator Deployment (from the CSV's install strategy) is missing, scaled to
             0 replicas or without an available replica (OLM keeps the CSV Succeeded then); one LIST of the
             namespace's Deployments.
@@ -93,6 +97,11 @@ options:
             or C(<kind> <name> <condition>)), the evidence when found: C(found) (a text), C(field) (a dotted path,
             shown as C(<last step>=<value>)), C(all_conditions) (every condition) or by default C(<condition>=<status>);
             C(missing) (the evidence when not found, default C(<kind> <name> not found)) and C(remedy) (required)."
+          - "With C(desired), the object the site playbook applies, also C(<kind> <name> as configured): the object
+            holds what C(desired) sets besides its metadata, compared as the site playbook compares before an apply
+            (a subset: what the operator or the API server filled in is no difference); skipped when the object is
+            not found. With C(kueue_channel) (a Kueue), Red Hat's frameworks of a later channel to which the installed
+            operator belongs stand for that channel's own default list, as the kueue role applies them."
         type: list
         elements: dict
         default: []
@@ -256,6 +265,16 @@ cluster:
     infrastructure_name:
       description: C(Infrastructure/cluster) C(status.infrastructureName), null when not available.
       type: str
+not_installed:
+  description:
+    - The components whose OLM operator (for Authorino, Limitador and DNS with Connectivity Link, the
+      C(rhcl-operator)) has no Subscription at all, in the order given; a component without an operator is never
+      listed. C(playbooks/verify.yml) names them in its failure, so that a cluster with nothing installed yet reads as
+      such.
+  returned: always
+  type: list
+  elements: str
+  sample: [nfd, gpu_operator]
 requests:
   description: How many API requests the checks took.
   returned: always

@@ -255,6 +255,35 @@ def test_verify_passes_after_site_also_in_check_mode(sim, playbook, tmp_path):
     assert check.changed == 0, check
 
 
+def test_verify_fails_on_hand_edits_that_site_sets_back(sim, playbook, tmp_path):
+    """What a cluster admin changed by hand, and the next site run would undo, fails verify, which names it."""
+    dyn = dynamic.DynamicClient(sim.api_client)
+    kueue = dyn.resources.get(api_version="kueue.openshift.io/v1", kind="Kueue")
+    subscriptions = dyn.resources.get(api_version="operators.coreos.com/v1alpha1", kind="Subscription")
+    merge = {"content_type": "application/merge-patch+json"}
+    kueue.patch(name="cluster", body={"spec": {"config": {"integrations": {"frameworks": ["Pod"]}}}}, **merge)
+    subscriptions.patch(
+        name="kueue-operator",
+        namespace="openshift-kueue-operator",
+        body={"spec": {"installPlanApproval": "Manual"}},
+        **merge,
+    )
+    run = playbook("verify.yml", sim.kubeconfig, extra_vars=dict(VARS, gpu_infra_report_dir=str(tmp_path)))
+    assert run.rc != 0, run
+    data = json.loads((tmp_path / "verify-latest.json").read_text())
+    failed = {c["check"]: c for c in data["checks"] if c["status"] == "failed"}
+    assert sorted(failed) == ["Kueue cluster as configured", "kueue-operator operator CSV Succeeded"], failed
+    assert 'frameworks: want ["Deployment", "Pod",' in failed["Kueue cluster as configured"]["evidence"]
+    assert failed["kueue-operator operator CSV Succeeded"]["evidence"].endswith(
+        "; Subscription installPlanApproval Manual, configured Automatic"
+    )
+
+    converge = playbook("site.yml", sim.kubeconfig, extra_vars=VARS)
+    assert converge.rc == 0 and converge.changed >= 2, converge
+    run = playbook("verify.yml", sim.kubeconfig, extra_vars=dict(VARS, gpu_infra_report_dir=str(tmp_path)))
+    assert run.rc == 0, run
+
+
 def data_science_cluster_crd():
     schema = {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
     return {

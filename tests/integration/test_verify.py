@@ -99,6 +99,9 @@ def test_missing_operator_is_a_failed_check_not_a_crash(request, playbook, tmp_p
     assert run.rc != 0, run
     assert "Show the result" in run.stdout, run  # the table was printed: every check ran to the end
     assert "checks failed on sim-" in run.stdout
+    assert "Not installed at all (their operator has no Subscription): nfd, kueue. Install them with the site" in (
+        " ".join(run.stdout.split())
+    ), run
     data, _ = report(tmp_path)
     assert ("nfd", "nfd operator CSV Succeeded") in failed(data)
     assert ("kueue", "kueue-operator operator CSV Succeeded") in failed(data)

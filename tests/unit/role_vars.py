@@ -21,8 +21,9 @@ def trust(value):
 
 
 def role_vars(role, **overrides):
-    """The role's defaults, then its vars (a missing file is skipped), then ``overrides``."""
-    variables = {}
+    """The role's defaults, then its vars (a missing file is skipped), then ``overrides``; lookups find the role's
+    templates, as inside the role."""
+    variables = {"ansible_search_path": [str(ROLES / role)]}
     for path in ("defaults/main.yml", "vars/main.yml"):
         file = ROLES / role / path
         if file.exists():

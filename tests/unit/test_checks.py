@@ -60,29 +60,31 @@ def crd(name, established=True):
 CRD_API = "apiextensions.k8s.io/v1"
 
 
-def default_channels():
-    """Package -> the channel its role subscribes to by default."""
-    channels = {}
+def default_subscriptions():
+    """Package -> the Subscription spec its role sets by default."""
+    specs = {}
     for defaults in ROLES.glob("*/defaults/main.yml"):
         values = yaml.safe_load(defaults.read_text()) or {}
         prefix = defaults.parent.parent.name + "_"
         if prefix + "package" in values:
-            channels[values[prefix + "package"]] = values[prefix + "channel"]
-    return channels
+            specs[values[prefix + "package"]] = {
+                "channel": values[prefix + "channel"],
+                "source": values[prefix + "source"],
+                "sourceNamespace": "openshift-marketplace",
+                "installPlanApproval": "Automatic",
+            }
+    return specs
 
 
-CHANNELS = default_channels()
+SUBSCRIPTIONS = default_subscriptions()
 
 
 def subscription(name, namespace, package=None, csv=None, state="AtLatestKnown"):
-    """A Subscription on the channel its role subscribes to by default (none for a package no role has)."""
+    """A Subscription as its role sets it by default (a package no role has: no channel, catalog or approval)."""
     status = {"state": state}
     if csv:
         status["installedCSV"] = csv
-    spec = {"name": package or name}
-    channel = CHANNELS.get(package or name)
-    if channel:
-        spec["channel"] = channel
+    spec = dict(SUBSCRIPTIONS.get(package or name, {}), name=package or name)
     return obj(OLM, "Subscription", name, namespace, spec=spec, status=status)
 
 
@@ -214,6 +216,7 @@ def test_a_converged_operator_passes_its_csv_label_and_crd_checks():
             "kueue.openshift.io/v1",
             "Kueue",
             "cluster",
+            spec=spec("kueue")["operands"][0]["desired"]["spec"],
             status={"conditions": [{"type": "Available", "status": "True"}, {"type": "Degraded", "status": "False"}]},
         )
     )
@@ -223,8 +226,9 @@ def test_a_converged_operator_passes_its_csv_label_and_crd_checks():
         "Namespace openshift-kueue-operator labelled openshift.io/cluster-monitoring=true",
         "CRD kueues.kueue.openshift.io Established",
         "Kueue cluster Available",
+        "Kueue cluster as configured",
     ]
-    assert [r["status"] for r in checks.values()] == ["passed"] * 4
+    assert [r["status"] for r in checks.values()] == ["passed"] * 5
     assert checks["kueue-operator operator CSV Succeeded"]["evidence"] == "CSV kueue-operator.v1.0.0 phase Succeeded"
     assert checks["Namespace openshift-kueue-operator labelled openshift.io/cluster-monitoring=true"]["evidence"] == (
         "label value: true"
@@ -236,7 +240,7 @@ def test_a_converged_operator_passes_its_csv_label_and_crd_checks():
 
 def test_a_missing_operator_fails_every_check_with_what_to_do():
     checks, _, _ = run([], spec("kueue"))
-    assert [r["status"] for r in checks.values()] == ["failed"] * 4
+    assert [r["status"] for r in checks.values()] == ["failed"] * 4 + ["skipped"]
     sub = checks["kueue-operator operator CSV Succeeded"]
     assert sub["evidence"] == "Subscription openshift-kueue-operator/kueue-operator does not exist"
     assert sub["remedy"] == (
@@ -305,6 +309,7 @@ def test_a_pin_that_an_installed_operator_never_took_fails_with_manual_approval(
     # nfd_starting_csv set on a converged cluster: OLM never downgrades, so v4.20.1 keeps running; with Automatic
     # approval a starting CSV is only where upgrades start from.
     objects = [subscription("nfd", "openshift-nfd", csv=installed_csv), csv(installed_csv, "openshift-nfd")]
+    objects[0]["spec"]["installPlanApproval"] = approval
     operator = dict(spec("nfd")["operator"], component="nfd", approval=approval, starting_csv="nfd.4.20.0")
     record = c.operator_checks(c.Reads(FakeK8s(objects)), operator)[0]
     assert record["status"] == status, record
@@ -1177,7 +1182,7 @@ def run_module(capsys, objects, fake=None, **args):
 def test_the_module_returns_checks_failures_and_the_cluster_in_check_mode_too(capsys):
     rc, result, _ = run_module(capsys, [], components=[spec("kueue")], service_mesh_v2=True, _ansible_check_mode=True)
     assert rc == 0 and result["changed"] is False
-    assert len(result["checks"]) == 5 and result["checks"][-1]["component"] == "llm_d"
+    assert len(result["checks"]) == 6 and result["checks"][-1]["component"] == "llm_d"
     assert result["failures"][0] == (
         "kueue: kueue-operator operator CSV Succeeded: found Subscription openshift-kueue-operator/kueue-operator does "
         "not exist; remedy: Run the site playbook (or the rhoai.gpu_infra.kueue role) again, which says what stands "
@@ -1231,3 +1236,129 @@ def test_verify_and_diagnose_import_the_facts_of_every_component_and_check_in_on
     (call,) = [t["rhoai.gpu_infra.component_checks"] for t in tasks if "rhoai.gpu_infra.component_checks" in t]
     assert "__gpu_infra_enabled | map('regex_replace', '^(.*)$', '__\\1_checks')" in call["components"]
     assert len(tasks) <= 15
+
+
+# --- what differs from the configuration ----------------------------------------------------------------------------
+KUEUE = "kueue.openshift.io/v1"
+APPROVAL_DRIFT = "Subscription installPlanApproval Manual, configured Automatic"
+
+
+def kueue_objects(frameworks=None, **subscription_spec):
+    labels = {"openshift.io/cluster-monitoring": "true"}
+    objects = installed("kueue-operator", "openshift-kueue-operator", labels=labels)
+    objects[0]["spec"].update(subscription_spec)
+    desired = spec("kueue")["operands"][0]["desired"]
+    live = json.loads(json.dumps(desired["spec"]))
+    if frameworks is not None:
+        live["config"]["integrations"]["frameworks"] = frameworks
+    available = {"conditions": [{"type": "Available", "status": "True"}]}
+    return [*objects, crd("kueues.kueue.openshift.io"), obj(KUEUE, "Kueue", "cluster", spec=live, status=available)]
+
+
+@pytest.mark.parametrize(
+    ("subscription_spec", "evidence", "variable"),
+    [
+        ({"installPlanApproval": "Manual"}, APPROVAL_DRIFT, "approval"),
+        ({"source": "my-mirror"}, "Subscription source my-mirror, configured redhat-operators", "source"),
+        (
+            {"config": {"env": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}]}},
+            'spec.config.nodeSelector: want {"node-role.kubernetes.io/infra": ""}, found nothing',
+            "subscription_config",
+        ),
+    ],
+)
+def test_a_subscription_changed_by_hand_fails_its_csv_check_naming_what_differs(subscription_spec, evidence, variable):
+    configured = {"nodeSelector": {"node-role.kubernetes.io/infra": ""}}
+    if variable == "subscription_config":
+        checked = spec("kueue", kueue_subscription_config=configured)
+    else:
+        checked = spec("kueue")
+        subscription_spec = dict(subscription_spec, config=configured)
+    checks, _, _ = run(kueue_objects(**subscription_spec), checked)
+    record = checks["kueue-operator operator CSV Succeeded"]
+    assert record["status"] == "failed", record
+    assert record["evidence"] == "CSV kueue-operator.v1.0.0 phase Succeeded; " + evidence
+    assert record["remedy"].startswith(
+        "Run the site playbook (or the rhoai.gpu_infra.kueue role) to set Subscription "
+        "openshift-kueue-operator/kueue-operator as configured again"
+    ), record
+    assert "set kueue_{0} to what the cluster has".format(variable) in record["remedy"], record
+
+
+def test_a_subscription_config_is_compared_as_site_compares_it_without_credentials():
+    # What someone added to the config is kept by site, and so passes; a credential's value is compared by neither
+    # side, and never shown.
+    configured = {"env": [{"name": "API_TOKEN", "value": "configured-token-1"}], "nodeSelector": {"infra": "true"}}
+    live = {
+        "env": [{"name": "API_TOKEN", "value": "another-token-22"}],
+        "nodeSelector": {"infra": "true"},
+        "tolerations": [{"key": "infra", "operator": "Exists"}],
+    }
+    checks, _, _ = run(kueue_objects(config=live), spec("kueue", kueue_subscription_config=configured))
+    assert checks["kueue-operator operator CSV Succeeded"]["status"] == "passed"
+    live["nodeSelector"] = {"infra": "false"}
+    checks, _, _ = run(kueue_objects(config=live), spec("kueue", kueue_subscription_config=configured))
+    record = checks["kueue-operator operator CSV Succeeded"]
+    assert (
+        record["status"] == "failed"
+        and 'spec.config.nodeSelector.infra: want "true", found "false"' in record["evidence"]
+    ), record
+    assert "token-" not in json.dumps(checks), checks
+
+
+def test_a_csv_that_has_not_succeeded_shows_olms_reason():
+    objects = installed("kueue-operator", "openshift-kueue-operator", phase="Failed")
+    objects[1]["status"].update(reason="NoOperatorGroup", message="csv in namespace with no operatorgroups")
+    checks, _, _ = run(objects, spec("kueue"))
+    assert checks["kueue-operator operator CSV Succeeded"]["evidence"] == (
+        "CSV kueue-operator.v1.0.0 phase Failed (NoOperatorGroup: csv in namespace with no operatorgroups)"
+    )
+
+
+def test_kueue_frameworks_changed_by_hand_fail_as_configured():
+    checks, _, _ = run(kueue_objects(["Pod"]), spec("kueue"))
+    assert checks["Kueue cluster Available"]["status"] == "passed"
+    record = checks["Kueue cluster as configured"]
+    assert record["status"] == "failed", record
+    assert record["evidence"] == (
+        'spec.config.integrations.frameworks: want ["Deployment", "Pod", "PyTorchJob", "RayCluster", "RayJob", '
+        '"StatefulSet", "TrainJob"], found ["Pod"]'
+    )
+    assert "run the site playbook (or the rhoai.gpu_infra.kueue role), which applies Kueue cluster" in record["remedy"]
+
+
+@pytest.mark.parametrize(
+    ("installed_csv", "status"),
+    [("kueue-operator.v1.2.0", "passed"), ("kueue-operator.v1.1.0", "failed")],
+)
+def test_kueue_frameworks_follow_an_operator_olm_kept_after_a_move_to_an_earlier_channel(installed_csv, status):
+    # configure applies stable-v1.2's list while the 1.2 operator runs on channel stable-v1.1 (OLM never downgrades).
+    objects = kueue_objects(spec("kueue")["operands"][0]["desired"]["spec"]["config"]["integrations"]["frameworks"])
+    objects[0]["status"]["installedCSV"] = installed_csv
+    objects[0]["spec"]["channel"] = "stable-v1.1"
+    objects[1]["metadata"]["name"] = installed_csv
+    checks, _, _ = run(objects, spec("kueue", kueue_channel="stable-v1.1"))
+    assert checks["Kueue cluster as configured"]["status"] == status, checks["Kueue cluster as configured"]
+
+
+def test_an_operand_changed_by_hand_fails_but_what_the_operator_filled_in_does_not():
+    operand = spec("lws")["operands"][0]
+    live = json.loads(json.dumps(operand["desired"]["spec"]))
+    live["unsupportedConfigOverrides"] = None  # filled in by the operator: no difference
+    lws = obj("operator.openshift.io/v1", "LeaderWorkerSetOperator", "cluster", spec=live, status={})
+    assert c.operand_drift_check("lws", operand, lws)["status"] == "passed"
+    live["logLevel"] = "TraceAll"
+    record = c.operand_drift_check("lws", operand, lws)
+    assert record["status"] == "failed", record
+    assert record["evidence"] == 'spec.logLevel: want "Normal", found "TraceAll"', record
+    assert c.operand_drift_check("lws", operand, None)["status"] == "skipped"
+
+
+def test_components_whose_operator_has_no_subscription_are_named_once_for_the_whole_report():
+    specs = [spec("kueue"), spec("authorino"), spec("monitoring")]
+    _, result, _ = run([], *specs)
+    assert result["not_installed"] == ["kueue", "authorino"]  # monitoring has no operator
+    _, result, fake = run(kueue_objects(), *specs)
+    assert result["not_installed"] == ["authorino"]
+    subscription_lists = [call for call in fake.calls if call[1] == "Subscription"]
+    assert len(subscription_lists) == len(set(subscription_lists)), subscription_lists  # no request more
