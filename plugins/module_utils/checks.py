@@ -36,6 +36,7 @@ except ImportError:  # PyYAML comes with ansible-core; without it the monitoring
     HAS_YAML = False
 
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import kueue
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils.kuadrant_layout import kuadrant_layout
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import requirements
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.ownership import differences
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.redaction import redact, redact_text
@@ -60,6 +61,7 @@ SPEC_KEYS = (
     "gpu_operator",
     "monitoring",
     "machinesets",
+    "kuadrant_layout",
 )
 
 GPU_OPERATOR_PODS = (("gpu-operator", False), ("nvidia-driver-daemonset", True), ("nvidia-dcgm-exporter", True))
@@ -835,6 +837,20 @@ def kuadrant_check(namespace, name, kuadrant, gateway_reasons):
     return record("connectivity_link", "Kuadrant {0}/{1} Ready".format(namespace, name), _passed(ok), evidence, remedy)
 
 
+def layout_check(component, subscriptions, want):
+    """``No other install of Authorino, Limitador or DNS in the way``: site's preflight refuses what kuadrant_layout
+    finds, and without this check verify would only say that the Subscription of the chosen layout does not exist."""
+    layout = kuadrant_layout(subscriptions, want)
+    evidence = "; ".join(layout["found"]) or "no install of the other layout or in another namespace"
+    return record(
+        component,
+        "No other install of Authorino, Limitador or DNS in the way",
+        _passed(layout["ok"]),
+        evidence,
+        layout["message"],
+    )
+
+
 def service_mesh_check(subscriptions, control_planes):
     """llm-d's check: no OpenShift Service Mesh v2 (module_utils/service_mesh.py)."""
     mesh = service_mesh_v2(subscriptions, control_planes)
@@ -1028,6 +1044,8 @@ def connectivity_link_checks(reads, component, crds, link, shared_done):
         )
         kuadrant = reads.get("kuadrant.io/v1beta1", "Kuadrant", kuadrant_name, namespace)
         records.append(kuadrant_check(namespace, kuadrant_name, kuadrant, link.get("gateway_reasons")))
+        if link.get("layout"):
+            records.append(layout_check("connectivity_link", reads.list(OLM, "Subscription"), link["layout"]))
     return records
 
 
@@ -1051,6 +1069,8 @@ def component_checks(reads, spec, shared_done=False):
         )
     elif spec.get("crds"):
         raise SpecError("{0}: crds need the operator (or connectivity_link) whose namespace they name".format(where))
+    if spec.get("kuadrant_layout"):
+        records.append(layout_check(component, reads.list(OLM, "Subscription"), spec["kuadrant_layout"]))
     for operand in spec.get("operands") or []:
         api_version = _need(operand, "api_version", where + " (operand)")
         obj = reads.get(

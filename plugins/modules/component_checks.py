@@ -88,7 +88,7 @@ options:
             C(kuadrant_name) Ready (with a Gateway API remedy for the C(gateway_reasons)).
           - "Keys: C(namespace), C(operator), C(crds), C(kuadrant_name), C(gateway_reasons), C(dependencies) (list of
             C(component), C(package)), C(operands), C(authorino_tls), C(authorino_cert_secret),
-            C(authorino_service)."
+            C(authorino_service), C(layout) (as I(kuadrant_layout): checked once, as component C(connectivity_link))."
         type: dict
       operands:
         description:
@@ -123,6 +123,13 @@ options:
         description:
           - "User workload monitoring: C(enableUserWorkload) in C(config_map) (C(name), C(namespace)) and its
             Prometheus and Thanos Ruler pods Running in C(namespace)."
+        type: dict
+      kuadrant_layout:
+        description:
+          - "Check C(No other install of Authorino, Limitador or DNS in the way): what the site playbook's preflight
+            refuses (an install of the other layout, or in another namespace, see
+            P(rhoai.gpu_infra.kuadrant_layout#filter)), from one LIST of the Subscriptions of every namespace. Keys as
+            that filter's C(want): C(connectivity_link), C(rhcl_package), C(rhcl_namespace), C(operators)."
         type: dict
       machinesets:
         description:
@@ -269,8 +276,8 @@ not_installed:
   description:
     - The components whose OLM operator (for Authorino, Limitador and DNS with Connectivity Link, the
       C(rhcl-operator)) has no Subscription at all, in the order given; a component without an operator is never
-      listed. C(playbooks/verify.yml) names them in its failure, so that a cluster with nothing installed yet reads as
-      such.
+      listed. C(playbooks/verify.yml) names them in its failure, so that a cluster with nothing installed yet (or
+      installed with other variables) reads as such.
   returned: always
   type: list
   elements: str
@@ -308,6 +315,7 @@ COMPONENT_OPTIONS = dict(
     gpu_operator=dict(type="dict"),
     monitoring=dict(type="dict"),
     machinesets=dict(type="dict"),
+    kuadrant_layout=dict(type="dict"),
 )
 
 

@@ -229,6 +229,19 @@ def test_connectivity_link_is_refused_while_the_standalone_layout_is_installed(s
     )
 
 
+def test_verify_of_the_other_layout_says_which_install_is_there(sim, playbook, tmp_path):
+    run, report = verify_report(playbook, sim, tmp_path, CL)
+    assert run.rc != 0, run
+    layout = {c["check"]: c for c in report["checks"] if c["component"] == "connectivity_link"}[
+        "No other install of Authorino, Limitador or DNS in the way"
+    ]
+    assert layout["status"] == "failed", layout
+    assert "openshift-authorino/authorino-operator" in layout["evidence"], layout
+    assert "set gpu_infra_connectivity_link: false" in layout["remedy"], layout
+    said = " ".join(run.stdout.split())
+    assert "(no Subscription of their operator there): authorino, limitador, dns." in said, run
+
+
 def test_an_authorino_on_tech_preview_is_refused(sim, cluster, playbook):
     # No OperatorGroup in the namespace: OLM leaves the Subscription alone, as it would a stuck old install.
     cluster.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "old-authorino"}})

@@ -99,7 +99,7 @@ def test_missing_operator_is_a_failed_check_not_a_crash(request, playbook, tmp_p
     assert run.rc != 0, run
     assert "Show the result" in run.stdout, run  # the table was printed: every check ran to the end
     assert "checks failed on sim-" in run.stdout
-    assert "Not installed at all (their operator has no Subscription): nfd, kueue. Install them with the site" in (
+    assert "(no Subscription of their operator there): nfd, kueue. Install them with the site playbook first" in (
         " ".join(run.stdout.split())
     ), run
     data, _ = report(tmp_path)

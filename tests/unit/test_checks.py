@@ -973,6 +973,7 @@ def test_connectivity_link_checks_each_dependency_and_what_they_share_once():
         ("connectivity_link", "rhcl-operator operator CSV Succeeded"),
         ("connectivity_link", "CRD kuadrants.kuadrant.io Established"),
         ("connectivity_link", "Kuadrant kuadrant-system/kuadrant Ready"),
+        ("connectivity_link", "No other install of Authorino, Limitador or DNS in the way"),
         ("limitador", "limitador-operator operator CSV Succeeded in kuadrant-system (Connectivity Link)"),
         ("limitador", "CRD limitadors.limitador.kuadrant.io Established"),
         ("limitador", "Limitador kuadrant-system/limitador Ready"),
@@ -1044,8 +1045,30 @@ def test_the_standalone_layout_checks_the_operator_in_its_own_namespace():
     assert list(checks) == [
         "authorino-operator operator CSV Succeeded",
         "CRD authorinos.operator.authorino.kuadrant.io Established",
+        "No other install of Authorino, Limitador or DNS in the way",
     ]
-    assert [r["status"] for r in result["checks"]] == ["passed", "passed"]
+    assert [r["status"] for r in result["checks"]] == ["passed"] * 3
+
+
+def test_an_install_of_the_other_layout_fails_verify_saying_what_site_would_say():
+    # Installed standalone, verified with the default Connectivity Link layout: the Subscription of rhcl-operator
+    # does not exist, and the layout check says why, as site's preflight would.
+    standalone = [*installed("authorino-operator", "openshift-authorino"), namespace(KS)]
+    checks, _, _ = run(standalone, spec("authorino"))
+    layout = checks["No other install of Authorino, Limitador or DNS in the way"]
+    assert (layout["component"], layout["status"]) == ("connectivity_link", "failed")
+    assert layout["evidence"] == (
+        "Subscription openshift-authorino/authorino-operator (package authorino-operator, channel stable): a "
+        "standalone install of authorino-operator (the layout of gpu_infra_connectivity_link: false)"
+    )
+    assert layout["remedy"].startswith("Expected the Connectivity Link layout (gpu_infra_connectivity_link: true)")
+    assert "set gpu_infra_connectivity_link: false" in layout["remedy"]
+    # and the other way round
+    rhcl = [*installed("rhcl-operator", KS), namespace("openshift-authorino")]
+    checks, _, _ = run(rhcl, spec("authorino", gpu_infra_connectivity_link=False))
+    layout = checks["No other install of Authorino, Limitador or DNS in the way"]
+    assert (layout["component"], layout["status"]) == ("authorino", "failed")
+    assert "set gpu_infra_connectivity_link: true" in layout["remedy"], layout
 
 
 # --- Service Mesh v2, GPU nodes, the cluster, the reads --------------------------------------------------------------

@@ -22,17 +22,13 @@ ROLES = ROOT / "roles"
 NO_GO = shutil.which("go") is None
 needs_go = pytest.mark.skipif(NO_GO, reason="go is not on PATH: upstream CRDs are read from the Go module cache")
 
-# role, template, CRD of the object it renders
-TEMPLATES = {
-    "clusterpolicy": ("gpu_operator", "clusterpolicy.yaml.j2", "clusterpolicies.nvidia.com"),
-    "nodefeaturediscovery": ("nfd", "nodefeaturediscovery.yaml.j2", "nodefeaturediscoveries.nfd.openshift.io"),
-    "kueue": ("kueue", "kueue.yaml.j2", "kueues.kueue.openshift.io"),
-    "knativeserving": ("serverless", "knativeserving.yaml.j2", "knativeservings.operator.knative.dev"),
-    "leaderworkersetoperator": (
-        "lws",
-        "leaderworkersetoperator.yaml.j2",
-        "leaderworkersetoperators.operator.openshift.io",
-    ),
+# role, the variable of the operand configure applies, CRD of that object
+OPERANDS = {
+    "clusterpolicy": ("gpu_operator", "__gpu_operator_cluster_policy", "clusterpolicies.nvidia.com"),
+    "nodefeaturediscovery": ("nfd", "__nfd_operands[0]", "nodefeaturediscoveries.nfd.openshift.io"),
+    "kueue": ("kueue", "__kueue_operands[0]", "kueues.kueue.openshift.io"),
+    "knativeserving": ("serverless", "__serverless_operands[0]", "knativeservings.operator.knative.dev"),
+    "leaderworkersetoperator": ("lws", "__lws_operands[0]", "leaderworkersetoperators.operator.openshift.io"),
 }
 TYPES = {
     "string": (str,),
@@ -44,10 +40,9 @@ TYPES = {
 }
 
 
-def render(role, template):
-    """The template rendered with the role's defaults and vars."""
-    text = (ROLES / role / "templates" / template).read_text()
-    return yaml.safe_load(role_vars.render(text, role_vars.role_vars(role)))
+def render(role, variable):
+    """The operand rendered with the role's defaults and vars, as plain types."""
+    return json.loads(json.dumps(role_vars.render("{{ %s }}" % variable, role_vars.role_vars(role))))
 
 
 # --- the schema walk ----------------------------------------------------------------------------------------------
@@ -197,9 +192,9 @@ def test_walk_finds_unknown_fields_enums_and_types():
     assert deprecated == ["spec.old"]
 
 
-@pytest.mark.parametrize("template", sorted(TEMPLATES))
-def test_operand_template_fits_the_crd_schema(template):
-    role, file, crd_name = TEMPLATES[template]
+@pytest.mark.parametrize("operand", sorted(OPERANDS))
+def test_operand_fits_the_crd_schema(operand):
+    role, file, crd_name = OPERANDS[operand]
     if crd_name in upstream_crds.SOURCES and NO_GO:
         pytest.skip("go is not on PATH: {0} is read from the Go module cache".format(crd_name))
     crd = upstream_crds.load_or_local(crd_name)

@@ -1,19 +1,18 @@
-"""The nfd role's NodeFeatureDiscovery template, rendered as Ansible renders it."""
+"""The nfd role's NodeFeatureDiscovery, rendered as Ansible renders it."""
 
+import json
 from pathlib import Path
 
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+
+from tests.unit import role_vars
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nfd"
 
 
 def render(**overrides):
-    variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    variables.update(overrides)
-    text = (ROLE / "templates" / "nodefeaturediscovery.yaml.j2").read_text()
-    return yaml.safe_load(Templar(loader=DataLoader(), variables=variables).template(trust_as_template(text)))
+    """``__nfd_operands[0]``, what configure applies, as plain types."""
+    return json.loads(json.dumps(role_vars.render("{{ __nfd_operands[0] }}", role_vars.role_vars("nfd", **overrides))))
 
 
 def test_default_instance_matches_the_documented_shape():

@@ -165,17 +165,20 @@ def test_kueue_validate_fails_with_the_errors_and_warns_with_the_warnings():
     assert validate["ansible.builtin.import_tasks"] == "validate.yml"
 
 
-def test_kueue_template_puts_frameworks_under_spec_config():
-    source = (ROLES / "kueue/templates/kueue.yaml.j2").read_text()
-    rendered = yaml.safe_load(render("kueue", source, kueue_frameworks=["Pod", "JobSet"]))
+def operand(role, **overrides):
+    """``__<role>_operands[0]``, what configure applies, as rendered in the role."""
+    return render(role, "{{ __%s_operands[0] }}" % role, **overrides)
+
+
+def test_kueue_operand_puts_frameworks_under_spec_config():
+    rendered = operand("kueue", kueue_frameworks=["Pod", "JobSet"])
     assert rendered["metadata"] == {"name": "cluster", "labels": dict(OURS, **{"rhoai.gpu-infra/component": "kueue"})}
     frameworks = {"integrations": {"frameworks": ["Pod", "JobSet"]}}
     assert rendered["spec"] == {"managementState": "Managed", "config": frameworks}
 
 
-def test_lws_template_is_the_cluster_singleton():
-    source = (ROLES / "lws/templates/leaderworkersetoperator.yaml.j2").read_text()
-    rendered = yaml.safe_load(render("lws", source))
+def test_lws_operand_is_the_cluster_singleton():
+    rendered = operand("lws")
     assert (rendered["apiVersion"], rendered["kind"], rendered["metadata"]["name"]) == (
         "operator.openshift.io/v1",
         "LeaderWorkerSetOperator",
@@ -185,9 +188,8 @@ def test_lws_template_is_the_cluster_singleton():
     assert rendered["spec"] == {"managementState": "Managed", "logLevel": "Normal", "operatorLogLevel": "Normal"}
 
 
-def test_knativeserving_template():
-    source = (ROLES / "serverless/templates/knativeserving.yaml.j2").read_text()
-    rendered = yaml.safe_load(render("serverless", source))
+def test_knativeserving_operand():
+    rendered = operand("serverless")
     assert rendered["apiVersion"] == "operator.knative.dev/v1beta1"
     assert rendered["metadata"] == {
         "name": "knative-serving",
