@@ -35,7 +35,7 @@ try:
 except ImportError:  # PyYAML comes with ansible-core; without it the monitoring config is reported unreadable
     HAS_YAML = False
 
-from ansible_collections.rhoai.gpu_infra.plugins.module_utils import kueue
+from ansible_collections.rhoai.gpu_infra.plugins.module_utils import kueue, olm
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.kuadrant_layout import kuadrant_layout
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils import requirements
 from ansible_collections.rhoai.gpu_infra.plugins.module_utils.ownership import differences
@@ -226,21 +226,21 @@ def _deployment_remedy(problems, namespace):
     )
 
 
-# What of a Subscription's spec the configuration sets besides its channel: (operator key, field, the role variable
-# suffix that sets it, the value OLM assumes when the field is absent).
-SUBSCRIPTION_SETTINGS = (
-    ("source", "source", "source", ""),
-    ("source_namespace", "sourceNamespace", None, ""),
-    ("approval", "installPlanApproval", "approval", "Automatic"),
-)
+# The role variable that sets each field of a Subscription's spec (sourceNamespace is no variable).
+SUBSCRIPTION_VARIABLES = {
+    "source": "source",
+    "installPlanApproval": "approval",
+    "startingCSV": "starting_csv",
+    "config": "subscription_config",
+}
 
 
 def subscription_drift(operator, subscription):
     """How ``subscription``'s spec differs from ``operator``, as ``(text, variable)`` pairs, its channel first.
 
-    ``config`` is compared as site compares it (a subset: what someone added is kept), both sides redacted: a
-    credential-looking value is compared by neither, and the configuration reaches this module redacted already, since
-    module arguments are logged.
+    Besides the channel, exactly what would make site set the Subscription again (olm.subscription_differences, with
+    what the full olm_operator dict builds), both sides redacted: the configuration reaches this module redacted,
+    since module arguments are logged, so a credential-looking value is compared on neither side.
     """
     spec = _dig(subscription, "spec", {}) or {}
     found = []
@@ -248,14 +248,14 @@ def subscription_drift(operator, subscription):
     if want and channel != want:
         text = "Subscription channel {0}, configured {1}".format(channel or "(package default)", want)
         found.append((text, "channel"))
-    for key, field, variable, absent in SUBSCRIPTION_SETTINGS:
-        want, have = operator.get(key) or "", spec.get(field) or absent
-        if want and have != want:
-            found.append(("Subscription {0} {1}, configured {2}".format(field, have or "unset", want), variable))
-    config = redact(operator.get("config") or {})
-    found.extend(
-        (line, "subscription_config") for line in differences(config, redact(spec.get("config") or {}), "spec.config")
-    )
+    if not (want and operator.get("source")):
+        return found  # not the dict site installs from: nothing to compare the rest with
+    desired = olm.build_objects(operator, namespace_exists=True)["subscription"]
+    live = dict(subscription, spec=redact(spec))
+    for line in olm.subscription_differences(desired, live):
+        field = line.split(":", 1)[0].split(".")[1]
+        if field not in ("channel", "name"):
+            found.append((line, SUBSCRIPTION_VARIABLES.get(field)))
     return found
 
 

@@ -63,8 +63,9 @@ options:
             namespace label. The evidence of a CSV that has not Succeeded gives OLM's reason and message."
           - A Subscription that differs from the configuration fails the CSV check too, even when its CSV has
             Succeeded, and the evidence says how - another C(channel), C(source), C(source_namespace) or C(approval),
-            or a C(spec.config) without what C(config) sets, compared as the site playbook compares it before it sets
-            the Subscription again (a subset; values that look like credentials are compared on neither side).
+            a C(startingCSV) or C(config) that is not configured, or a C(spec.config) without what C(config) sets.
+            That is exactly what makes the site playbook set the Subscription again (values that look like credentials
+            are compared on neither side). Without C(channel) and C(source), only the channel is compared.
           - So does a Succeeded CSV whose operator Deployment (from the CSV's install strategy) is missing, scaled to
             0 replicas or without an available replica (OLM keeps the CSV Succeeded then); one LIST of the
             namespace's Deployments.

@@ -275,7 +275,7 @@ def test_verify_fails_on_hand_edits_that_site_sets_back(sim, playbook, tmp_path)
     assert sorted(failed) == ["Kueue cluster as configured", "kueue-operator operator CSV Succeeded"], failed
     assert 'frameworks: want ["Deployment", "Pod",' in failed["Kueue cluster as configured"]["evidence"]
     assert failed["kueue-operator operator CSV Succeeded"]["evidence"].endswith(
-        "; Subscription installPlanApproval Manual, configured Automatic"
+        '; spec.installPlanApproval: want "Automatic", found "Manual"'
     )
 
     converge = playbook("site.yml", sim.kubeconfig, extra_vars=VARS)

@@ -309,7 +309,7 @@ def test_a_pin_that_an_installed_operator_never_took_fails_with_manual_approval(
     # nfd_starting_csv set on a converged cluster: OLM never downgrades, so v4.20.1 keeps running; with Automatic
     # approval a starting CSV is only where upgrades start from.
     objects = [subscription("nfd", "openshift-nfd", csv=installed_csv), csv(installed_csv, "openshift-nfd")]
-    objects[0]["spec"]["installPlanApproval"] = approval
+    objects[0]["spec"].update(installPlanApproval=approval, startingCSV="nfd.4.20.0")  # as site set it
     operator = dict(spec("nfd")["operator"], component="nfd", approval=approval, starting_csv="nfd.4.20.0")
     record = c.operator_checks(c.Reads(FakeK8s(objects)), operator)[0]
     assert record["status"] == status, record
@@ -1263,7 +1263,7 @@ def test_verify_and_diagnose_import_the_facts_of_every_component_and_check_in_on
 
 # --- what differs from the configuration ----------------------------------------------------------------------------
 KUEUE = "kueue.openshift.io/v1"
-APPROVAL_DRIFT = "Subscription installPlanApproval Manual, configured Automatic"
+APPROVAL_DRIFT = 'spec.installPlanApproval: want "Automatic", found "Manual"'
 
 
 def kueue_objects(frameworks=None, **subscription_spec):
@@ -1282,7 +1282,12 @@ def kueue_objects(frameworks=None, **subscription_spec):
     ("subscription_spec", "evidence", "variable"),
     [
         ({"installPlanApproval": "Manual"}, APPROVAL_DRIFT, "approval"),
-        ({"source": "my-mirror"}, "Subscription source my-mirror, configured redhat-operators", "source"),
+        ({"source": "my-mirror"}, 'spec.source: want "redhat-operators", found "my-mirror"', "source"),
+        (
+            {"startingCSV": "kueue-operator.v1.0.0"},
+            'spec.startingCSV: want nothing, found "kueue-operator.v1.0.0"',
+            "starting_csv",
+        ),
         (
             {"config": {"env": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}]}},
             'spec.config.nodeSelector: want {"node-role.kubernetes.io/infra": ""}, found nothing',
@@ -1291,11 +1296,10 @@ def kueue_objects(frameworks=None, **subscription_spec):
     ],
 )
 def test_a_subscription_changed_by_hand_fails_its_csv_check_naming_what_differs(subscription_spec, evidence, variable):
+    # site sets a config without what it configures, and removes what it does not configure (a pin, a whole config)
     configured = {"nodeSelector": {"node-role.kubernetes.io/infra": ""}}
-    if variable == "subscription_config":
-        checked = spec("kueue", kueue_subscription_config=configured)
-    else:
-        checked = spec("kueue")
+    checked = spec("kueue", kueue_subscription_config=configured)
+    if variable != "subscription_config":
         subscription_spec = dict(subscription_spec, config=configured)
     checks, _, _ = run(kueue_objects(**subscription_spec), checked)
     record = checks["kueue-operator operator CSV Succeeded"]
