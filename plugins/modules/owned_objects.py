@@ -270,6 +270,12 @@ def run_check(module, api):
                 params["component"], taken["object"]
             )
         )
+    for ours in (o for o in objects if o["action"] == "ours" and o["differences"]):
+        # Without it, a hand edit that the apply undoes goes unnoticed.
+        module.warn(
+            "{0}: {1} differs from the configuration, and applying it sets: {2} (a hand edit is undone; a changed "
+            "variable takes effect).".format(params["component"], ours["object"], "; ".join(ours["differences"]))
+        )
     conflicts = [o for o in objects if o["action"] == "conflict"]
     lines = ["{0}: {1} ({2})".format(o["object"], o["action"], o["reason"]) for o in objects]
     result = dict(changed=False, component=params["component"], objects=objects, conflicts=conflicts)

@@ -280,6 +280,10 @@ def test_verify_fails_on_hand_edits_that_site_sets_back(sim, playbook, tmp_path)
 
     converge = playbook("site.yml", sim.kubeconfig, extra_vars=VARS)
     assert converge.rc == 0 and converge.changed >= 2, converge
+    said = " ".join((converge.stdout + converge.stderr).split()).replace("''", "'")
+    sets = 'and the subscribe phase sets: spec.installPlanApproval: want "Automatic", found "Manual"'
+    assert "Subscription openshift-kueue-operator/kueue-operator differs from the configuration, " + sets in said
+    assert "kueue: Kueue cluster differs from the configuration, and applying it sets: " in said, converge
     run = playbook("verify.yml", sim.kubeconfig, extra_vars=dict(VARS, gpu_infra_report_dir=str(tmp_path)))
     assert run.rc == 0, run
 

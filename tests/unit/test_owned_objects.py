@@ -261,6 +261,13 @@ def test_module_check_warns_when_it_adopts_an_object(monkeypatch):
     theirs["spec"]["managementState"] = "Unmanaged"
     assert "taking over Kueue cluster" in check([theirs], adopt=True)["warnings"][0]
     assert check([live(KUEUE, **OURS)])["warnings"] == []
+    edited = live(KUEUE, **OURS)
+    edited["spec"]["config"]["integrations"]["frameworks"] = ["Pod"]
+    assert check([edited])["warnings"] == [
+        "kueue: Kueue cluster differs from the configuration, and applying it sets: "
+        'spec.config.integrations.frameworks: want ["Deployment", "Pod"], found ["Pod"] (a hand edit is undone; a '
+        "changed variable takes effect)."
+    ]
 
 
 def test_module_remove_in_check_mode_changes_nothing(capsys):
