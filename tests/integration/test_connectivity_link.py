@@ -170,6 +170,17 @@ def test_standalone_is_refused_while_connectivity_link_is_installed(sim, playboo
     )
 
 
+def test_a_standalone_teardown_says_once_that_connectivity_link_stays(sim, playbook):
+    extra = dict(STANDALONE, gpu_infra_components=["authorino", "limitador", "dns"], **CONFIRM)
+    before = object_versions(sim)
+    run = playbook("teardown.yml", sim.kubeconfig, extra_vars=extra, check=True)
+    assert run.rc == 0, run
+    assert object_versions(sim) == before
+    output = " ".join(run.stdout.split())
+    assert output.count("WARNING: left in place, because the standalone layout") == 1, run
+    assert "Subscription kuadrant-system/rhcl-operator (package rhcl-operator, channel stable)" in output, run
+
+
 def test_connectivity_link_teardown_removes_what_it_created(sim, cluster, playbook):
     run = playbook("teardown.yml", sim.kubeconfig, extra_vars=dict(CL, **CONFIRM))
     assert run.rc == 0, run
