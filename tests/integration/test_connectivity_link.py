@@ -153,8 +153,9 @@ def test_connectivity_link_verifies_each_operator_where_the_layout_puts_it(sim, 
     assert ("connectivity_link", "rhcl-operator operator CSV Succeeded") in checks
     assert ("authorino", "Authorino listener TLS uses Secret authorino-server-cert") in checks
     assert ("limitador", "Limitador kuadrant-system/limitador Ready") in checks
+    assert ("connectivity_link", "No other install of Authorino, Limitador or DNS in the way") in checks
     # what the three share is checked once, not once per component
-    assert len([c for c in report["checks"] if c["component"] == "connectivity_link"]) == 3
+    assert len([c for c in report["checks"] if c["component"] == "connectivity_link"]) == 4
 
 
 def test_standalone_is_refused_while_connectivity_link_is_installed(sim, playbook):
