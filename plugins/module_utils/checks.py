@@ -973,8 +973,7 @@ class Reads(object):
 def operator_checks(reads, operator):
     """The CSV check and the namespace label checks of one olm_operator dict."""
     namespace = operator["namespace"]
-    name = _subscription_name(operator)
-    sub = next((s for s in reads.subscriptions(namespace) if _name(s) == name), None)
+    sub = _subscription(reads, operator)
     installed = _dig(sub, "status.installedCSV", "")
     csv = reads.csv(installed, namespace)
     deployments = _operator_deployments(reads, csv, namespace)
@@ -984,13 +983,15 @@ def operator_checks(reads, operator):
     return records
 
 
-def _installed_csv(reads, operator):
-    """The installedCSV of ``operator``'s Subscription (read once per namespace with every other check)."""
-    if not operator:
-        return ""
+def _subscription(reads, operator):
+    """``operator``'s Subscription (from one LIST of its namespace, shared by every check), or None."""
     name = _subscription_name(operator)
-    sub = next((s for s in reads.subscriptions(operator["namespace"]) if _name(s) == name), None)
-    return _dig(sub, "status.installedCSV", "")
+    return next((s for s in reads.subscriptions(operator["namespace"]) if _name(s) == name), None)
+
+
+def _installed_csv(reads, operator):
+    """The installedCSV of ``operator``'s Subscription."""
+    return _dig(_subscription(reads, operator), "status.installedCSV", "") if operator else ""
 
 
 def _operator(spec, where):
@@ -1153,10 +1154,7 @@ def _not_subscribed(reads, spec):
     """The component's operator (Connectivity Link's, for its three) has no Subscription."""
     link = spec.get("connectivity_link") or {}
     operator = link.get("operator") if link else spec.get("operator")
-    if not operator:
-        return False
-    name = _subscription_name(operator)
-    return not any(_name(s) == name for s in reads.subscriptions(operator["namespace"]))
+    return bool(operator) and _subscription(reads, operator) is None
 
 
 def collect(
