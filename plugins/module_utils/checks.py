@@ -461,7 +461,9 @@ def operand_drift_check(component, operand, obj):
     if not obj:
         return record(component, check, "skipped", "{0} {1} not found (its check above fails)".format(kind, name))
     desired = {k: v for k, v in operand["desired"].items() if k not in ("apiVersion", "kind", "metadata")}
-    found = differences(desired, obj)
+    # Both sides redacted: a desired value arrives redacted (module arguments are logged), and the evidence shows
+    # what the cluster holds.
+    found = differences(redact(desired), redact(obj))
     if not found:
         return record(component, check, "passed", "holds what site applies")
     evidence = "; ".join(found[:3]) + ("; and {0} more".format(len(found) - 3) if len(found) > 3 else "")
@@ -557,6 +559,9 @@ def gpu_operator_checks(spec, gpu_nodes, policy, dashboard, pods):
     records = [
         record(component, "ClusterPolicy {0} ready".format(spec["cluster_policy"]), status, evidence, policy_remedy)
     ]
+    if spec.get("desired"):
+        operand = {"kind": "ClusterPolicy", "name": spec["cluster_policy"], "desired": spec["desired"]}
+        records.append(operand_drift_check(component, operand, policy))
     board = spec.get("dashboard") or {}
     dash_ok = (
         bool(dashboard)

@@ -118,7 +118,8 @@ options:
           - "The GPU operator's own checks: ClusterPolicy C(cluster_policy) ready (skipped without GPU nodes, the nodes
             matching any of C(gpu_node_selectors)), the DCGM dashboard ConfigMap C(dashboard) (C(name), C(namespace),
             C(enabled)), and the pods C(gpu-operator), C(nvidia-driver-daemonset), C(nvidia-dcgm-exporter) in
-            C(namespace) Running (the last two skipped without GPU nodes)."
+            C(namespace) Running (the last two skipped without GPU nodes). With C(desired), the ClusterPolicy the site
+            playbook applies, also C(ClusterPolicy <cluster_policy> as configured), as for I(operands)."
         type: dict
       monitoring:
         description:

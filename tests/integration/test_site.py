@@ -262,6 +262,8 @@ def test_verify_fails_on_hand_edits_that_site_sets_back(sim, playbook, tmp_path)
     subscriptions = dyn.resources.get(api_version="operators.coreos.com/v1alpha1", kind="Subscription")
     merge = {"content_type": "application/merge-patch+json"}
     kueue.patch(name="cluster", body={"spec": {"config": {"integrations": {"frameworks": ["Pod"]}}}}, **merge)
+    policies = dyn.resources.get(api_version="nvidia.com/v1", kind="ClusterPolicy")
+    policies.patch(name="gpu-cluster-policy", body={"spec": {"mig": {"strategy": "mixed"}}}, **merge)
     subscriptions.patch(
         name="kueue-operator",
         namespace="openshift-kueue-operator",
@@ -272,8 +274,15 @@ def test_verify_fails_on_hand_edits_that_site_sets_back(sim, playbook, tmp_path)
     assert run.rc != 0, run
     data = json.loads((tmp_path / "verify-latest.json").read_text())
     failed = {c["check"]: c for c in data["checks"] if c["status"] == "failed"}
-    assert sorted(failed) == ["Kueue cluster as configured", "kueue-operator operator CSV Succeeded"], failed
+    assert sorted(failed) == [
+        "ClusterPolicy gpu-cluster-policy as configured",
+        "Kueue cluster as configured",
+        "kueue-operator operator CSV Succeeded",
+    ], failed
     assert 'frameworks: want ["Deployment", "Pod",' in failed["Kueue cluster as configured"]["evidence"]
+    assert failed["ClusterPolicy gpu-cluster-policy as configured"]["evidence"] == (
+        'spec.mig.strategy: want "single", found "mixed"'
+    )
     assert failed["kueue-operator operator CSV Succeeded"]["evidence"].endswith(
         '; spec.installPlanApproval: want "Automatic", found "Manual"'
     )
@@ -284,6 +293,7 @@ def test_verify_fails_on_hand_edits_that_site_sets_back(sim, playbook, tmp_path)
     sets = 'and the subscribe phase sets: spec.installPlanApproval: want "Automatic", found "Manual"'
     assert "Subscription openshift-kueue-operator/kueue-operator differs from the configuration, " + sets in said
     assert "kueue: Kueue cluster differs from the configuration, and applying it sets: " in said, converge
+    assert "ClusterPolicy gpu-cluster-policy differs from the configuration, and applying it sets: " in said, converge
     run = playbook("verify.yml", sim.kubeconfig, extra_vars=dict(VARS, gpu_infra_report_dir=str(tmp_path)))
     assert run.rc == 0, run
 

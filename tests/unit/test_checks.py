@@ -644,8 +644,9 @@ def test_cert_manager_operand_namespace_is_the_operators_not_the_install_namespa
 GPU_NS = "nvidia-gpu-operator"
 
 
-def gpu_objects(gpu_nodes=("gpu-1",), state="ready", pods=(), dashboard=True, ready=None):
-    """``ready``: (reason, message) of the ClusterPolicy's Ready condition, as the GPU operator writes it."""
+def gpu_objects(gpu_nodes=("gpu-1",), state="ready", pods=(), dashboard=True, ready=None, *, policy_spec=None):
+    """``ready``: (reason, message) of the ClusterPolicy's Ready condition, as the GPU operator writes it;
+    ``policy_spec``: its spec (default: what site applies)."""
     objects = [obj("v1", "Node", name, labels={n.GPU_ROLE_LABEL: ""}) for name in gpu_nodes]
     status = {"state": state}
     if ready:
@@ -658,7 +659,9 @@ def gpu_objects(gpu_nodes=("gpu-1",), state="ready", pods=(), dashboard=True, re
             },
             {"type": "Error", "status": "False" if state == "ready" else "True", "reason": "Ready", "message": ""},
         ]
-    objects.append(obj("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy", status=status))
+    if policy_spec is None:
+        policy_spec = spec("gpu_operator")["gpu_operator"]["desired"]["spec"]
+    objects.append(obj("nvidia.com/v1", "ClusterPolicy", "gpu-cluster-policy", spec=policy_spec, status=status))
     objects += [pod(p, GPU_NS) for p in pods]
     if dashboard:
         objects.append(
@@ -695,6 +698,42 @@ def test_gpu_operator_with_gpu_nodes_checks_the_policy_state(state, expected):
     assert (policy["status"], policy["evidence"]) == (expected, "state: {0}; GPU nodes: gpu-1".format(state))
     assert bool(policy["remedy"]) == (expected == "failed")
     assert checks["GPU operator pods nvidia-driver-daemonset Running"]["status"] == "passed"
+
+
+def test_a_cluster_policy_changed_by_hand_fails_as_configured_and_what_the_operator_filled_in_does_not():
+    desired = spec("gpu_operator")["gpu_operator"]["desired"]["spec"]
+    live = json.loads(json.dumps(desired))
+    live["cdi"] = {"enabled": True, "default": False}  # a default the operator or the API server fills in
+    checks, _, _ = run(gpu_objects(policy_spec=live), spec("gpu_operator"))
+    record = checks["ClusterPolicy gpu-cluster-policy as configured"]
+    assert (record["status"], record["evidence"]) == ("passed", "holds what site applies")
+    live["driver"]["enabled"] = False
+    live["daemonsets"]["tolerations"] = []
+    checks, _, _ = run(gpu_objects(policy_spec=live), spec("gpu_operator"))
+    record = checks["ClusterPolicy gpu-cluster-policy as configured"]
+    assert record["status"] == "failed", record
+    assert "spec.driver.enabled: want true, found false" in record["evidence"], record
+    assert "spec.daemonsets.tolerations" in record["evidence"], record
+    assert "which applies ClusterPolicy gpu-cluster-policy as configured again" in record["remedy"]
+    checks, _, _ = run([o for o in gpu_objects() if o["kind"] != "ClusterPolicy"], spec("gpu_operator"))
+    assert checks["ClusterPolicy gpu-cluster-policy as configured"]["status"] == "skipped"
+
+
+def test_a_credential_in_the_cluster_policy_overrides_is_compared_redacted_and_never_shown():
+    env = [{"name": "HTTPS_PROXY", "value": "http://user:hunter2secret@proxy:3128"}]
+    overrides = {"driver": {"env": env}}
+    rendered = spec("gpu_operator", gpu_operator_cluster_policy_overrides=overrides)
+    assert "hunter2secret" not in json.dumps(rendered)
+    live = json.loads(json.dumps(rendered["gpu_operator"]["desired"]["spec"]))
+    live["driver"]["env"] = env  # what site applied: the value itself
+    checks, _, _ = run(gpu_objects(policy_spec=live), rendered)
+    assert checks["ClusterPolicy gpu-cluster-policy as configured"]["status"] == "passed"
+    live["driver"]["env"] = [{"name": "HTTPS_PROXY", "value": "http://user:other2secret@proxy:3128"}]
+    live["driver"]["enabled"] = False
+    checks, _, _ = run(gpu_objects(policy_spec=live), rendered)
+    record = checks["ClusterPolicy gpu-cluster-policy as configured"]
+    assert record["status"] == "failed" and "spec.driver.enabled" in record["evidence"], record
+    assert "secret@" not in json.dumps(checks), checks
 
 
 NO_GPU_NODES = ("NoGPUNodes", "No GPU node found, watching for new nodes to join the cluster.")

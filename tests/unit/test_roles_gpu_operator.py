@@ -1,12 +1,12 @@
-"""The gpu_operator role's ClusterPolicy template and DCGM dashboard, rendered as Ansible renders them."""
+"""The gpu_operator role's ClusterPolicy and DCGM dashboard, rendered as Ansible renders them."""
 
 import json
 from pathlib import Path
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+
+from tests.unit import role_vars
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "gpu_operator"
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
@@ -22,11 +22,11 @@ DCGM_METRICS = sorted(set().union(*DASHBOARD_PANELS.values()))
 
 
 def render_policy(**overrides):
-    variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    variables.update(overrides)
-    text = (ROLE / "templates" / "clusterpolicy.yaml.j2").read_text()
-    rendered = Templar(loader=DataLoader(), variables=variables).template(trust_as_template(text))
-    return yaml.safe_load(rendered)
+    return json.loads(
+        json.dumps(
+            role_vars.render("{{ __gpu_operator_cluster_policy }}", role_vars.role_vars("gpu_operator", **overrides))
+        )
+    )
 
 
 def test_default_policy_uses_driver_toolkit_and_tolerates_the_gpu_taint():
@@ -61,6 +61,12 @@ def test_extra_keys_and_tolerations_are_added_once_and_the_gpu_toleration_stays(
         {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"},
         {"key": "spot", "operator": "Equal", "value": "true", "effect": "NoExecute"},
     ]
+
+
+def test_an_extra_key_is_quoted_not_pasted_into_the_toleration():
+    key = 'example.com/a"b, c'
+    tolerations = render_policy(gpu_operator_extra_toleration_keys=[key])["spec"]["daemonsets"]["tolerations"]
+    assert tolerations == [GPU_TOLERATION, {"key": key, "operator": "Exists", "effect": "NoSchedule"}]
 
 
 def test_gpu_toleration_cannot_be_configured_away():
@@ -117,9 +123,9 @@ def test_dashboard_panels_have_unique_ids_and_ref_ids():
 def test_dashboard_configmap_has_the_console_labels_and_one_key():
     (task,) = yaml.safe_load((ROLE / "tasks" / "configure.yml").read_text())
     assert task["vars"]["olm_operator_operands"] == "{{ __gpu_operator_operands }}"
-    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
-    assert "[__gpu_operator_dashboard] if gpu_operator_dashboard | bool" in role_vars["__gpu_operator_operands"]
-    definition = role_vars["__gpu_operator_dashboard"]
+    variables = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    assert "[__gpu_operator_dashboard] if gpu_operator_dashboard | bool" in variables["__gpu_operator_operands"]
+    definition = variables["__gpu_operator_dashboard"]
     assert definition["metadata"]["labels"] == {
         "console.openshift.io/dashboard": "true",
         "console.openshift.io/odc-dashboard": "true",
@@ -127,6 +133,6 @@ def test_dashboard_configmap_has_the_console_labels_and_one_key():
         "rhoai.gpu-infra/component": "gpu_operator",
     }
     assert list(definition["data"]) == ["dcgm-exporter-dashboard.json"]
-    assert role_vars["__gpu_operator_dashboard_name"] == "nvidia-dcgm-exporter-dashboard"
-    assert role_vars["__gpu_operator_dashboard_namespace"] == "openshift-config-managed"
-    assert role_vars["__gpu_operator_olm_operator"]["namespace_labels"] == {"openshift.io/cluster-monitoring": "true"}
+    assert variables["__gpu_operator_dashboard_name"] == "nvidia-dcgm-exporter-dashboard"
+    assert variables["__gpu_operator_dashboard_namespace"] == "openshift-config-managed"
+    assert variables["__gpu_operator_olm_operator"]["namespace_labels"] == {"openshift.io/cluster-monitoring": "true"}
