@@ -305,7 +305,25 @@ def _csv_evidence(operator, subscription, csv, findings):
         evidence = "CSV {0} phase {1}".format(installed, phase or "missing")
         if phase and phase != "Succeeded":
             evidence += _csv_reason(csv)
-    return "; ".join([evidence] + [text for text in findings if text])
+    return "; ".join([evidence] + [text for text in findings if text] + _upgrade_waiting(subscription))
+
+
+def _upgrade_waiting(subscription):
+    """With Manual approval OLM queues the next version at once and waits: said, so that a pinned install that
+    passes does not hide an upgrade someone has to approve (or keep unapproved)."""
+    status = (subscription or {}).get("status") or {}
+    current, installed = status.get("currentCSV") or "", status.get("installedCSV") or ""
+    pending = next((c for c in status.get("conditions") or [] if c.get("type") == "InstallPlanPending"), {})
+    if status.get("state") != "UpgradePending" or not current or current == installed:
+        return []
+    if pending.get("status") != "True" or pending.get("reason") != "RequiresApproval":
+        return []
+    plan = (status.get("installPlanRef") or {}).get("name") or "unknown"
+    return [
+        "the upgrade to {0} waits for approval (InstallPlan {1}; approving it upgrades the operator)".format(
+            current, plan
+        )
+    ]
 
 
 def csv_check(operator, subscription, csv, deployments=None):

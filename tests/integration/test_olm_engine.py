@@ -182,6 +182,12 @@ def test_manual_pinned_install_approves_only_the_pinned_plan(playbook, sim, clus
     assert again.rc == 0, again
     assert again.changed == 0, again
 
+    # The pinned install passes verify, which says what waits for approval.
+    verify = run(playbook, sim, [op], tmp_path, tasks_from="verify")
+    assert verify.rc == 0, verify
+    check = {c["check"]: c for c in verify.result["checks"]}["nfd operator CSV Succeeded"]
+    assert "; the upgrade to {0} waits for approval (InstallPlan install-".format(NFD_HEAD) in check["evidence"], check
+
     # Switched to Automatic: OLM keeps the waiting plan Manual and makes no other, so the wait approves it, as OLM
     # would a plan it made now, and the operator upgrades.
     automatic = run(playbook, sim, [dict(op, approval="Automatic")], tmp_path)

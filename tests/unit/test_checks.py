@@ -318,6 +318,26 @@ def test_a_pin_that_an_installed_operator_never_took_fails_with_manual_approval(
         assert "set nfd_starting_csv to nfd.4.20.1" in record["remedy"] and "never downgrades" in record["remedy"]
 
 
+@pytest.mark.parametrize(("reason", "said"), [("RequiresApproval", True), ("Installing", False)])
+def test_a_pinned_install_that_passes_says_the_upgrade_waiting_for_approval(reason, said):
+    # OLM resolves the channel head at once after the pinned install and, with Manual approval, waits for someone.
+    objects = [subscription("nfd", "openshift-nfd", csv="nfd.4.20.0", state="UpgradePending")]
+    objects.append(csv("nfd.4.20.0", "openshift-nfd"))
+    objects[0]["spec"].update(installPlanApproval="Manual", startingCSV="nfd.4.20.0")
+    objects[0]["status"].update(
+        currentCSV="nfd.4.20.1",
+        installPlanRef={"name": "install-x7k2p", "namespace": "openshift-nfd"},
+        conditions=[{"type": "InstallPlanPending", "status": "True", "reason": reason}],
+    )
+    operator = dict(spec("nfd")["operator"], component="nfd", approval="Manual", starting_csv="nfd.4.20.0")
+    record = c.operator_checks(c.Reads(FakeK8s(objects)), operator)[0]
+    assert record["status"] == "passed", record
+    waiting = (
+        "; the upgrade to nfd.4.20.1 waits for approval (InstallPlan install-x7k2p; approving it upgrades the operator)"
+    )
+    assert record["evidence"] == "CSV nfd.4.20.0 phase Succeeded" + (waiting if said else ""), record
+
+
 def operator_csv(name, namespace, deployment, replicas=None):
     body = csv(name, namespace)
     entry = {"name": deployment, "spec": {} if replicas is None else {"replicas": replicas}}
