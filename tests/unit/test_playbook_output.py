@@ -96,6 +96,33 @@ def test_site_prints_its_summary_one_component_a_line(playbook, tmp_path):
     assert any(line.split() == ["nfd", "nfd.4.20.0", "Succeeded"] for line in lines), lines
 
 
+def test_site_summary_names_an_install_plan_it_approved(playbook, tmp_path):
+    # A pinned plan, or one left waiting after a switch to Automatic: the operator installs or upgrades because of it.
+    variables = {
+        "__gpu_infra_enabled": ["nfd"],
+        "__gpu_infra_connectivity_link": True,
+        "__gpu_infra_kuadrant_components": [],
+        "__gpu_infra_no_olm": [],
+        "__gpu_infra_olm": {"subscriptions": [{"component": "nfd", "name": "nfd", "namespace": "openshift-nfd"}]},
+        "__gpu_infra_wait": {
+            "subscriptions": [
+                {
+                    "name": "nfd",
+                    "namespace": "openshift-nfd",
+                    "csv": "nfd.4.20.1",
+                    "phase": "Succeeded",
+                    "approved": "install-x7k2p",
+                }
+            ]
+        },
+    }
+    lines = run_task(playbook, tmp_path, named_task("site.yml", "Summarize the converge"), variables)
+    assert any(
+        line.split() == ["nfd", "nfd.4.20.1", "Succeeded", "(approved", "InstallPlan", "install-x7k2p)"]
+        for line in lines
+    ), lines
+
+
 def test_teardown_prints_its_summary_one_item_a_line(playbook, tmp_path):
     variables = {
         "__gpu_infra_olm_removals": [
