@@ -5,7 +5,8 @@ done. If the env var OCP_SIM_KUBECONFIG is set, the cluster behind that kubeconf
 started or stopped. `k8s` (module): a kubernetes.client.ApiClient for it.
 
 At most MAX_TEST_BEDS test beds run at once in one pytest process (env OCP_SIM_MAX_TEST_BEDS): on 2 cores more
-of them only slow each other down. Starting one more fails the test, naming the test beds that are running.
+of them only slow each other down. Starting one more fails the test, naming the test beds that are running. Each
+pytest-xdist worker is a process of its own: `make integration` runs two.
 
 Enabled from tests/conftest.py with `pytest_plugins = ["tests.ocp_sim.pytest_plugin"]`.
 """
