@@ -311,14 +311,15 @@ def _csv_evidence(operator, subscription, csv, findings):
 def _upgrade_waiting(subscription):
     """With Manual approval OLM queues the next version at once and waits: said, so that a pinned install that
     passes does not hide an upgrade someone has to approve (or keep unapproved)."""
-    status = (subscription or {}).get("status") or {}
-    current, installed = status.get("currentCSV") or "", status.get("installedCSV") or ""
-    pending = next((c for c in status.get("conditions") or [] if c.get("type") == "InstallPlanPending"), {})
-    if status.get("state") != "UpgradePending" or not current or current == installed:
+    current = _dig(subscription, "status.currentCSV", "")
+    pending = _condition(subscription, "InstallPlanPending")
+    if _dig(subscription, "status.state") != "UpgradePending" or not current:
         return []
-    if pending.get("status") != "True" or pending.get("reason") != "RequiresApproval":
+    if current == _dig(subscription, "status.installedCSV", ""):
         return []
-    plan = (status.get("installPlanRef") or {}).get("name") or "unknown"
+    if (pending.get("status"), pending.get("reason")) != ("True", "RequiresApproval"):
+        return []
+    plan = _dig(subscription, "status.installPlanRef.name", "unknown")
     return [
         "the upgrade to {0} waits for approval (InstallPlan {1}; approving it upgrades the operator)".format(
             current, plan
