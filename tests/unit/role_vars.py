@@ -1,5 +1,6 @@
 """A role's defaults and vars as Ansible sees them inside the role, and expressions rendered with them (no cluster)."""
 
+import json
 from pathlib import Path
 
 import yaml
@@ -34,3 +35,9 @@ def role_vars(role, **overrides):
 
 def render(expression, variables):
     return Templar(loader=DataLoader(), variables=variables).template(trust_as_template(expression))
+
+
+def plain(role, variable, **overrides):
+    """``variable`` (a name or expression) rendered with ``role``'s defaults, vars and ``overrides``, as the plain
+    types a module receives."""
+    return json.loads(json.dumps(render("{{ %s }}" % variable, role_vars(role, **overrides))))

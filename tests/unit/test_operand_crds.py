@@ -42,7 +42,7 @@ TYPES = {
 
 def render(role, variable):
     """The operand rendered with the role's defaults and vars, as plain types."""
-    return json.loads(json.dumps(role_vars.render("{{ %s }}" % variable, role_vars.role_vars(role))))
+    return role_vars.plain(role, variable)
 
 
 # --- the schema walk ----------------------------------------------------------------------------------------------

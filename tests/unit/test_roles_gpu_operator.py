@@ -22,11 +22,7 @@ DCGM_METRICS = sorted(set().union(*DASHBOARD_PANELS.values()))
 
 
 def render_policy(**overrides):
-    return json.loads(
-        json.dumps(
-            role_vars.render("{{ __gpu_operator_cluster_policy }}", role_vars.role_vars("gpu_operator", **overrides))
-        )
-    )
+    return role_vars.plain("gpu_operator", "__gpu_operator_cluster_policy", **overrides)
 
 
 def test_default_policy_uses_driver_toolkit_and_tolerates_the_gpu_taint():

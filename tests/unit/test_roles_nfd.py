@@ -1,6 +1,5 @@
 """The nfd role's NodeFeatureDiscovery, rendered as Ansible renders it."""
 
-import json
 from pathlib import Path
 
 import yaml
@@ -12,7 +11,7 @@ ROLE = Path(__file__).resolve().parents[2] / "roles" / "nfd"
 
 def render(**overrides):
     """``__nfd_operands[0]``, what configure applies, as plain types."""
-    return json.loads(json.dumps(role_vars.render("{{ __nfd_operands[0] }}", role_vars.role_vars("nfd", **overrides))))
+    return role_vars.plain("nfd", "__nfd_operands[0]", **overrides)
 
 
 def test_default_instance_matches_the_documented_shape():
